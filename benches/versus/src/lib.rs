@@ -1,0 +1,1 @@
+//! Benchmark runner (filled in by the benchmark work).

@@ -1,0 +1,2 @@
+//! TCP, UDP and Unix sockets on ringbolt's per-core io_uring.
+#![forbid(unsafe_code)]

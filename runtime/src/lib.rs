@@ -1,0 +1,1 @@
+//! ringbolt runtime
