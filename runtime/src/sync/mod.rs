@@ -1,0 +1,1 @@
+//! Local sync primitives: placeholder until the sync module lands.

@@ -1,0 +1,1 @@
+//! Timers: placeholder until the time module lands.
