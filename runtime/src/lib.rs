@@ -1,1 +1,78 @@
-//! ringbolt runtime
+//! ringbolt's runtime: one single-threaded executor and one io_uring per pinned core.
+//!
+//! # Execution model
+//!
+//! - **One runtime per core.** A [`Runtime`] owns an executor, an io_uring and a timer wheel,
+//!   and lives on the thread that built it. [`Builder::launch`] starts one pinned thread per
+//!   core, each with its own runtime; cores share nothing and talk only through explicit
+//!   messages. Tasks are `!Send` and never migrate. [`Waker`](std::task::Waker)s are
+//!   `Send + Sync`: a wake from another thread goes through the core's remote queue and rings
+//!   its io_uring through an eventfd.
+//! - **Completion-based I/O.** Every operation is an [`Op`] future over an io_uring SQE. Each
+//!   loop turn submits the whole batch and waits for completions with one `io_uring_enter`.
+//! - **Buffers by value.** Ops take owned buffers ([`buf::IoBuf`], [`buf::IoBufMut`]) and
+//!   give them back with the result as a [`buf::BufResult`], on success and on error.
+//! - **Dropping an op cancels it**, and its buffers stay alive until the kernel has posted the
+//!   op's final completion; a resource created by an op nobody waits for any more (an accepted
+//!   fd) is released when its completion arrives.
+//! - **No io_uring, no runtime.** If the kernel or a sandbox forbids io_uring,
+//!   [`Runtime::new`] returns an error saying why (seccomp, `kernel.io_uring_disabled`, old
+//!   kernel, `RLIMIT_MEMLOCK`) and how to fix it.
+//!
+//! # Quick start
+//!
+//! ```
+//! use std::time::Duration;
+//!
+//! let rt = ringbolt_runtime::Runtime::new()?;
+//! let sum = rt.block_on(async {
+//!     let a = ringbolt_runtime::spawn(async { 1 });
+//!     let b = ringbolt_runtime::spawn(async {
+//!         ringbolt_runtime::time::sleep(Duration::from_millis(1)).await;
+//!         2
+//!     });
+//!     a.await.unwrap() + b.await.unwrap()
+//! });
+//! assert_eq!(sum, 3);
+//! # Ok::<(), std::io::Error>(())
+//! ```
+#![warn(missing_docs)]
+
+pub mod buf;
+mod builder;
+mod context;
+mod driver;
+mod executor;
+mod runtime;
+pub mod sync;
+pub mod time;
+
+pub use builder::Builder;
+pub use driver::ops;
+pub use driver::{CqeResult, MultiOp, MultishotOpCode, Op, OpCode, SharedFd};
+pub use executor::spawn;
+pub use runtime::{core_id, stats, Runtime, Stats};
+
+/// Task handles and helpers.
+pub mod task {
+    pub use crate::executor::join::{JoinError, JoinHandle};
+    pub use crate::executor::spawn;
+    pub use crate::executor::yield_now;
+}
+
+/// The opcode types an [`Op`] can carry, re-exported from the `io-uring` crate, for checking
+/// kernel support with [`is_supported`].
+pub use io_uring::opcode;
+
+/// Whether the current core's kernel supports an io_uring opcode (from the probe made at
+/// start), e.g. `is_supported(ringbolt_runtime::opcode::AcceptMulti::CODE)`.
+///
+/// # Panics
+///
+/// Panics outside a runtime.
+pub fn is_supported(opcode: u8) -> bool {
+    context::with_driver(|d| d.is_supported(opcode))
+}
+
+/// The io_uring `SetupError` carried inside the `io::Error` of a failed [`Runtime::new`].
+pub use driver::SetupError;

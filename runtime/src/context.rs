@@ -1,0 +1,138 @@
+//! The thread's current core.
+//!
+//! Rule: `CURRENT` points at a live `Core` only between `enter` and the drop of its guard, and
+//! the guard borrows the `Rc<Core>` that keeps the core alive for that whole time.
+
+use crate::driver::op::Orphan;
+use crate::driver::{Driver, Key};
+use crate::runtime::Core;
+use crate::time::Timers;
+use std::cell::Cell;
+use std::marker::PhantomData;
+use std::ptr;
+use std::rc::Rc;
+
+thread_local! {
+    static CURRENT: Cell<*const Core> = const { Cell::new(ptr::null()) };
+}
+
+/// Restores the previous current core on drop.
+pub(crate) struct EnterGuard<'a> {
+    prev: *const Core,
+    _core: PhantomData<&'a Core>,
+}
+
+/// Makes `core` the thread's current core.
+///
+/// # Panics
+///
+/// Panics if another runtime is already running on this thread (nested `block_on`).
+pub(crate) fn enter(core: &Rc<Core>) -> EnterGuard<'_> {
+    let prev = CURRENT.with(|c| c.get());
+    let this: *const Core = Rc::as_ptr(core);
+    assert!(
+        prev.is_null() || prev == this,
+        "cannot start a ringbolt runtime from within another runtime on the same thread"
+    );
+    CURRENT.with(|c| c.set(this));
+    EnterGuard {
+        prev,
+        _core: PhantomData,
+    }
+}
+
+impl Drop for EnterGuard<'_> {
+    fn drop(&mut self) {
+        CURRENT.with(|c| c.set(self.prev));
+    }
+}
+
+/// Runs `f` with the current core, if any.
+#[inline]
+pub(crate) fn with_core<R>(f: impl FnOnce(&Core) -> R) -> Option<R> {
+    let p = CURRENT.with(|c| c.get());
+    if p.is_null() {
+        return None;
+    }
+    // SAFETY: by the module rule, a non-null CURRENT points at a core kept alive by the guard.
+    Some(f(unsafe { &*p }))
+}
+
+/// Runs `f(core, value)` with the current core, or `or(value)` outside a runtime.
+#[inline]
+pub(crate) fn with_core_or<T, R>(
+    value: T,
+    f: impl FnOnce(&Core, T) -> R,
+    or: impl FnOnce(T) -> R,
+) -> R {
+    let p = CURRENT.with(|c| c.get());
+    if p.is_null() {
+        return or(value);
+    }
+    // SAFETY: by the module rule, a non-null CURRENT points at a core kept alive by the guard.
+    f(unsafe { &*p }, value)
+}
+
+/// Whether this thread is inside a ringbolt runtime.
+pub(crate) fn is_inside() -> bool {
+    CURRENT.with(|c| !c.get().is_null())
+}
+
+/// Runs `f` with the current core's driver.
+///
+/// # Panics
+///
+/// Panics outside a runtime: ring ops must be polled inside the runtime that owns the ring.
+#[track_caller]
+pub(crate) fn with_driver<R>(f: impl FnOnce(&mut Driver) -> R) -> R {
+    with_core(|core| f(&mut core.driver.borrow_mut())).expect(
+        "ringbolt I/O must be polled inside a ringbolt runtime (Runtime::block_on or a spawned task)",
+    )
+}
+
+/// Hands a dropped op's state to the driver; without a runtime (or with the driver busy,
+/// which cannot happen in practice), leaks it: memory the kernel may still write is never freed.
+pub(crate) fn drop_op(key: Key, orphan: Box<dyn Orphan>) {
+    let p = CURRENT.with(|c| c.get());
+    if p.is_null() {
+        std::mem::forget(orphan);
+        return;
+    }
+    // SAFETY: by the module rule, a non-null CURRENT points at a live core.
+    let core = unsafe { &*p };
+    match core.driver.try_borrow_mut() {
+        Ok(mut d) => d.drop_op(key, orphan),
+        Err(_) => std::mem::forget(orphan),
+    }
+}
+
+/// As [`drop_op`], for a multishot stream.
+pub(crate) fn drop_stream(key: Key, orphan: Box<dyn Orphan>) {
+    let p = CURRENT.with(|c| c.get());
+    if p.is_null() {
+        std::mem::forget(orphan);
+        return;
+    }
+    // SAFETY: by the module rule, a non-null CURRENT points at a live core.
+    let core = unsafe { &*p };
+    match core.driver.try_borrow_mut() {
+        Ok(mut d) => d.drop_stream(key, orphan),
+        Err(_) => std::mem::forget(orphan),
+    }
+}
+
+/// Runs `f` with the current core's timers.
+///
+/// # Panics
+///
+/// Panics outside a runtime.
+#[track_caller]
+pub(crate) fn with_timers<R>(f: impl FnOnce(&mut Timers) -> R) -> R {
+    with_core(|core| f(&mut core.timers.borrow_mut()))
+        .expect("ringbolt timers must be used inside a ringbolt runtime")
+}
+
+/// Runs `f` with the current core's timers; `None` outside a runtime or while they are busy.
+pub(crate) fn try_with_timers<R>(f: impl FnOnce(&mut Timers) -> R) -> Option<R> {
+    with_core(|core| core.timers.try_borrow_mut().ok().map(|mut t| f(&mut t))).flatten()
+}

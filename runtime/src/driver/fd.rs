@@ -1,0 +1,109 @@
+//! A file descriptor shared by the ops that name it, closed only after all of them completed.
+//!
+//! Rules:
+//! 1. Every op that names an fd holds a [`SharedFd`] clone in its boxed state, so the fd stays
+//!    open until that op's final CQE, even if the socket or file handle was dropped.
+//! 2. The fd is closed exactly once: by [`SharedFd::close`] (through the ring, after every other
+//!    holder is gone) or, failing that, by the drop of the last holder (a plain `close(2)`).
+
+use crate::context;
+use crate::driver::Op;
+use crate::ops::Close;
+use std::cell::Cell;
+use std::future::poll_fn;
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
+use std::rc::Rc;
+use std::task::{Poll, Waker};
+
+struct Inner {
+    fd: RawFd,
+    /// Set once the fd has been handed to a close op: the drop must not close it again.
+    closed: Cell<bool>,
+    /// The task waiting in `close()` for the other holders to go.
+    closer: Cell<Option<Waker>>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        if !self.closed.get() {
+            // SAFETY: `fd` is owned by this Inner (taken from an OwnedFd) and was not closed:
+            // `closed` is set only when ownership passed to a close op.
+            unsafe { libc::close(self.fd) };
+        }
+    }
+}
+
+/// A reference-counted owned fd for ops on one core. `!Send`.
+#[derive(Clone)]
+pub struct SharedFd {
+    inner: Rc<Inner>,
+}
+
+impl std::fmt::Debug for SharedFd {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("SharedFd").field(&self.inner.fd).finish()
+    }
+}
+
+impl SharedFd {
+    /// Takes ownership of an fd.
+    pub fn new(fd: OwnedFd) -> SharedFd {
+        SharedFd {
+            inner: Rc::new(Inner {
+                fd: fd.into_raw_fd(),
+                closed: Cell::new(false),
+                closer: Cell::new(None),
+            }),
+        }
+    }
+
+    /// The raw fd, for building SQEs and for socket options. Do not close it.
+    pub fn raw(&self) -> RawFd {
+        self.inner.fd
+    }
+
+    /// Closes the fd through the ring once every other holder (in-flight ops, other handles)
+    /// has gone, and reports the result of `close`.
+    ///
+    /// # Errors
+    ///
+    /// The error `close(2)` reports (for example `EIO` from a network filesystem).
+    pub async fn close(self) -> io::Result<()> {
+        poll_fn(|cx| {
+            if Rc::strong_count(&self.inner) == 1 {
+                Poll::Ready(())
+            } else {
+                self.inner.closer.set(Some(cx.waker().clone()));
+                Poll::Pending
+            }
+        })
+        .await;
+        if !context::is_inside() {
+            // No ring here: the drop of the last holder closes the fd.
+            return Ok(());
+        }
+        self.inner.closed.set(true);
+        // SAFETY: this is the last holder and `closed` is now set, so nothing else will use or
+        // close the fd; the close op owns it from here.
+        let owned = unsafe { OwnedFd::from_raw_fd(self.inner.fd) };
+        Op::new(Close::new(owned)).await
+    }
+}
+
+impl AsRawFd for SharedFd {
+    fn as_raw_fd(&self) -> RawFd {
+        self.inner.fd
+    }
+}
+
+impl Drop for SharedFd {
+    fn drop(&mut self) {
+        // The holder waiting in close() keeps one reference; wake it when it is the last.
+        if Rc::strong_count(&self.inner) == 2 {
+            if let Some(w) = self.inner.closer.take() {
+                w.wake();
+            }
+        }
+    }
+}

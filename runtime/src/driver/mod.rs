@@ -1,0 +1,568 @@
+//! The per-core io_uring driver: ring setup, submission, reaping and shutdown.
+//!
+//! Rules:
+//! 1. One ring per runtime, entered only from the thread that created it (the runtime is
+//!    `!Send`), which makes `IORING_SETUP_SINGLE_ISSUER | DEFER_TASKRUN` valid.
+//! 2. Each event-loop turn makes at most one `io_uring_enter`: it submits everything queued and,
+//!    when no task is ready, waits for one completion or the next timer deadline (`EXT_ARG`).
+//! 3. A pushed SQE is never abandoned: SQ full → submit and reap, then retry; `EINTR` → retry;
+//!    `EAGAIN`/`EBUSY` → reap, then retry. The op owning it stays alive until its final CQE.
+//! 4. Shutdown cancels every in-flight op and reaps until none is left; only then is the ring
+//!    closed (dropping the `IoUring`).
+//! 5. Wakers and orphan releases found while reaping are deferred until the driver is no
+//!    longer borrowed, so no user code runs inside the driver.
+
+mod fd;
+pub(crate) mod op;
+pub mod ops;
+mod setup;
+
+pub use setup::SetupError;
+
+pub use fd::SharedFd;
+pub use op::{MultiOp, MultishotOpCode, Op, OpCode};
+
+use io_uring::{cqueue, opcode, squeue::Entry, types, IoUring, Probe};
+use op::Orphan;
+use slab::Slab;
+use std::collections::VecDeque;
+use std::io;
+use std::os::fd::RawFd;
+use std::task::{Context, Poll, Waker};
+use std::time::Duration;
+
+/// `user_data` of an op: slot index in the low 32 bits, generation in the high 32.
+pub(crate) type Key = u64;
+
+/// Reserved `user_data`: the armed read of the runtime's wake eventfd.
+const WAKE_TAG: u64 = u64::MAX;
+/// Reserved `user_data`: an `ASYNC_CANCEL` request (its own CQE is ignored).
+const CANCEL_TAG: u64 = u64::MAX - 1;
+/// Reserved `user_data`: a `MSG_RING` wake posted by another core.
+pub(crate) const MSG_RING_TAG: u64 = u64::MAX - 2;
+/// Reserved `user_data`: the sender's CQE of a `MSG_RING` wake (ignored).
+pub(crate) const MSG_RING_SENT_TAG: u64 = u64::MAX - 3;
+
+/// The outcome of one CQE.
+#[derive(Debug)]
+pub struct CqeResult {
+    /// The result: a non-negative `res`, or the error `-res` names.
+    pub result: io::Result<u32>,
+    /// The CQE flags (`IORING_CQE_F_MORE`, `IORING_CQE_F_BUFFER`, ...).
+    pub flags: u32,
+}
+
+impl CqeResult {
+    fn from_raw(res: i32, flags: u32) -> Self {
+        let result = if res >= 0 {
+            Ok(res as u32)
+        } else {
+            Err(io::Error::from_raw_os_error(-res))
+        };
+        CqeResult { result, flags }
+    }
+
+    /// The buffer id chosen by the kernel from a provided-buffer group, if any.
+    pub fn buffer_id(&self) -> Option<u16> {
+        cqueue::buffer_select(self.flags)
+    }
+
+    /// Whether the op posts more CQEs after this one (`IORING_CQE_F_MORE`).
+    pub fn has_more(&self) -> bool {
+        cqueue::more(self.flags)
+    }
+}
+
+enum Slot {
+    /// In flight; the future is alive and waits with this waker.
+    Waiting(Option<Waker>),
+    /// The final CQE arrived; the future has not taken it yet.
+    Completed(CqeResult),
+    /// In flight; the future was dropped and left its state here.
+    Ignored(Box<dyn Orphan>),
+    /// A multishot op whose stream is alive.
+    Stream {
+        waker: Option<Waker>,
+        queue: VecDeque<CqeResult>,
+        done: bool,
+    },
+}
+
+struct Entry2 {
+    generation: u32,
+    slot: Slot,
+}
+
+/// Ring settings chosen by the [`Builder`](crate::Builder).
+#[derive(Clone, Debug)]
+pub(crate) struct DriverConfig {
+    pub(crate) entries: u32,
+    pub(crate) cq_entries: Option<u32>,
+    pub(crate) inject_setup_errno: Option<i32>,
+    pub(crate) defer_taskrun: bool,
+}
+
+/// Counters the driver keeps; see [`crate::Stats`].
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct DriverStats {
+    pub(crate) ops_submitted: u64,
+    pub(crate) ops_completed: u64,
+    pub(crate) ops_cancelled: u64,
+    pub(crate) enters: u64,
+    pub(crate) cq_overflows: u64,
+    pub(crate) stale_cqes: u64,
+}
+
+/// Owns the ring and the slab of in-flight ops.
+pub(crate) struct Driver {
+    ring: IoUring,
+    slots: Slab<Entry2>,
+    generation: u32,
+    in_flight: usize,
+    probe: Probe,
+    features: setup::Features,
+    wake_fd: RawFd,
+    wake_buf: Box<u64>,
+    wake_armed: bool,
+    shutting_down: bool,
+    /// Wakers found while reaping, woken by the executor once the driver is released.
+    pub(crate) wakes: Vec<Waker>,
+    /// Orphans whose final CQE arrived, released by the executor once the driver is released.
+    pub(crate) released: Vec<(Box<dyn Orphan>, CqeResult)>,
+    /// Set when a wake (eventfd or MSG_RING) completion was reaped.
+    pub(crate) remote_woken: bool,
+    pub(crate) stats: DriverStats,
+}
+
+impl Driver {
+    /// Sets up the ring (see [`setup`]) and arms the wake eventfd read.
+    pub(crate) fn new(cfg: &DriverConfig, wake_fd: RawFd) -> io::Result<Driver> {
+        let (ring, mut features) = setup::build_ring(cfg)?;
+        let mut probe = Probe::new();
+        if ring.submitter().register_probe(&mut probe).is_err() {
+            // Kernels without the probe (< 5.6) are below our minimum anyway; everything
+            // then reports unsupported and callers take their portable paths.
+            probe = Probe::new();
+        }
+        // IORING_ASYNC_CANCEL_ANY arrived in 5.19 with the socket opcode; the probe cannot
+        // report cancel flags, so the opcode stands in for the release.
+        features.cancel_any = probe.is_supported(opcode::Socket::CODE);
+        let mut driver = Driver {
+            ring,
+            slots: Slab::with_capacity(256),
+            generation: 0,
+            in_flight: 0,
+            probe,
+            features,
+            wake_fd,
+            wake_buf: Box::new(0),
+            wake_armed: false,
+            shutting_down: false,
+            wakes: Vec::new(),
+            released: Vec::new(),
+            remote_woken: false,
+            stats: DriverStats::default(),
+        };
+        driver.arm_wake()?;
+        Ok(driver)
+    }
+
+    /// Whether the kernel supports an opcode (`io_uring::opcode::X::CODE`).
+    pub(crate) fn is_supported(&self, opcode: u8) -> bool {
+        self.probe.is_supported(opcode)
+    }
+
+    pub(crate) fn features(&self) -> setup::Features {
+        self.features
+    }
+
+    /// The ring's fd, the target of `MSG_RING` wakes from other cores.
+    pub(crate) fn ring_fd(&self) -> RawFd {
+        use std::os::fd::AsRawFd;
+        self.ring.as_raw_fd()
+    }
+
+    pub(crate) fn in_flight(&self) -> usize {
+        self.in_flight
+    }
+
+    fn arm_wake(&mut self) -> io::Result<()> {
+        let ptr: *mut u64 = &mut *self.wake_buf;
+        let entry = opcode::Read::new(types::Fd(self.wake_fd), ptr.cast(), 8)
+            .build()
+            .user_data(WAKE_TAG);
+        self.push(&entry)?;
+        self.wake_armed = true;
+        Ok(())
+    }
+
+    fn insert(&mut self, slot: Slot) -> Key {
+        self.generation = self.generation.wrapping_add(1);
+        let generation = self.generation;
+        let index = self.slots.insert(Entry2 { generation, slot });
+        debug_assert!(index < u32::MAX as usize - 4);
+        (u64::from(generation) << 32) | index as u64
+    }
+
+    fn submit_entry(&mut self, entry: Entry, slot: Slot) -> io::Result<Key> {
+        let key = self.insert(slot);
+        let entry = entry.user_data(key);
+        if let Err(e) = self.push(&entry) {
+            self.slots.remove(key as u32 as usize);
+            return Err(e);
+        }
+        self.in_flight += 1;
+        self.stats.ops_submitted += 1;
+        Ok(key)
+    }
+
+    /// Queues a single-shot op's SQE; it reaches the kernel with the next enter.
+    pub(crate) fn submit(&mut self, entry: Entry, waker: Option<Waker>) -> io::Result<Key> {
+        self.submit_entry(entry, Slot::Waiting(waker))
+    }
+
+    /// Queues a multishot op's SQE.
+    pub(crate) fn submit_multishot(&mut self, entry: Entry, waker: Waker) -> io::Result<Key> {
+        self.submit_entry(
+            entry,
+            Slot::Stream {
+                waker: Some(waker),
+                queue: VecDeque::new(),
+                done: false,
+            },
+        )
+    }
+
+    fn slot_mut(&mut self, key: Key) -> Option<&mut Slot> {
+        match self.slots.get_mut(key as u32 as usize) {
+            Some(e) if e.generation == (key >> 32) as u32 => Some(&mut e.slot),
+            _ => None,
+        }
+    }
+
+    /// Takes a single-shot op's final CQE, or records the waker.
+    pub(crate) fn poll_op(&mut self, key: Key, cx: &mut Context<'_>) -> Poll<CqeResult> {
+        let Some(slot) = self.slot_mut(key) else {
+            return Poll::Ready(CqeResult::error(lost_slot()));
+        };
+        match slot {
+            Slot::Waiting(w) => {
+                match w {
+                    Some(w) if w.will_wake(cx.waker()) => {}
+                    _ => *w = Some(cx.waker().clone()),
+                }
+                Poll::Pending
+            }
+            Slot::Completed(_) => {
+                let Slot::Completed(cqe) = self.slots.remove(key as u32 as usize).slot else {
+                    unreachable!("matched Completed above")
+                };
+                Poll::Ready(cqe)
+            }
+            Slot::Ignored(_) | Slot::Stream { .. } => Poll::Ready(CqeResult::error(lost_slot())),
+        }
+    }
+
+    /// Takes the next CQE of a multishot op (with whether it was the last), or records the
+    /// waker; `None` once the stream ended and everything was taken.
+    pub(crate) fn poll_stream(
+        &mut self,
+        key: Key,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<(CqeResult, bool)>> {
+        let Some(Slot::Stream { waker, queue, done }) = self.slot_mut(key) else {
+            return Poll::Ready(None);
+        };
+        if let Some(cqe) = queue.pop_front() {
+            let last = *done && queue.is_empty();
+            if last {
+                self.slots.remove(key as u32 as usize);
+            }
+            return Poll::Ready(Some((cqe, last)));
+        }
+        if *done {
+            self.slots.remove(key as u32 as usize);
+            return Poll::Ready(None);
+        }
+        match waker {
+            Some(w) if w.will_wake(cx.waker()) => {}
+            _ => *waker = Some(cx.waker().clone()),
+        }
+        Poll::Pending
+    }
+
+    /// The future of an in-flight single-shot op was dropped: keep its state until the final
+    /// CQE and ask the kernel to cancel it.
+    pub(crate) fn drop_op(&mut self, key: Key, orphan: Box<dyn Orphan>) {
+        let Some(slot) = self.slot_mut(key) else {
+            // Cannot happen (the slot is freed only by poll_op); never free memory the kernel
+            // may still use.
+            std::mem::forget(orphan);
+            return;
+        };
+        match slot {
+            Slot::Completed(_) => {
+                let Slot::Completed(cqe) = self.slots.remove(key as u32 as usize).slot else {
+                    unreachable!("matched Completed above")
+                };
+                self.released.push((orphan, cqe));
+            }
+            Slot::Waiting(_) => {
+                *slot = Slot::Ignored(orphan);
+                self.cancel(key);
+            }
+            Slot::Ignored(_) | Slot::Stream { .. } => std::mem::forget(orphan),
+        }
+    }
+
+    /// The stream of an in-flight multishot op was dropped.
+    pub(crate) fn drop_stream(&mut self, key: Key, mut orphan: Box<dyn Orphan>) {
+        let Some(Slot::Stream { queue, done, .. }) = self.slot_mut(key) else {
+            std::mem::forget(orphan);
+            return;
+        };
+        let done = *done;
+        let queued: Vec<CqeResult> = queue.drain(..).collect();
+        for cqe in queued {
+            orphan.more(cqe);
+        }
+        if done {
+            self.slots.remove(key as u32 as usize);
+            drop(orphan);
+        } else if let Some(slot) = self.slot_mut(key) {
+            *slot = Slot::Ignored(orphan);
+            self.cancel(key);
+        }
+    }
+
+    fn cancel(&mut self, key: Key) {
+        let entry = opcode::AsyncCancel::new(key).build().user_data(CANCEL_TAG);
+        // If even this push fails the op still completes on its own, and shutdown cancels
+        // everything again.
+        if self.push(&entry).is_ok() {
+            self.stats.ops_cancelled += 1;
+        }
+    }
+
+    /// Queues an SQE that the driver itself owns (reserved `user_data`), e.g. a `MSG_RING` wake.
+    pub(crate) fn push_raw(&mut self, entry: &Entry) -> io::Result<()> {
+        self.push(entry)
+    }
+
+    /// Pushes an SQE; when the SQ is full, submits and reaps, then retries.
+    fn push(&mut self, entry: &Entry) -> io::Result<()> {
+        loop {
+            // SAFETY: every pointer in `entry` points into a boxed op state that the driver
+            // keeps alive until the final CQE (OpCode contract, op.rs rules 1-2), or into the
+            // driver's own wake buffer, which lives until shutdown reaped the wake read.
+            if unsafe { self.ring.submission().push(entry) }.is_ok() {
+                return Ok(());
+            }
+            self.enter(false, None)?;
+        }
+    }
+
+    /// One `io_uring_enter`: submits all queued SQEs; with `wait`, sleeps until one completion
+    /// or `timeout`. Then reaps the CQ.
+    pub(crate) fn enter(&mut self, wait: bool, timeout: Option<Duration>) -> io::Result<()> {
+        let mut attempts = 0u32;
+        loop {
+            let sq_len = self.ring.submission().len();
+            let overflow = self.ring.submission().cq_overflow();
+            let taskrun = self.ring.submission().taskrun();
+            if overflow {
+                self.stats.cq_overflows += 1;
+            }
+            if !wait && sq_len == 0 && !overflow && !taskrun && self.features.taskrun_flag {
+                // Nothing to submit and the kernel says no completion work is pending.
+                break;
+            }
+            if !self.ring.completion().is_empty() && wait {
+                // Completions are already waiting: do not sleep.
+                return self.enter(false, None);
+            }
+            self.stats.enters += 1;
+            let res = if wait {
+                let ts;
+                let mut args = types::SubmitArgs::new();
+                if let Some(t) = timeout {
+                    ts = types::Timespec::from(t);
+                    args = args.timespec(&ts);
+                }
+                self.ring.submitter().submit_with_args(1, &args)
+            } else {
+                let flags = io_uring::EnterFlags::GETEVENTS.bits();
+                // SAFETY: plain enter without an argument; to_submit is the SQ length.
+                unsafe {
+                    self.ring
+                        .submitter()
+                        .enter::<libc::sigset_t>(sq_len as u32, 0, flags, None)
+                }
+            };
+            match res {
+                Ok(_) => break,
+                Err(e) => match e.raw_os_error() {
+                    Some(libc::ETIME) | Some(libc::EINTR) => break,
+                    Some(libc::EAGAIN) | Some(libc::EBUSY) => {
+                        // Kernel short of memory or CQ backlog full: make room and retry.
+                        self.reap();
+                        attempts += 1;
+                        if attempts > 1000 {
+                            return Err(io::Error::new(
+                                e.kind(),
+                                format!("io_uring_enter keeps failing ({e}); the kernel is out of resources for this ring"),
+                            ));
+                        }
+                        if attempts > 10 {
+                            std::thread::yield_now();
+                        }
+                    }
+                    _ => return Err(e),
+                },
+            }
+        }
+        self.reap();
+        Ok(())
+    }
+
+    /// Drains the CQ into the slots.
+    pub(crate) fn reap(&mut self) {
+        let mut cq = self.ring.completion();
+        cq.sync();
+        for cqe in &mut cq {
+            let (ud, res, flags) = (cqe.user_data(), cqe.result(), cqe.flags());
+            match ud {
+                WAKE_TAG => {
+                    self.wake_armed = false;
+                    self.remote_woken = true;
+                }
+                CANCEL_TAG | MSG_RING_SENT_TAG => {}
+                MSG_RING_TAG => self.remote_woken = true,
+                key => dispatch(
+                    &mut self.slots,
+                    &mut self.in_flight,
+                    &mut self.stats,
+                    &mut self.wakes,
+                    &mut self.released,
+                    key,
+                    CqeResult::from_raw(res, flags),
+                ),
+            }
+        }
+        drop(cq);
+        if !self.wake_armed && !self.shutting_down {
+            // Re-arm on the next submission; failing here only delays remote wakes until the
+            // next turn, which retries.
+            let _ = self.arm_wake();
+        }
+    }
+
+    /// Cancels every in-flight op and reaps until none is left (rule 4).
+    pub(crate) fn shutdown(&mut self) {
+        self.shutting_down = true;
+        let mut rounds = 0u32;
+        while self.in_flight > 0 || self.wake_armed {
+            rounds += 1;
+            if self.features.cancel_any {
+                let entry = opcode::AsyncCancel2::new(types::CancelBuilder::any().all())
+                    .build()
+                    .user_data(CANCEL_TAG);
+                let _ = self.push(&entry);
+            } else {
+                let keys: Vec<Key> = self
+                    .slots
+                    .iter()
+                    .filter(|(_, e)| matches!(e.slot, Slot::Ignored(_) | Slot::Waiting(_) | Slot::Stream { done: false, .. }))
+                    .map(|(i, e)| (u64::from(e.generation) << 32) | i as u64)
+                    .collect();
+                for key in keys {
+                    self.cancel(key);
+                }
+                let entry = opcode::AsyncCancel::new(WAKE_TAG).build().user_data(CANCEL_TAG);
+                let _ = self.push(&entry);
+            }
+            if self.enter(true, Some(Duration::from_millis(100))).is_err() && rounds > 100 {
+                // The ring is unusable; leak the remaining op states rather than free memory
+                // the kernel may still write (the ring fd's release waits for them).
+                break;
+            }
+            for (orphan, cqe) in std::mem::take(&mut self.released) {
+                orphan.finish(cqe);
+            }
+        }
+        for (orphan, cqe) in std::mem::take(&mut self.released) {
+            orphan.finish(cqe);
+        }
+        if self.in_flight > 0 {
+            for e in self.slots.drain() {
+                if let Slot::Ignored(o) = e.slot {
+                    std::mem::forget(o);
+                }
+            }
+        }
+    }
+}
+
+fn dispatch(
+    slots: &mut Slab<Entry2>,
+    in_flight: &mut usize,
+    stats: &mut DriverStats,
+    wakes: &mut Vec<Waker>,
+    released: &mut Vec<(Box<dyn Orphan>, CqeResult)>,
+    key: Key,
+    cqe: CqeResult,
+) {
+    let index = key as u32 as usize;
+    let entry = match slots.get_mut(index) {
+        Some(e) if e.generation == (key >> 32) as u32 => e,
+        _ => {
+            stats.stale_cqes += 1;
+            return;
+        }
+    };
+    let more = cqe.has_more();
+    match &mut entry.slot {
+        Slot::Waiting(w) => {
+            if more {
+                // A single-shot op that posts a notification later (e.g. zero-copy send):
+                // keep waiting for the final CQE.
+                return;
+            }
+            let w = w.take();
+            entry.slot = Slot::Completed(cqe);
+            *in_flight -= 1;
+            stats.ops_completed += 1;
+            if let Some(w) = w {
+                wakes.push(w);
+            }
+        }
+        Slot::Ignored(orphan) => {
+            if more {
+                orphan.more(cqe);
+                return;
+            }
+            let Slot::Ignored(orphan) = slots.remove(index).slot else {
+                unreachable!("matched Ignored above")
+            };
+            *in_flight -= 1;
+            stats.ops_completed += 1;
+            released.push((orphan, cqe));
+        }
+        Slot::Stream { waker, queue, done } => {
+            queue.push_back(cqe);
+            if !more {
+                *done = true;
+                *in_flight -= 1;
+                stats.ops_completed += 1;
+            }
+            if let Some(w) = waker.take() {
+                wakes.push(w);
+            }
+        }
+        Slot::Completed(_) => stats.stale_cqes += 1,
+    }
+}
+
+fn lost_slot() -> io::Error {
+    io::Error::other("ringbolt: op polled on a runtime that does not own it")
+}

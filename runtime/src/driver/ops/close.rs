@@ -1,0 +1,35 @@
+use crate::driver::{CqeResult, OpCode};
+use io_uring::{opcode, squeue::Entry, types};
+use std::io;
+use std::os::fd::{AsRawFd, IntoRawFd, OwnedFd};
+
+/// `IORING_OP_CLOSE`. Owns the fd until the kernel took it; if the op is dropped before it was
+/// submitted, the fd is closed by the drop.
+#[derive(Debug)]
+pub struct Close {
+    fd: Option<OwnedFd>,
+}
+
+impl Close {
+    /// A close op for an fd nobody else uses any more.
+    pub fn new(fd: OwnedFd) -> Close {
+        Close { fd: Some(fd) }
+    }
+}
+
+// SAFETY: the SQE carries only the fd number, no pointers.
+unsafe impl OpCode for Close {
+    type Output = io::Result<()>;
+    fn build(&mut self) -> Entry {
+        let fd = self.fd.as_ref().map_or(-1, |f| f.as_raw_fd());
+        opcode::Close::new(types::Fd(fd)).build()
+    }
+    fn complete(mut self: Box<Self>, cqe: CqeResult) -> io::Result<()> {
+        // The kernel released the fd number whatever the result (close(2) semantics on
+        // Linux), so it must not be closed again.
+        if let Some(fd) = self.fd.take() {
+            let _ = fd.into_raw_fd();
+        }
+        cqe.result.map(drop)
+    }
+}

@@ -1,0 +1,1 @@
+//! File-system opcodes (openat, statx, fsync, ...): filled in by the fs work.

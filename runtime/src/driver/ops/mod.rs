@@ -1,0 +1,20 @@
+//! One small file per io_uring opcode. Each type implements [`OpCode`](crate::OpCode) (or
+//! [`MultishotOpCode`](crate::MultishotOpCode)) and has a safe constructor returning an
+//! [`Op`](crate::Op) to await, so `net` and `fs` need no `unsafe`.
+
+mod close;
+mod nop;
+mod read;
+mod timeout;
+mod vectored;
+mod write;
+
+pub mod fs;
+pub mod net;
+
+pub use close::Close;
+pub use nop::Nop;
+pub use read::Read;
+pub use timeout::Timeout;
+pub use vectored::{Readv, Writev};
+pub use write::Write;

@@ -1,0 +1,1 @@
+//! Socket opcodes (accept, connect, send, recv, ...): filled in by the net work.

@@ -1,0 +1,229 @@
+//! The single-threaded executor: run queue, task registry, spawn, yield.
+//!
+//! Rules:
+//! 1. Tasks never leave the thread that spawned them; only wakes cross threads (see `remote`).
+//! 2. Every live task is in the registry, so shutdown can drop every future on its own thread.
+//! 3. A panic while polling a task is caught; the task ends with a `JoinError` carrying it and
+//!    every other task keeps running.
+
+pub(crate) mod join;
+pub(crate) mod remote;
+pub(crate) mod task;
+
+use crate::context;
+use join::JoinHandle;
+use slab::Slab;
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use task::{TaskRef, CANCELLED, COMPLETE, JOIN_INTEREST, RUNNING, SCHEDULED};
+
+/// Per-core run queue and task registry.
+pub(crate) struct Scheduler {
+    run_queue: RefCell<VecDeque<TaskRef>>,
+    registry: RefCell<Slab<TaskRef>>,
+    pub(crate) tasks_spawned: Cell<u64>,
+    pub(crate) tasks_polled: Cell<u64>,
+}
+
+impl Scheduler {
+    pub(crate) fn new() -> Scheduler {
+        Scheduler {
+            run_queue: RefCell::new(VecDeque::with_capacity(1024)),
+            registry: RefCell::new(Slab::with_capacity(1024)),
+            tasks_spawned: Cell::new(0),
+            tasks_polled: Cell::new(0),
+        }
+    }
+
+    pub(crate) fn spawn<F>(&self, shared: &Arc<remote::Shared>, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        // Three references: registry, run queue, JoinHandle.
+        let task = TaskRef::new(future, shared.clone(), 3, SCHEDULED | JOIN_INTEREST);
+        let key = self
+            .registry
+            .borrow_mut()
+            .insert(TaskRef::clone_without_count(&task));
+        task.header().registry_key.set(key);
+        self.run_queue
+            .borrow_mut()
+            .push_back(TaskRef::clone_without_count(&task));
+        self.tasks_spawned.set(self.tasks_spawned.get() + 1);
+        JoinHandle::new(task)
+    }
+
+    /// Queues a woken task on its own thread.
+    pub(crate) fn schedule_local(&self, task: TaskRef) {
+        let h = task.header();
+        let state = h.state.get();
+        if state & (SCHEDULED | COMPLETE) != 0 {
+            return;
+        }
+        h.state.set(state | SCHEDULED);
+        self.run_queue.borrow_mut().push_back(task);
+    }
+
+    pub(crate) fn is_idle(&self) -> bool {
+        self.run_queue.borrow().is_empty()
+    }
+
+    pub(crate) fn tasks_alive(&self) -> usize {
+        self.registry.borrow().len()
+    }
+
+    /// Runs up to `budget` tasks; returns how many ran.
+    pub(crate) fn run(&self, budget: usize) -> usize {
+        let mut n = 0;
+        while n < budget {
+            let Some(task) = self.run_queue.borrow_mut().pop_front() else {
+                break;
+            };
+            n += 1;
+            self.run_one(task);
+        }
+        self.tasks_polled.set(self.tasks_polled.get() + n as u64);
+        n
+    }
+
+    fn run_one(&self, task: TaskRef) {
+        let h = task.header();
+        let state = h.state.get() & !SCHEDULED;
+        if state & COMPLETE != 0 {
+            h.state.set(state);
+            return;
+        }
+        if state & CANCELLED != 0 {
+            h.state.set(state);
+            task.cancel();
+            self.complete(&task);
+            return;
+        }
+        h.state.set(state | RUNNING);
+        let done = task.poll();
+        let state = h.state.get() & !RUNNING;
+        h.state.set(state);
+        if done {
+            self.complete(&task);
+        } else if state & CANCELLED != 0 {
+            // Aborted from inside its own poll.
+            task.cancel();
+            self.complete(&task);
+        }
+    }
+
+    fn complete(&self, task: &TaskRef) {
+        let h = task.header();
+        h.state.set(h.state.get() | COMPLETE);
+        if let Some(w) = h.join_waker.take() {
+            w.wake();
+        }
+        let key = h.registry_key.get();
+        let removed = self.registry.borrow_mut().try_remove(key);
+        drop(removed);
+    }
+
+    /// Drops every task's future (rule 2), repeating while drops spawn new tasks.
+    pub(crate) fn shutdown(&self) {
+        for _ in 0..64 {
+            let tasks: Vec<TaskRef> = self.registry.borrow_mut().drain().collect();
+            if tasks.is_empty() {
+                break;
+            }
+            for task in tasks {
+                let h = task.header();
+                if h.state.get() & COMPLETE == 0 {
+                    task.cancel();
+                    h.state.set(h.state.get() | COMPLETE);
+                    if let Some(w) = h.join_waker.take() {
+                        w.wake();
+                    }
+                }
+            }
+        }
+        let queued: Vec<TaskRef> = self.run_queue.borrow_mut().drain(..).collect();
+        drop(queued);
+    }
+}
+
+impl TaskRef {
+    /// A second handle to the same reference count slot: the caller has already counted it.
+    fn clone_without_count(task: &TaskRef) -> TaskRef {
+        // SAFETY: `TaskRef::new` was created with a count covering this handle.
+        unsafe { TaskRef::from_raw(task.as_ptr()) }
+    }
+}
+
+/// Queues a woken task: locally on its own thread, through the remote queue elsewhere.
+pub(crate) fn schedule(task: TaskRef) {
+    context::with_core_or(
+        task,
+        |core, task| {
+            if Arc::ptr_eq(&core.shared, &task.header().shared) {
+                core.sched.schedule_local(task);
+            } else {
+                task.header().shared.clone().push_remote(task);
+            }
+        },
+        |task| task.header().shared.clone().push_remote(task),
+    )
+}
+
+/// Spawns a `!Send` future on the current core and returns a handle to its output.
+///
+/// The task starts at the executor's next turn. Dropping the handle detaches the task.
+///
+/// # Panics
+///
+/// Panics if called outside a ringbolt runtime.
+///
+/// # Examples
+///
+/// ```
+/// let rt = ringbolt_runtime::Runtime::new()?;
+/// let v = rt.block_on(async {
+///     let h = ringbolt_runtime::spawn(async { 20 + 1 });
+///     h.await.unwrap() * 2
+/// });
+/// assert_eq!(v, 42);
+/// # Ok::<(), std::io::Error>(())
+/// ```
+#[track_caller]
+pub fn spawn<F>(future: F) -> JoinHandle<F::Output>
+where
+    F: Future + 'static,
+    F::Output: 'static,
+{
+    context::with_core(|core| core.sched.spawn(&core.shared, future))
+        .expect("ringbolt::spawn called outside a ringbolt runtime")
+}
+
+/// Yields to the executor once: other ready tasks run, then this one resumes.
+///
+/// # Examples
+///
+/// ```
+/// let rt = ringbolt_runtime::Runtime::new()?;
+/// rt.block_on(ringbolt_runtime::task::yield_now());
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub async fn yield_now() {
+    struct YieldNow(bool);
+    impl Future for YieldNow {
+        type Output = ();
+        fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+            if self.0 {
+                return Poll::Ready(());
+            }
+            self.0 = true;
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        }
+    }
+    YieldNow(false).await
+}
