@@ -1,2 +1,3 @@
 //! TCP, UDP and Unix sockets on ringbolt's per-core io_uring.
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]

@@ -14,6 +14,9 @@
 //! 4. Lengths handed to the kernel are clamped to [`MAX_RW_COUNT`]; callers who need everything
 //!    moved use the `*_all` helpers, which loop over short transfers.
 
+pub mod aligned;
+pub mod fixed;
+pub mod provided;
 mod slice;
 
 pub use slice::Slice;

@@ -182,6 +182,11 @@ impl Driver {
         self.ring.as_raw_fd()
     }
 
+    /// The ring's submitter, for registering buffers, buffer rings and files.
+    pub(crate) fn submitter(&self) -> io_uring::Submitter<'_> {
+        self.ring.submitter()
+    }
+
     pub(crate) fn in_flight(&self) -> usize {
         self.in_flight
     }

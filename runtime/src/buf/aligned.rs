@@ -1,0 +1,1 @@
+//! Aligned buffers for O_DIRECT: filled in by the fs work.

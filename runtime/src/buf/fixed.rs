@@ -1,0 +1,1 @@
+//! Registered (fixed) buffers: filled in by the fs work.

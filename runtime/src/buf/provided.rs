@@ -1,0 +1,1 @@
+//! Provided-buffer rings for multishot receive: filled in by the net work.
