@@ -1,6 +1,8 @@
 //! `Builder`: ring size, cores, pinning; `launch` starts one runtime per core.
 
 use crate::driver::DriverConfig;
+use crate::executor::remote::{CrossWake, Shared};
+use std::sync::Arc;
 use crate::runtime::Runtime;
 use std::future::Future;
 use std::io;
@@ -28,6 +30,7 @@ pub struct Builder {
     pin: Option<bool>,
     cpus: Option<Vec<usize>>,
     event_interval: usize,
+    wake: CrossWake,
 }
 
 impl Default for Builder {
@@ -50,6 +53,7 @@ impl Builder {
             pin: None,
             cpus: None,
             event_interval: 128,
+            wake: CrossWake::default(),
         }
     }
 
@@ -79,6 +83,13 @@ impl Builder {
     /// on kernels without it anyway).
     pub fn defer_taskrun(mut self, on: bool) -> Builder {
         self.cfg.defer_taskrun = on;
+        self
+    }
+
+    /// How other cores wake this one (default [`CrossWake::MsgRing`], eventfd where the
+    /// kernel lacks `MSG_RING`).
+    pub fn cross_wake(mut self, wake: CrossWake) -> Builder {
+        self.wake = wake;
         self
     }
 
@@ -117,7 +128,7 @@ impl Builder {
     ///
     /// Fails when io_uring cannot be set up; the message names the cause and the fix.
     pub fn build(&self) -> io::Result<Runtime> {
-        Runtime::with_config(0, &self.cfg, self.event_interval)
+        Runtime::with_config(0, &self.cfg, self.event_interval, self.wake, None)
     }
 
     /// Starts one thread per core, pins it, builds its runtime, runs `f(core_id)` on it with
@@ -146,6 +157,10 @@ impl Builder {
                 format!("{n} cores asked for but only {} CPUs given to pin to", cpus.len()),
             ));
         }
+        let mesh: Vec<Arc<Shared>> = (0..n)
+            .map(|_| Shared::new().map(Arc::new))
+            .collect::<io::Result<_>>()?;
+        let mesh = Arc::new(mesh);
         let f = &f;
         std::thread::scope(|scope| {
             let mut handles = Vec::with_capacity(n);
@@ -153,6 +168,8 @@ impl Builder {
                 let cpu = cpus.get(core).copied();
                 let cfg = self.cfg.clone();
                 let interval = self.event_interval;
+                let wake = self.wake;
+                let mesh = mesh.clone();
                 let h = std::thread::Builder::new()
                     .name(format!("ringbolt-core-{core}"))
                     .spawn_scoped(scope, move || -> io::Result<Fut::Output> {
@@ -164,7 +181,7 @@ impl Builder {
                                 )));
                             }
                         }
-                        let rt = Runtime::with_config(core, &cfg, interval)
+                        let rt = Runtime::with_config(core, &cfg, interval, wake, Some(mesh))
                             .map_err(|e| io::Error::new(e.kind(), format!("core {core}: {e}")))?;
                         let out = catch_unwind(AssertUnwindSafe(|| rt.block_on(f(core))));
                         drop(rt);

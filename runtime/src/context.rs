@@ -121,6 +121,21 @@ pub(crate) fn drop_stream(key: Key, orphan: Box<dyn Orphan>) {
     }
 }
 
+/// Rings another core's io_uring with `MSG_RING` from this thread's ring, if this thread runs
+/// a ringbolt core whose kernel has the opcode. The SQE goes out with this core's next enter.
+pub(crate) fn msg_ring_wake(target_ring_fd: i32) -> bool {
+    let p = CURRENT.with(|c| c.get());
+    if p.is_null() {
+        return false;
+    }
+    // SAFETY: by the module rule, a non-null CURRENT points at a live core.
+    let core = unsafe { &*p };
+    match core.driver.try_borrow_mut() {
+        Ok(mut d) => d.msg_ring(target_ring_fd),
+        Err(_) => false,
+    }
+}
+
 /// Runs `f` with the current core's timers.
 ///
 /// # Panics

@@ -50,12 +50,15 @@ pub mod time;
 pub use builder::Builder;
 pub use driver::ops;
 pub use driver::{CqeResult, MultiOp, MultishotOpCode, Op, OpCode, SharedFd};
+pub use executor::remote::CrossWake;
 pub use executor::spawn;
+pub use executor::spawn_on::{cores, spawn_on, RemoteJoinHandle};
 pub use runtime::{core_id, stats, Runtime, Stats};
 
 /// Task handles and helpers.
 pub mod task {
     pub use crate::executor::join::{JoinError, JoinHandle};
+    pub use crate::executor::spawn_on::{spawn_on, RemoteJoinHandle};
     pub use crate::executor::spawn;
     pub use crate::executor::yield_now;
 }
@@ -74,5 +77,15 @@ pub fn is_supported(opcode: u8) -> bool {
     context::with_driver(|d| d.is_supported(opcode))
 }
 
+/// What the current core's ring was set up with (DEFER_TASKRUN, COOP_TASKRUN, ...) and which
+/// optional kernel features it found.
+///
+/// # Panics
+///
+/// Panics outside a runtime.
+pub fn ring_features() -> Features {
+    context::with_driver(|d| d.features())
+}
+
 /// The io_uring `SetupError` carried inside the `io::Error` of a failed [`Runtime::new`].
-pub use driver::SetupError;
+pub use driver::{Features, SetupError};

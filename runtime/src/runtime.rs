@@ -4,7 +4,7 @@ use crate::builder::Builder;
 use crate::context;
 use crate::driver::op::Orphan;
 use crate::driver::{CqeResult, Driver, DriverConfig};
-use crate::executor::remote::Shared;
+use crate::executor::remote::{CrossWake, Job, Shared};
 use crate::executor::task::TaskRef;
 use crate::executor::Scheduler;
 use crate::time::Timers;
@@ -25,6 +25,8 @@ pub(crate) struct Core {
     pub(crate) timers: RefCell<Timers>,
     pub(crate) sched: Scheduler,
     pub(crate) shared: Arc<Shared>,
+    /// Every core started by the same `launch` (just this one for `Runtime::new`).
+    pub(crate) mesh: Arc<Vec<Arc<Shared>>>,
     event_interval: usize,
     /// Scratch buffers reused every turn.
     scratch: RefCell<Scratch>,
@@ -35,6 +37,7 @@ struct Scratch {
     wakes: Vec<Waker>,
     released: Vec<(Box<dyn Orphan>, CqeResult)>,
     remote: Vec<TaskRef>,
+    jobs: Vec<Job>,
 }
 
 /// A ringbolt runtime for the current thread: a single-threaded executor, its own io_uring and
@@ -83,9 +86,18 @@ impl Runtime {
         id: usize,
         cfg: &DriverConfig,
         event_interval: usize,
+        wake: CrossWake,
+        mesh: Option<Arc<Vec<Arc<Shared>>>>,
     ) -> io::Result<Runtime> {
-        let shared = Arc::new(Shared::new()?);
+        let (shared, mesh) = match mesh {
+            Some(m) => (m[id].clone(), m),
+            None => {
+                let s = Arc::new(Shared::new()?);
+                (s.clone(), Arc::new(vec![s]))
+            }
+        };
         let driver = Driver::new(cfg, shared.eventfd())?;
+        shared.set_ring(driver.ring_fd(), wake);
         Ok(Runtime {
             core: Rc::new(Core {
                 id,
@@ -93,6 +105,7 @@ impl Runtime {
                 timers: RefCell::new(Timers::new()),
                 sched: Scheduler::new(),
                 shared,
+                mesh,
                 event_interval: event_interval.max(1),
                 scratch: RefCell::new(Scratch::default()),
             }),
@@ -139,7 +152,7 @@ impl Core {
     fn turn(&self) {
         let mut scratch = self.scratch.borrow_mut();
         let scratch = &mut *scratch;
-        self.drain_remote(&mut scratch.remote);
+        self.drain_remote(&mut scratch.remote, &mut scratch.jobs);
         let idle = self.sched.is_idle()
             && !self.shared.main_woken.load(Ordering::Acquire)
             && !self.shared.has_pending();
@@ -178,14 +191,17 @@ impl Core {
                 w.wake();
             }
         }
-        self.drain_remote(&mut scratch.remote);
+        self.drain_remote(&mut scratch.remote, &mut scratch.jobs);
     }
 
-    fn drain_remote(&self, buf: &mut Vec<TaskRef>) {
+    fn drain_remote(&self, tasks: &mut Vec<TaskRef>, jobs: &mut Vec<Job>) {
         if self.shared.has_pending() {
-            self.shared.take(buf);
-            for task in buf.drain(..) {
+            self.shared.take(tasks, jobs);
+            for task in tasks.drain(..) {
                 self.sched.schedule_local(task);
+            }
+            for job in jobs.drain(..) {
+                job();
             }
         }
     }

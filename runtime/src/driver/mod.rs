@@ -17,7 +17,7 @@ pub(crate) mod op;
 pub mod ops;
 mod setup;
 
-pub use setup::SetupError;
+pub use setup::{Features, SetupError};
 
 pub use fd::SharedFd;
 pub use op::{MultiOp, MultishotOpCode, Op, OpCode};
@@ -125,6 +125,7 @@ pub(crate) struct Driver {
     wake_buf: Box<u64>,
     wake_armed: bool,
     shutting_down: bool,
+    msg_ring_supported: bool,
     /// Wakers found while reaping, woken by the executor once the driver is released.
     pub(crate) wakes: Vec<Waker>,
     /// Orphans whose final CQE arrived, released by the executor once the driver is released.
@@ -147,22 +148,25 @@ impl Driver {
         // IORING_ASYNC_CANCEL_ANY arrived in 5.19 with the socket opcode; the probe cannot
         // report cancel flags, so the opcode stands in for the release.
         features.cancel_any = probe.is_supported(opcode::Socket::CODE);
+        features.msg_ring = probe.is_supported(opcode::MsgRingData::CODE);
         let mut driver = Driver {
+            probe: Probe::new(),
             ring,
             slots: Slab::with_capacity(256),
             generation: 0,
             in_flight: 0,
-            probe,
             features,
             wake_fd,
             wake_buf: Box::new(0),
             wake_armed: false,
             shutting_down: false,
+            msg_ring_supported: probe.is_supported(opcode::MsgRingData::CODE),
             wakes: Vec::new(),
             released: Vec::new(),
             remote_woken: false,
             stats: DriverStats::default(),
         };
+        driver.probe = probe;
         driver.arm_wake()?;
         Ok(driver)
     }
@@ -349,9 +353,15 @@ impl Driver {
         }
     }
 
-    /// Queues an SQE that the driver itself owns (reserved `user_data`), e.g. a `MSG_RING` wake.
-    pub(crate) fn push_raw(&mut self, entry: &Entry) -> io::Result<()> {
-        self.push(entry)
+    /// Queues a `MSG_RING` that posts a wake CQE on another ring; false if unsupported.
+    pub(crate) fn msg_ring(&mut self, target_ring_fd: RawFd) -> bool {
+        if !self.msg_ring_supported || self.shutting_down {
+            return false;
+        }
+        let entry = opcode::MsgRingData::new(types::Fd(target_ring_fd), 0, MSG_RING_TAG, None)
+            .build()
+            .user_data(MSG_RING_SENT_TAG);
+        self.push(&entry).is_ok()
     }
 
     /// Pushes an SQE; when the SQ is full, submits and reaps, then retries.

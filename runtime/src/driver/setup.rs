@@ -5,17 +5,21 @@ use io_uring::IoUring;
 use std::fmt;
 use std::io;
 
-/// What the ring was set up with and what the kernel offers.
-#[derive(Clone, Copy, Debug, Default)]
-pub(crate) struct Features {
-    /// `IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN` accepted.
-    pub(crate) defer_taskrun: bool,
-    /// `IORING_SETUP_COOP_TASKRUN` accepted.
-    pub(crate) coop_taskrun: bool,
+/// What the current core's ring was set up with and what its kernel offers; see
+/// [`ring_features`](crate::ring_features).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Features {
+    /// `IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN` accepted (6.1+).
+    pub defer_taskrun: bool,
+    /// `IORING_SETUP_COOP_TASKRUN` accepted (5.19+).
+    pub coop_taskrun: bool,
     /// `IORING_SETUP_TASKRUN_FLAG` accepted: the kernel flags pending completion work.
-    pub(crate) taskrun_flag: bool,
-    /// `IORING_ASYNC_CANCEL_ANY` available (5.19).
-    pub(crate) cancel_any: bool,
+    pub taskrun_flag: bool,
+    /// `IORING_ASYNC_CANCEL_ANY` available (5.19+).
+    pub cancel_any: bool,
+    /// `IORING_OP_MSG_RING` available (5.18+): cross-core wakes without an eventfd.
+    pub msg_ring: bool,
 }
 
 /// Tries the fastest flag set first, dropping flags one by one when the kernel refuses them.
@@ -60,6 +64,7 @@ pub(crate) fn build_ring(cfg: &DriverConfig) -> io::Result<(IoUring, Features)> 
                     taskrun_flag: flag,
                     // Filled in from the probe by the driver.
                     cancel_any: false,
+                    msg_ring: false,
                 };
                 return Ok((ring, features));
             }

@@ -8,6 +8,7 @@
 
 pub(crate) mod join;
 pub(crate) mod remote;
+pub(crate) mod spawn_on;
 pub(crate) mod task;
 
 use crate::context;

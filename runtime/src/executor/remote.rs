@@ -11,15 +11,33 @@
 //!    waking a dead runtime is a harmless no-op.
 
 use super::task::TaskRef;
+use crate::context;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU8, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::{io, mem};
+
+/// Work another thread sends to this core: it runs on the core's thread (see `spawn_on`).
+pub(crate) type Job = Box<dyn FnOnce() + Send>;
 
 #[derive(Default)]
 struct Queue {
     tasks: Vec<TaskRef>,
+    jobs: Vec<Job>,
     closed: bool,
+}
+
+/// How another core rings this one: by `IORING_OP_MSG_RING` from its own ring, or by a write
+/// to this core's eventfd.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum CrossWake {
+    /// `IORING_OP_MSG_RING` (Linux 5.18+) when the waker runs on another ringbolt core and the
+    /// kernel has the opcode; the eventfd otherwise. The default: measured faster here (see
+    /// the README's cross-core table).
+    #[default]
+    MsgRing,
+    /// Always write the target core's eventfd.
+    Eventfd,
 }
 
 /// The thread-safe part of a runtime.
@@ -29,6 +47,10 @@ pub(crate) struct Shared {
     /// The `block_on` future was woken.
     pub(crate) main_woken: AtomicBool,
     eventfd: OwnedFd,
+    /// The owner's ring fd while its ring is open, -1 otherwise: the MSG_RING target.
+    ring_fd: AtomicI32,
+    /// 0: MSG_RING allowed, 1: eventfd only.
+    wake_mode: AtomicU8,
 }
 
 impl Shared {
@@ -44,6 +66,8 @@ impl Shared {
             main_woken: AtomicBool::new(true),
             // SAFETY: fd is a fresh eventfd we own.
             eventfd: unsafe { OwnedFd::from_raw_fd(fd) },
+            ring_fd: AtomicI32::new(-1),
+            wake_mode: AtomicU8::new(0),
         })
     }
 
@@ -69,15 +93,42 @@ impl Shared {
         self.notify();
     }
 
+    /// Queues a job to run on the owner's thread; gives it back if the runtime is gone.
+    pub(crate) fn push_job(&self, job: Job) -> Result<(), Job> {
+        let mut q = self.lock();
+        if q.closed {
+            return Err(job);
+        }
+        q.jobs.push(job);
+        drop(q);
+        self.notify();
+        Ok(())
+    }
+
+    /// Records the owner's ring (MSG_RING target) and the wake mode; -1 when it closes.
+    pub(crate) fn set_ring(&self, ring_fd: i32, mode: CrossWake) {
+        self.wake_mode
+            .store((mode == CrossWake::Eventfd) as u8, Ordering::Relaxed);
+        self.ring_fd.store(ring_fd, Ordering::Release);
+    }
+
     /// Makes the owner's ring return from its wait (at most once per batch).
     pub(crate) fn notify(&self) {
-        if !self.pending.swap(true, Ordering::AcqRel) {
-            let one: u64 = 1;
-            // SAFETY: writes 8 bytes from a live u64 to our eventfd. A failure (the counter
-            // cannot overflow in practice) only loses a wake the owner also finds via `pending`
-            // at its next turn.
-            unsafe { libc::write(self.eventfd.as_raw_fd(), (&one as *const u64).cast(), 8) };
+        if self.pending.swap(true, Ordering::AcqRel) {
+            return;
         }
+        let ring_fd = self.ring_fd.load(Ordering::Acquire);
+        if ring_fd >= 0
+            && self.wake_mode.load(Ordering::Relaxed) == 0
+            && context::msg_ring_wake(ring_fd)
+        {
+            return;
+        }
+        let one: u64 = 1;
+        // SAFETY: writes 8 bytes from a live u64 to our eventfd. A failure (the counter
+        // cannot overflow in practice) only loses a wake the owner also finds via `pending`
+        // at its next turn.
+        unsafe { libc::write(self.eventfd.as_raw_fd(), (&one as *const u64).cast(), 8) };
     }
 
     /// Whether remote work may be waiting.
@@ -85,20 +136,23 @@ impl Shared {
         self.pending.load(Ordering::Acquire)
     }
 
-    /// Takes the remotely woken tasks (rule 2).
-    pub(crate) fn take(&self, into: &mut Vec<TaskRef>) {
+    /// Takes the remotely woken tasks and the jobs sent to this core (rule 2).
+    pub(crate) fn take(&self, tasks: &mut Vec<TaskRef>, jobs: &mut Vec<Job>) {
         self.pending.store(false, Ordering::SeqCst);
         let mut q = self.lock();
-        mem::swap(&mut q.tasks, into);
+        mem::swap(&mut q.tasks, tasks);
+        mem::swap(&mut q.jobs, jobs);
     }
 
     /// Refuses further remote wakes and drops the queued ones (rule 3).
     pub(crate) fn close(&self) {
-        let tasks = {
+        self.ring_fd.store(-1, Ordering::Release);
+        let (tasks, jobs) = {
             let mut q = self.lock();
             q.closed = true;
-            mem::take(&mut q.tasks)
+            (mem::take(&mut q.tasks), mem::take(&mut q.jobs))
         };
         drop(tasks);
+        drop(jobs);
     }
 }
