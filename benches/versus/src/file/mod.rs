@@ -1,0 +1,346 @@
+//! The file part: workloads, contenders, and the parent-side matrix.
+//!
+//! Every contender except fio runs in a child process (`--file-worker CONTENDER SPEC_JSON`)
+//! pinned to the server cores, measures its own window (after a warm-up) and prints one JSON
+//! [`WorkerReport`] line. fio runs as its own process with matching parameters.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::child::run_with_timeout;
+use crate::results::{fill_file_ratios, FileCell, FileRun};
+use crate::runner::Ctx;
+
+pub mod dataset;
+pub mod fio;
+pub mod pread;
+pub mod raw_uring;
+pub mod ringbolt;
+pub mod tokio_fs;
+pub mod worker;
+
+use dataset::Dataset;
+
+/// File contenders, in table order.
+pub const FILE_CONTENDERS: &[&str] = &[
+    "ringbolt",
+    "tokio-fs",
+    "tokio-blocking",
+    "std-pread",
+    "fio-psync",
+    "fio-uring",
+    "raw-uring",
+];
+
+/// Warm-up before each file measurement window.
+const WARMUP: Duration = Duration::from_millis(100);
+
+/// What each operation does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Op {
+    /// Reads at uniformly random block-aligned offsets.
+    RandRead,
+    /// Reads the file front to back, wrapping at the end.
+    SeqRead,
+    /// Writes at uniformly random block-aligned offsets.
+    RandWrite,
+}
+
+/// One file workload.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Workload {
+    /// Name used in tables and `--workloads`.
+    pub name: String,
+    /// Operation.
+    pub op: Op,
+    /// Block size in bytes.
+    pub bs: usize,
+    /// Operations in flight.
+    pub qd: usize,
+    /// `O_DIRECT`.
+    pub direct: bool,
+    /// `fdatasync` after every N writes.
+    pub fsync_every: Option<u32>,
+}
+
+impl Workload {
+    fn new(op: Op, bs: usize, qd: usize, direct: bool, fsync_every: Option<u32>) -> Workload {
+        let kind = match op {
+            Op::RandRead => "randread",
+            Op::SeqRead => "seqread",
+            Op::RandWrite => "randwrite",
+        };
+        let mut name = format!("{kind}-{}k-qd{qd}", bs / 1024);
+        if direct {
+            name.push_str("-direct");
+        }
+        if let Some(n) = fsync_every {
+            name.push_str(&format!("-fdatasync{n}"));
+        }
+        Workload {
+            name,
+            op,
+            bs,
+            qd,
+            direct,
+            fsync_every,
+        }
+    }
+}
+
+/// What a file worker child runs.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FileSpec {
+    /// File to read or write.
+    pub path: PathBuf,
+    /// Its size.
+    pub size: u64,
+    /// The workload.
+    pub workload: Workload,
+    /// Warm-up in ms.
+    pub warmup_ms: u64,
+    /// Measured window in ms.
+    pub duration_ms: u64,
+    /// Cores to pin to.
+    pub cores: Vec<usize>,
+}
+
+/// What a file worker child prints.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct WorkerReport {
+    /// Operations completed in the window.
+    pub ops: u64,
+    /// Bytes transferred by them.
+    pub bytes: u64,
+    /// Window length in seconds.
+    pub window_s: f64,
+    /// Median latency in ns.
+    pub p50_ns: u64,
+    /// 99th percentile latency in ns.
+    pub p99_ns: u64,
+    /// Process CPU (user + kernel) over the window in µs.
+    pub cpu_us: f64,
+    /// Verified operations.
+    pub verified_ops: u64,
+    /// Threads in the process at the end of the window.
+    pub threads: usize,
+}
+
+impl WorkerReport {
+    /// Converts to a [`FileRun`].
+    pub fn into_run(self, contender: &str, workload: &Workload, rep: usize) -> FileRun {
+        let secs = self.window_s.max(1e-9);
+        FileRun {
+            contender: contender.to_string(),
+            workload: workload.name.clone(),
+            rep,
+            iops: self.ops as f64 / secs,
+            mib_s: self.bytes as f64 / secs / (1 << 20) as f64,
+            p50_us: self.p50_ns as f64 / 1e3,
+            p99_us: self.p99_ns as f64 / 1e3,
+            cpu_us_per_op: if self.ops > 0 {
+                self.cpu_us / self.ops as f64
+            } else {
+                0.0
+            },
+            ops: self.ops,
+            verified_ops: self.verified_ops,
+            threads: self.threads,
+        }
+    }
+}
+
+/// The default workload list (direct ones only when `direct` is allowed).
+pub fn workloads(qds: &[usize], direct: bool) -> Vec<Workload> {
+    let mut w: Vec<Workload> = qds
+        .iter()
+        .map(|&qd| Workload::new(Op::RandRead, 4096, qd, false, None))
+        .collect();
+    if direct {
+        w.extend(
+            qds.iter()
+                .map(|&qd| Workload::new(Op::RandRead, 4096, qd, true, None)),
+        );
+    }
+    w.push(Workload::new(Op::SeqRead, 128 * 1024, 1, false, None));
+    w.push(Workload::new(Op::RandWrite, 4096, 32, false, None));
+    w.push(Workload::new(Op::RandWrite, 4096, 32, false, Some(32)));
+    w
+}
+
+/// File contenders that can run here; the rest with the reason.
+pub fn available() -> (Vec<&'static str>, Vec<String>) {
+    let fio = fio::installed();
+    let mut ok = Vec::new();
+    let mut notes = Vec::new();
+    for &c in FILE_CONTENDERS {
+        if c == "ringbolt" && !ringbolt::AVAILABLE {
+            notes
+                .push("file ringbolt: not yet available (ringbolt-fs has no File yet)".to_string());
+        } else if c.starts_with("fio") && !fio {
+            notes.push(format!(
+                "file {c}: skipped, fio is not installed (apt-get install fio)"
+            ));
+        } else {
+            ok.push(c);
+        }
+    }
+    (ok, notes)
+}
+
+/// Why `contender` cannot run `w`, if it cannot.
+pub fn skip_reason(contender: &str, w: &Workload) -> Option<String> {
+    (contender == "tokio-fs" && w.direct).then(|| {
+        "tokio::fs reads through its own unaligned buffer, so O_DIRECT fails with EINVAL"
+            .to_string()
+    })
+}
+
+/// The workloads this run selects; notes say what was left out and why.
+pub fn plan(ctx: &Ctx, ds: &Dataset, notes: &mut Vec<String>) -> Vec<Workload> {
+    let direct = match ds.direct_io_supported() {
+        Ok(()) => true,
+        Err(why) => {
+            notes.push(format!("file O_DIRECT workloads skipped: {why}"));
+            false
+        }
+    };
+    workloads(&ctx.args.qds, direct)
+        .into_iter()
+        .filter(|w| match &ctx.args.workloads {
+            Some(filters) => filters.iter().any(|f| w.name.contains(f.as_str())),
+            None => true,
+        })
+        .collect()
+}
+
+/// Runs every workload × repetition × contender (interleaved).
+pub fn run_matrix(
+    ctx: &Ctx,
+    ds: &Dataset,
+    workloads: &[Workload],
+    contenders: &[String],
+    notes: &mut Vec<String>,
+) -> (Vec<FileCell>, Vec<FileRun>) {
+    let mut cells = Vec::new();
+    let mut all_runs = Vec::new();
+    for w in workloads {
+        let mut runs: Vec<Vec<FileRun>> = vec![Vec::new(); contenders.len()];
+        let mut errors: Vec<Vec<String>> = vec![Vec::new(); contenders.len()];
+        for rep in 0..ctx.args.file_reps {
+            for (i, c) in contenders.iter().enumerate() {
+                if let Some(why) = skip_reason(c, w) {
+                    if rep == 0 {
+                        notes.push(format!("file {c} {}: skipped, {why}", w.name));
+                        errors[i].push(format!("skipped: {why}"));
+                    }
+                    continue;
+                }
+                ctx.step(&format!("file {c} {} rep {}", w.name, rep + 1));
+                match run_one(ctx, ds, w, c) {
+                    Ok(report) => runs[i].push(report.into_run(c, w, rep)),
+                    Err(e) => errors[i].push(e),
+                }
+            }
+        }
+        for (i, c) in contenders.iter().enumerate() {
+            let cell = FileCell::from_runs(c, &w.name, &runs[i], std::mem::take(&mut errors[i]));
+            ctx.println(&crate::report::table::file_line(&cell));
+            cells.push(cell);
+            all_runs.append(&mut runs[i]);
+        }
+    }
+    fill_file_ratios(&mut cells);
+    (cells, all_runs)
+}
+
+/// Number of progress steps for the file part.
+pub fn planned_steps(ctx: &Ctx, workloads: &[Workload], contenders: &[String]) -> u64 {
+    let runs: usize = workloads
+        .iter()
+        .map(|w| {
+            contenders
+                .iter()
+                .filter(|c| skip_reason(c, w).is_none())
+                .count()
+        })
+        .sum();
+    (runs * ctx.args.file_reps) as u64
+}
+
+fn run_one(ctx: &Ctx, ds: &Dataset, w: &Workload, contender: &str) -> Result<WorkerReport, String> {
+    let path = if w.op == Op::RandWrite {
+        &ds.write
+    } else {
+        &ds.data
+    };
+    let spec = FileSpec {
+        path: path.clone(),
+        size: ds.size,
+        workload: w.clone(),
+        warmup_ms: WARMUP.as_millis() as u64,
+        duration_ms: ctx.args.file_duration.as_millis().max(1) as u64,
+        cores: ctx.args.server_cores.clone(),
+    };
+    let limit = WARMUP + ctx.args.file_duration + Duration::from_secs(60);
+    if let Some(engine) = contender.strip_prefix("fio-") {
+        return fio::run(&spec, engine, limit);
+    }
+    let json = serde_json::to_string(&spec).map_err(|e| e.to_string())?;
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let mut cmd = Command::new(exe);
+    cmd.args(["--file-worker", contender]).arg(json);
+    let (ok, out, err) =
+        run_with_timeout(&mut cmd, limit).map_err(|e| format!("{contender}: {e}"))?;
+    if !ok {
+        return Err(format!("{contender}: {}", err.trim()));
+    }
+    let line = out.lines().last().unwrap_or_default();
+    serde_json::from_str(line).map_err(|e| format!("{contender}: bad report {line:?}: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn workload_names_and_direct_toggle() {
+        let names: Vec<String> = workloads(&[1, 32], true)
+            .into_iter()
+            .map(|w| w.name)
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "randread-4k-qd1",
+                "randread-4k-qd32",
+                "randread-4k-qd1-direct",
+                "randread-4k-qd32-direct",
+                "seqread-128k-qd1",
+                "randwrite-4k-qd32",
+                "randwrite-4k-qd32-fdatasync32"
+            ]
+        );
+        assert_eq!(workloads(&[1], false).len(), 4);
+    }
+
+    #[test]
+    fn spec_round_trips_through_json() {
+        let spec = FileSpec {
+            path: "/tmp/x".into(),
+            size: 1 << 30,
+            workload: Workload::new(Op::RandWrite, 4096, 32, false, Some(32)),
+            warmup_ms: 100,
+            duration_ms: 750,
+            cores: vec![0],
+        };
+        let json = serde_json::to_string(&spec).expect("serialize");
+        assert_eq!(
+            serde_json::from_str::<FileSpec>(&json).expect("parse"),
+            spec
+        );
+    }
+}

@@ -1,0 +1,127 @@
+//! Raw io_uring file loop: one thread, QD operations in flight, the reference.
+//!
+//! Invariant: each slot's buffer lives in `bufs` for the whole loop, and the loop returns `Ok`
+//! only when no operation is in flight, so no SQE outlives its buffer. On an error return with
+//! operations still in flight the buffers are leaked rather than freed (the process exits next).
+
+use std::fs::OpenOptions;
+use std::io;
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::OpenOptionsExt;
+use std::time::Instant;
+
+use io_uring::{opcode, squeue, types, IoUring};
+
+use super::dataset::{fill, AlignedBuf};
+use super::worker::{check, Offsets, Recorder, Window};
+use super::{FileSpec, Op};
+
+const SYNC: u64 = u64::MAX;
+
+/// Opens the spec's file with the workload's flags (shared with the other contenders).
+///
+/// # Errors
+/// Any open error.
+pub fn open(spec: &FileSpec) -> io::Result<std::fs::File> {
+    let w = &spec.workload;
+    OpenOptions::new()
+        .read(true)
+        .write(w.op == Op::RandWrite)
+        .custom_flags(if w.direct { libc::O_DIRECT } else { 0 })
+        .open(&spec.path)
+}
+
+/// An I/O buffer for the spec: aligned, pre-filled with the pattern for writes.
+pub fn buffer(spec: &FileSpec) -> AlignedBuf {
+    let mut b = AlignedBuf::new(spec.workload.bs);
+    if spec.workload.op == Op::RandWrite {
+        fill(b.as_mut_slice(), 0);
+    }
+    b
+}
+
+/// Runs the loop until the window closes and every op has completed.
+///
+/// # Errors
+/// Ring setup, I/O or verification errors.
+pub fn run(spec: &FileSpec, window: &Window) -> io::Result<Recorder> {
+    let w = &spec.workload;
+    let file = open(spec)?;
+    let fd = types::Fd(file.as_raw_fd());
+    let mut ring = IoUring::new((w.qd as u32 + 1).next_power_of_two().max(8))?;
+    let mut bufs: std::mem::ManuallyDrop<Vec<AlignedBuf>> =
+        std::mem::ManuallyDrop::new((0..w.qd).map(|_| buffer(spec)).collect());
+    let mut offsets = Offsets::new(spec, 0);
+    let mut offs = vec![0u64; w.qd];
+    let mut started = vec![Instant::now(); w.qd];
+    let mut rec = Recorder::default();
+    let bs = w.bs;
+    let prep = |slot: usize, off: u64, buf: &mut AlignedBuf| -> squeue::Entry {
+        let ptr = buf.as_mut_slice().as_mut_ptr();
+        let entry = match w.op {
+            Op::RandWrite => opcode::Write::new(fd, ptr, bs as u32).offset(off).build(),
+            _ => opcode::Read::new(fd, ptr, bs as u32).offset(off).build(),
+        };
+        entry.user_data(slot as u64)
+    };
+    for slot in 0..w.qd {
+        offs[slot] = offsets.next_offset();
+        let e = prep(slot, offs[slot], &mut bufs[slot]);
+        // SAFETY: the buffer is owned by `bufs`, which outlives every op (see module invariant);
+        // the ring has more entries than QD, so the push cannot fail for lack of room.
+        unsafe { ring.submission().push(&e) }.map_err(|_| io::Error::other("SQ full"))?;
+    }
+    let (mut in_flight, mut sync_in_flight, mut since_sync) = (w.qd, false, 0u32);
+    while in_flight > 0 || sync_in_flight {
+        match ring.submit_and_wait(1) {
+            Ok(_) => {}
+            Err(e) if e.raw_os_error() == Some(libc::EINTR) => continue,
+            Err(e) => return Err(e),
+        }
+        let cqes: Vec<(u64, i32)> = ring
+            .completion()
+            .map(|c| (c.user_data(), c.result()))
+            .collect();
+        let now = Instant::now();
+        for (data, res) in cqes {
+            if data == SYNC {
+                sync_in_flight = false;
+                if res < 0 {
+                    return Err(io::Error::from_raw_os_error(-res));
+                }
+                continue;
+            }
+            let slot = data as usize;
+            if res < 0 {
+                return Err(io::Error::from_raw_os_error(-res));
+            }
+            let ok = check(w.op, &bufs[slot].as_slice()[..bs], offs[slot], res as usize)?;
+            rec.record(window, started[slot], now, bs, ok);
+            if let Some(every) = w.fsync_every {
+                since_sync += 1;
+                if since_sync >= every && !sync_in_flight {
+                    let e = opcode::Fsync::new(fd)
+                        .flags(types::FsyncFlags::DATASYNC)
+                        .build()
+                        .user_data(SYNC);
+                    // SAFETY: fsync names no memory; the ring has room for QD + 1 entries.
+                    unsafe { ring.submission().push(&e) }
+                        .map_err(|_| io::Error::other("SQ full"))?;
+                    (sync_in_flight, since_sync) = (true, 0);
+                }
+            }
+            if window.open(now) {
+                offs[slot] = offsets.next_offset();
+                started[slot] = now;
+                let e = prep(slot, offs[slot], &mut bufs[slot]);
+                // SAFETY: as above: the buffer lives in `bufs` until this op's CQE is reaped.
+                unsafe { ring.submission().push(&e) }.map_err(|_| io::Error::other("SQ full"))?;
+            } else {
+                in_flight -= 1;
+            }
+        }
+    }
+    // Nothing is in flight any more: the buffers may be freed.
+    drop(std::mem::ManuallyDrop::into_inner(bufs));
+    Ok(rec)
+}

@@ -1,0 +1,180 @@
+//! `chart.svg`: grouped bars, one group per cell, one bar per contender (echo krps on top,
+//! file kIOPS below when the file part ran).
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use crate::echo::fmt_size;
+use crate::results::Report;
+
+const COLORS: [RGBColor; 8] = [
+    RGBColor(214, 39, 40),
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(127, 127, 127),
+];
+
+/// Data for one panel: group labels, series names, values[series][group].
+struct Panel {
+    title: String,
+    y_label: &'static str,
+    groups: Vec<String>,
+    series: Vec<String>,
+    values: Vec<Vec<Option<f64>>>,
+}
+
+fn echo_panel(r: &Report) -> Option<Panel> {
+    let mut groups: Vec<(usize, usize)> = Vec::new();
+    let mut series: Vec<String> = Vec::new();
+    for c in &r.echo {
+        if !groups.contains(&(c.conns, c.size)) {
+            groups.push((c.conns, c.size));
+        }
+        if !series.contains(&c.contender) {
+            series.push(c.contender.clone());
+        }
+    }
+    let values = series
+        .iter()
+        .map(|s| {
+            groups
+                .iter()
+                .map(|g| {
+                    r.echo
+                        .iter()
+                        .find(|c| &c.contender == s && (c.conns, c.size) == *g)
+                        .and_then(|c| c.krps_median())
+                })
+                .collect()
+        })
+        .collect();
+    (!groups.is_empty()).then(|| Panel {
+        title: format!("Echo, {} (krps, higher is better)", r.echo_mode),
+        y_label: "thousand round trips / s",
+        groups: groups
+            .iter()
+            .map(|(c, s)| format!("{c} x {}", fmt_size(*s)))
+            .collect(),
+        series,
+        values,
+    })
+}
+
+fn file_panel(r: &Report) -> Option<Panel> {
+    let mut groups: Vec<String> = Vec::new();
+    let mut series: Vec<String> = Vec::new();
+    for c in &r.file {
+        if !groups.contains(&c.workload) {
+            groups.push(c.workload.clone());
+        }
+        if !series.contains(&c.contender) {
+            series.push(c.contender.clone());
+        }
+    }
+    let values = series
+        .iter()
+        .map(|s| {
+            groups
+                .iter()
+                .map(|g| {
+                    r.file
+                        .iter()
+                        .find(|c| &c.contender == s && &c.workload == g)
+                        .and_then(|c| c.kiops.as_ref().map(|k| k.median))
+                })
+                .collect()
+        })
+        .collect();
+    (!groups.is_empty()).then(|| Panel {
+        title: "File I/O (kIOPS, higher is better)".into(),
+        y_label: "thousand operations / s",
+        groups,
+        series,
+        values,
+    })
+}
+
+fn draw_panel<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, p: &Panel) -> Result<(), String> {
+    let err = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
+    let y_max = p
+        .values
+        .iter()
+        .flatten()
+        .flatten()
+        .copied()
+        .fold(0.0, f64::max)
+        .max(1.0)
+        * 1.15;
+    let n = p.groups.len() as f64;
+    let mut chart = ChartBuilder::on(area)
+        .caption(&p.title, ("sans-serif", 20))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(60)
+        .build_cartesian_2d(0.0..n, 0.0..y_max)
+        .map_err(err)?;
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .x_labels(0)
+        .x_label_formatter(&|_| String::new())
+        .y_desc(p.y_label)
+        .draw()
+        .map_err(err)?;
+    let width = 0.8 / p.series.len().max(1) as f64;
+    for (si, name) in p.series.iter().enumerate() {
+        let color = COLORS[si % COLORS.len()];
+        let bars = p.values[si].iter().enumerate().filter_map(|(gi, v)| {
+            let x0 = gi as f64 + 0.1 + si as f64 * width;
+            v.map(|v| Rectangle::new([(x0, 0.0), (x0 + width * 0.92, v)], color.filled()))
+        });
+        chart
+            .draw_series(bars)
+            .map_err(err)?
+            .label(name.as_str())
+            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 10, y + 5)], color.filled()));
+    }
+    let labels = p.groups.iter().enumerate().map(|(gi, g)| {
+        EmptyElement::at((gi as f64 + 0.5, 0.0))
+            + Text::new(g.clone(), (-(g.len() as i32) * 3, 8), ("sans-serif", 13))
+    });
+    chart.draw_series(labels).map_err(err)?;
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .draw()
+        .map_err(err)?;
+    Ok(())
+}
+
+/// Renders the chart; `Err` when there is nothing to draw or plotters fails.
+///
+/// # Errors
+/// No results at all, or a drawing error.
+pub fn render(r: &Report) -> Result<String, String> {
+    let panels: Vec<Panel> = [echo_panel(r), file_panel(r)]
+        .into_iter()
+        .flatten()
+        .collect();
+    if panels.is_empty() {
+        return Err("no results to chart".into());
+    }
+    let height = 420 * panels.len() as u32;
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (1100, height)).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| e.to_string())?;
+        let areas = root.split_evenly((panels.len(), 1));
+        for (area, p) in areas.iter().zip(&panels) {
+            draw_panel(area, p)?;
+        }
+        root.present().map_err(|e| e.to_string())?;
+    }
+    Ok(svg)
+}
