@@ -93,7 +93,10 @@ fn an_aborted_waiter_no_longer_counts() {
         assert!(a.await.expect_err("aborted").is_cancelled());
         let c = waiter();
         yield_times(3).await;
-        assert!(!b.is_finished() && !c.is_finished(), "only two live tasks have arrived");
+        assert!(
+            !b.is_finished() && !c.is_finished(),
+            "only two live tasks have arrived"
+        );
         assert!(barrier.wait().await.is_leader());
         assert!(!b.await.expect("task completes"));
         assert!(!c.await.expect("task completes"));

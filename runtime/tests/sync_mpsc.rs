@@ -45,7 +45,10 @@ fn check_exactly_once_in_order(received: &[(usize, u32)]) {
     assert_eq!(received.len(), TASKS * PER_SENDER as usize);
     let mut next = vec![0u32; TASKS];
     for &(sender, seq) in received {
-        assert_eq!(seq, next[sender], "sender {sender} out of order or duplicated");
+        assert_eq!(
+            seq, next[sender],
+            "sender {sender} out of order or duplicated"
+        );
         next[sender] += 1;
     }
     assert!(next.iter().all(|&n| n == PER_SENDER));
@@ -117,7 +120,10 @@ fn a_full_channel_blocks_the_sender_until_one_recv() {
             })
         };
         yield_times(5).await;
-        assert!(!sent.get(), "the sender must wait while the channel is full");
+        assert!(
+            !sent.get(),
+            "the sender must wait while the channel is full"
+        );
         assert_eq!(rx.recv().await, Some(1));
         sender.await.expect("task completes");
         assert!(sent.get(), "one recv frees one slot for the sender");
@@ -187,7 +193,8 @@ fn a_dropped_send_future_frees_its_place() {
         }
         assert_eq!(rx.recv().await, Some(1));
         assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
-        tx.try_send(3).expect("the slot is free, not held by the dropped future");
+        tx.try_send(3)
+            .expect("the slot is free, not held by the dropped future");
     });
 }
 

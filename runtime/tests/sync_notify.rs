@@ -55,7 +55,10 @@ fn notify_one_without_waiters_stores_a_single_permit() {
         notify.notified().await; // consumes the one permit at once
         let mut cx = Context::from_waker(Waker::noop());
         let mut second = pin!(notify.notified());
-        assert!(second.as_mut().poll(&mut cx).is_pending(), "permits do not add up");
+        assert!(
+            second.as_mut().poll(&mut cx).is_pending(),
+            "permits do not add up"
+        );
         notify.notify_one();
         assert!(second.as_mut().poll(&mut cx).is_ready());
     });

@@ -152,7 +152,9 @@ fn aborting_the_front_waiter_lets_the_ones_behind_it_in() {
         assert!(!small.is_finished());
         big.abort();
         assert!(big.await.expect_err("aborted").is_cancelled());
-        small.await.expect("the free permit goes to the next waiter");
+        small
+            .await
+            .expect("the free permit goes to the next waiter");
         assert_eq!(sem.available_permits(), 0);
     });
 }
@@ -224,7 +226,10 @@ fn close_fails_waiters_and_later_acquires_but_keeps_held_permits() {
         yield_times(3).await;
         sem.close();
         for waiter in waiters {
-            assert!(waiter.await.expect("task completes"), "waiter saw the close");
+            assert!(
+                waiter.await.expect("task completes"),
+                "waiter saw the close"
+            );
         }
         assert!(sem.is_closed());
         assert!(sem.acquire().await.is_err());
