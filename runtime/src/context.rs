@@ -100,9 +100,15 @@ pub(crate) fn drop_op(key: Key, orphan: Box<dyn Orphan>) {
     }
     // SAFETY: by the module rule, a non-null CURRENT points at a live core.
     let core = unsafe { &*p };
-    match core.driver.try_borrow_mut() {
+    let done = match core.driver.try_borrow_mut() {
         Ok(mut d) => d.drop_op(key, orphan),
-        Err(_) => std::mem::forget(orphan),
+        Err(_) => {
+            std::mem::forget(orphan);
+            None
+        }
+    };
+    if let Some((orphan, cqe)) = done {
+        orphan.finish(cqe);
     }
 }
 

@@ -301,26 +301,35 @@ impl Driver {
     }
 
     /// The future of an in-flight single-shot op was dropped: keep its state until the final
-    /// CQE and ask the kernel to cancel it.
-    pub(crate) fn drop_op(&mut self, key: Key, orphan: Box<dyn Orphan>) {
+    /// CQE and ask the kernel to cancel it. If the final CQE is already here, hands the state
+    /// back with it, for the caller to release once the driver is no longer borrowed.
+    pub(crate) fn drop_op(
+        &mut self,
+        key: Key,
+        orphan: Box<dyn Orphan>,
+    ) -> Option<(Box<dyn Orphan>, CqeResult)> {
         let Some(slot) = self.slot_mut(key) else {
             // Cannot happen (the slot is freed only by poll_op); never free memory the kernel
             // may still use.
             std::mem::forget(orphan);
-            return;
+            return None;
         };
         match slot {
             Slot::Completed(_) => {
                 let Slot::Completed(cqe) = self.slots.remove(key as u32 as usize).slot else {
                     unreachable!("matched Completed above")
                 };
-                self.released.push((orphan, cqe));
+                Some((orphan, cqe))
             }
             Slot::Waiting(_) => {
                 *slot = Slot::Ignored(orphan);
                 self.cancel(key);
+                None
             }
-            Slot::Ignored(_) | Slot::Stream { .. } => std::mem::forget(orphan),
+            Slot::Ignored(_) | Slot::Stream { .. } => {
+                std::mem::forget(orphan);
+                None
+            }
         }
     }
 

@@ -1,0 +1,39 @@
+//! When io_uring cannot be set up, the error names the cause and the fix.
+use ringbolt_runtime::Runtime;
+
+#[test]
+fn eperm_names_seccomp_and_sysctl() {
+    let err = Runtime::builder().inject_setup_error(libc::EPERM).build().unwrap_err();
+    let msg = err.to_string();
+    assert_eq!(err.kind(), std::io::ErrorKind::PermissionDenied);
+    assert!(msg.contains("seccomp"), "{msg}");
+    assert!(msg.contains("kernel.io_uring_disabled"), "{msg}");
+    let inner = err.get_ref().and_then(|e| e.downcast_ref::<ringbolt_runtime::SetupError>());
+    assert_eq!(inner.and_then(|e| e.raw_os_error()), Some(libc::EPERM));
+}
+
+#[test]
+fn enosys_names_the_kernel() {
+    let err = Runtime::builder().inject_setup_error(libc::ENOSYS).build().unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::Unsupported);
+    let msg = err.to_string();
+    assert!(msg.contains("5.19") && msg.contains("gVisor"), "{msg}");
+}
+
+#[test]
+fn enomem_names_memlock() {
+    let err = Runtime::builder().inject_setup_error(libc::ENOMEM).build().unwrap_err();
+    assert!(err.to_string().contains("RLIMIT_MEMLOCK"), "{err}");
+}
+
+#[test]
+fn launch_reports_which_core_failed() {
+    let err = Runtime::builder()
+        .cores(2)
+        .pin_threads(false)
+        .inject_setup_error(libc::EPERM)
+        .launch(|_| async {})
+        .unwrap_err();
+    assert!(err.to_string().starts_with("core "), "{err}");
+    assert!(err.to_string().contains("seccomp"), "{err}");
+}
