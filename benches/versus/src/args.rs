@@ -153,7 +153,8 @@ USAGE: cargo bench --bench versus [-- OPTIONS]
   --far-ns NS             probe threshold for the far state (default 350)
   --far-retries N         re-runs of a run measured in the far state (default 2)
   --no-perf               do not count tokio/ringbolt syscalls with perf stat
-  --workloads LIST        file workload name filters (substring match)
+  --workloads LIST        file workloads by name (randread-4k-qd32, seqread-128k-qd1, ...);
+                          a trailing * matches a prefix (randread*)
   --qds LIST              random-read queue depths (default 1,32,128)
   --file-size SIZE        data file size (default 1G)
   --file-duration D       file measurement window (default 750ms)

@@ -211,10 +211,18 @@ pub fn plan(ctx: &Ctx, ds: &Dataset, notes: &mut Vec<String>) -> Vec<Workload> {
     workloads(&ctx.args.qds, direct)
         .into_iter()
         .filter(|w| match &ctx.args.workloads {
-            Some(filters) => filters.iter().any(|f| w.name.contains(f.as_str())),
+            Some(filters) => filters.iter().any(|f| workload_matches(f, &w.name)),
             None => true,
         })
         .collect()
+}
+
+/// `--workloads` matching: the exact name, or a prefix when the filter ends with `*`.
+pub fn workload_matches(filter: &str, name: &str) -> bool {
+    match filter.strip_suffix('*') {
+        Some(prefix) => name.starts_with(prefix),
+        None => name == filter,
+    }
 }
 
 /// Runs every workload × repetition × contender (interleaved).
@@ -325,6 +333,17 @@ mod tests {
             ]
         );
         assert_eq!(workloads(&[1], false).len(), 4);
+    }
+
+    #[test]
+    fn workload_filters() {
+        assert!(workload_matches("randread-4k-qd32", "randread-4k-qd32"));
+        assert!(!workload_matches(
+            "randread-4k-qd32",
+            "randread-4k-qd32-direct"
+        ));
+        assert!(workload_matches("randread*", "randread-4k-qd32-direct"));
+        assert!(!workload_matches("randread*", "seqread-128k-qd1"));
     }
 
     #[test]

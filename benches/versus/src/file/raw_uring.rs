@@ -16,7 +16,8 @@ use super::dataset::{fill, AlignedBuf};
 use super::worker::{check, Offsets, Recorder, Window};
 use super::{FileSpec, Op};
 
-const SYNC: u64 = u64::MAX;
+/// Set in `user_data` of an fdatasync (the low bits name the slot that issued it).
+const SYNC: u64 = 1 << 63;
 
 /// Opens the spec's file with the workload's flags (shared with the other contenders).
 ///
@@ -71,8 +72,8 @@ pub fn run(spec: &FileSpec, window: &Window) -> io::Result<Recorder> {
         // the ring has more entries than QD, so the push cannot fail for lack of room.
         unsafe { ring.submission().push(&e) }.map_err(|_| io::Error::other("SQ full"))?;
     }
-    let (mut in_flight, mut sync_in_flight, mut since_sync) = (w.qd, false, 0u32);
-    while in_flight > 0 || sync_in_flight {
+    let (mut in_flight, mut writes) = (w.qd, 0u32);
+    while in_flight > 0 {
         match ring.submit_and_wait(1) {
             Ok(_) => {}
             Err(e) if e.raw_os_error() == Some(libc::EINTR) => continue,
@@ -84,30 +85,26 @@ pub fn run(spec: &FileSpec, window: &Window) -> io::Result<Recorder> {
             .collect();
         let now = Instant::now();
         for (data, res) in cqes {
-            if data == SYNC {
-                sync_in_flight = false;
-                if res < 0 {
-                    return Err(io::Error::from_raw_os_error(-res));
-                }
-                continue;
-            }
-            let slot = data as usize;
             if res < 0 {
                 return Err(io::Error::from_raw_os_error(-res));
             }
-            let ok = check(w.op, &bufs[slot].as_slice()[..bs], offs[slot], res as usize)?;
-            rec.record(window, started[slot], now, bs, ok);
-            if let Some(every) = w.fsync_every {
-                since_sync += 1;
-                if since_sync >= every && !sync_in_flight {
-                    let e = opcode::Fsync::new(fd)
-                        .flags(types::FsyncFlags::DATASYNC)
-                        .build()
-                        .user_data(SYNC);
-                    // SAFETY: fsync names no memory; the ring has room for QD + 1 entries.
-                    unsafe { ring.submission().push(&e) }
-                        .map_err(|_| io::Error::other("SQ full"))?;
-                    (sync_in_flight, since_sync) = (true, 0);
+            let slot = (data & !SYNC) as usize;
+            if data & SYNC == 0 {
+                let ok = check(w.op, &bufs[slot].as_slice()[..bs], offs[slot], res as usize)?;
+                rec.record(window, started[slot], now, bs, ok);
+                // Like a thread or task doing its 32nd write: this slot syncs, then goes on.
+                if let Some(every) = w.fsync_every {
+                    writes += 1;
+                    if writes % every == 0 {
+                        let e = opcode::Fsync::new(fd)
+                            .flags(types::FsyncFlags::DATASYNC)
+                            .build()
+                            .user_data(SYNC | slot as u64);
+                        // SAFETY: fsync names no memory; at most QD ops are ever in flight.
+                        unsafe { ring.submission().push(&e) }
+                            .map_err(|_| io::Error::other("SQ full"))?;
+                        continue;
+                    }
                 }
             }
             if window.open(now) {
