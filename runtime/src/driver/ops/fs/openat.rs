@@ -1,0 +1,43 @@
+use crate::driver::{CqeResult, Op, OpCode};
+use io_uring::{opcode, squeue::Entry, types};
+use std::ffi::CString;
+use std::io;
+use std::os::fd::{FromRawFd, OwnedFd};
+
+/// `IORING_OP_OPENAT`: opens `path` (relative to the working directory) with `open(2)` flags
+/// and a creation mode. `O_CLOEXEC` is always added.
+///
+/// If the future is dropped after submission and the kernel opens the file anyway, the fd is
+/// closed when the late completion arrives.
+#[derive(Debug)]
+pub struct OpenAt {
+    path: CString,
+    flags: i32,
+    mode: u32,
+}
+
+impl OpenAt {
+    /// An open op: `flags` as for `open(2)` (`O_RDONLY`, `O_CREAT`, ...), `mode` for a created
+    /// file (before the umask).
+    pub fn op(path: CString, flags: i32, mode: u32) -> Op<OpenAt> {
+        Op::new(OpenAt { path, flags, mode })
+    }
+}
+
+// SAFETY: the SQE's only pointer is into `self.path`, a CString whose heap block is owned by the
+// boxed op and does not move until the final CQE.
+unsafe impl OpCode for OpenAt {
+    type Output = io::Result<OwnedFd>;
+    fn build(&mut self) -> Entry {
+        opcode::OpenAt::new(types::Fd(libc::AT_FDCWD), self.path.as_ptr())
+            .flags(self.flags | libc::O_CLOEXEC)
+            .mode(self.mode)
+            .build()
+    }
+    fn complete(self: Box<Self>, cqe: CqeResult) -> io::Result<OwnedFd> {
+        cqe.result.map(|fd| {
+            // SAFETY: a non-negative openat result is a new fd that nobody else owns.
+            unsafe { OwnedFd::from_raw_fd(fd as i32) }
+        })
+    }
+}
