@@ -135,7 +135,10 @@ impl AlignedBuf {
     ///
     /// Panics if the result would exceed the capacity (the buffer never reallocates).
     pub fn extend_from_slice(&mut self, data: &[u8]) {
-        let end = self.len.checked_add(data.len()).filter(|&e| e <= self.capacity);
+        let end = self
+            .len
+            .checked_add(data.len())
+            .filter(|&e| e <= self.capacity);
         let Some(end) = end else {
             panic!(
                 "AlignedBuf::extend_from_slice: {} + {} bytes exceed capacity {}",

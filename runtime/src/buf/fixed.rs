@@ -265,8 +265,8 @@ fn invalid(msg: String) -> io::Error {
 fn register_error(e: io::Error, count: usize, buf_size: usize, total: usize) -> io::Error {
     match e.raw_os_error() {
         Some(libc::ENOMEM) => {
-            let limit = memlock_limit()
-                .map_or_else(|| "unknown".to_string(), |l| format!("{l} bytes"));
+            let limit =
+                memlock_limit().map_or_else(|| "unknown".to_string(), |l| format!("{l} bytes"));
             io::Error::new(
                 io::ErrorKind::OutOfMemory,
                 format!(
@@ -356,7 +356,10 @@ impl FixedBuf {
     ///
     /// Panics if the result would exceed the capacity.
     pub fn extend_from_slice(&mut self, data: &[u8]) {
-        let end = self.len.checked_add(data.len()).filter(|&e| e <= self.capacity());
+        let end = self
+            .len
+            .checked_add(data.len())
+            .filter(|&e| e <= self.capacity());
         let Some(end) = end else {
             panic!(
                 "FixedBuf::extend_from_slice: {} + {} bytes exceed capacity {}",
