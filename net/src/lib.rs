@@ -1,3 +1,66 @@
 //! TCP, UDP and Unix sockets on ringbolt's per-core io_uring.
+//!
+//! # Model
+//!
+//! - **Every socket belongs to one core.** A socket's operations go through the io_uring of
+//!   the core that runs the task awaiting them; socket types are `!Send`. To serve on every
+//!   core, bind one [`TcpListener`] per core on the same address: [`TcpListener::bind`] sets
+//!   `SO_REUSEPORT`, so the kernel spreads incoming connections over the cores.
+//! - **Buffers by value.** Reads and writes take an owned buffer and give it back with the
+//!   result, on success and on error: `let (res, buf) = stream.read(buf).await;`.
+//! - **No `SIGPIPE`.** Every send sets `MSG_NOSIGNAL`: writing to a closed peer returns
+//!   `EPIPE` or `ECONNRESET`.
+//! - **Drop is safe; `close` is exact.** Dropping a socket closes its fd only after every
+//!   operation naming it has completed. `close().await` waits for those operations and
+//!   reports the result of `close(2)`. A dropped `accept` whose connection the kernel
+//!   accepted anyway closes that connection.
+//! - **Zero-length transfers.** A read into an empty buffer returns `Ok(0)` at once and is not
+//!   end of file; `Ok(0)` from a non-empty buffer is. An empty datagram is a real datagram.
+//!
+//! # Examples
+//!
+//! ```
+//! use ringbolt_net::{TcpListener, TcpStream};
+//!
+//! let rt = ringbolt_runtime::Runtime::new()?;
+//! rt.block_on(async {
+//!     let listener = TcpListener::bind("127.0.0.1:0")?;
+//!     let addr = listener.local_addr()?;
+//!     let server = ringbolt_runtime::spawn(async move {
+//!         let (stream, _peer) = listener.accept().await?;
+//!         let (res, buf) = stream.read(vec![0u8; 64]).await;
+//!         let n = res?;
+//!         let (res, _) = stream.write_all(buf[..n].to_vec()).await;
+//!         res
+//!     });
+//!     let client = TcpStream::connect(addr).await?;
+//!     let (res, _) = client.write_all(b"ping".to_vec()).await;
+//!     res?;
+//!     let (res, buf) = client.read_exact(vec![0u8; 4]).await;
+//!     res?;
+//!     assert_eq!(&buf[..], b"ping");
+//!     server.await.expect("server task")?;
+//!     Ok::<(), std::io::Error>(())
+//! })?;
+//! # Ok::<(), std::io::Error>(())
+//! ```
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+
+mod addr;
+mod incoming;
+mod macros;
+mod socket;
+mod split;
+pub mod tcp;
+mod udp;
+pub mod unix;
+
+pub use incoming::Incoming;
+pub use split::{OwnedReadHalf, OwnedWriteHalf, ReuniteError};
+pub use tcp::{TcpListener, TcpSocket, TcpStream};
+pub use udp::{RecvMeta, UdpSocket};
+pub use unix::{UnixDatagram, UnixListener, UnixStream};
+
+/// Owned buffers and the result type every read and write returns, from the runtime.
+pub use ringbolt_runtime::buf::{BufResult, IoBuf, IoBufMut};

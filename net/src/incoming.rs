@@ -1,0 +1,154 @@
+//! [`Incoming`]: a listener's stream of accepted connections, robust to fd exhaustion.
+
+use crate::socket::Socket;
+use ringbolt_runtime::ops::net::{Accept, AcceptMulti};
+use ringbolt_runtime::MultiOp;
+use std::io;
+use std::os::fd::OwnedFd;
+use std::time::Duration;
+
+/// First pause after a resource error (`EMFILE`, `ENFILE`, `ENOBUFS`, `ENOMEM`).
+const BACKOFF_MIN: Duration = Duration::from_millis(1);
+/// Longest pause between retries while resources stay short.
+const BACKOFF_MAX: Duration = Duration::from_millis(100);
+
+/// The connections a listener accepts, one by one: see [`TcpListener::incoming`] and
+/// [`UnixListener::incoming`].
+///
+/// Uses multishot accept when the kernel supports it (5.19+: one request, one completion per
+/// connection) and single-shot accept otherwise.
+///
+/// - **Out of fds** (`EMFILE`, `ENFILE`) or memory (`ENOBUFS`, `ENOMEM`): the stream sleeps
+///   (1 ms, doubling up to 100 ms) and retries, never spins and never yields the error; the
+///   pending connections wait in the listen backlog. Other tasks keep running meanwhile.
+/// - **A connection that failed before it was accepted** (`ECONNABORTED`, `EPROTO`, `EPERM`,
+///   ...) is skipped.
+/// - **Other errors** (the listener is broken: `EBADF`, `EINVAL`) are returned.
+///
+/// Dropping it cancels the accept in flight; a connection the kernel accepted anyway is closed.
+///
+/// [`TcpListener::incoming`]: crate::TcpListener::incoming
+/// [`UnixListener::incoming`]: crate::UnixListener::incoming
+pub struct Incoming<S> {
+    listener: Socket,
+    multi: Option<MultiOp<AcceptMulti>>,
+    multishot: Option<bool>,
+    backoff: Duration,
+    resource_errors: u64,
+    wrap: fn(Socket) -> S,
+}
+
+impl<S> std::fmt::Debug for Incoming<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Incoming")
+            .field("listener", &self.listener)
+            .field("multishot", &self.multishot)
+            .field("resource_errors", &self.resource_errors)
+            .finish()
+    }
+}
+
+/// What to do after an accept error.
+enum Verdict {
+    /// Out of a resource: sleep, then retry.
+    BackOff,
+    /// This connection failed; take the next one.
+    Skip,
+    /// The listener itself is broken.
+    Fail,
+}
+
+fn classify(e: &io::Error) -> Verdict {
+    match e.raw_os_error() {
+        Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM) => Verdict::BackOff,
+        Some(
+            libc::ECONNABORTED
+            | libc::ECONNRESET
+            | libc::EPROTO
+            | libc::EPERM
+            | libc::EINTR
+            | libc::EAGAIN
+            | libc::ECANCELED
+            | libc::ETIMEDOUT
+            | libc::ENETDOWN
+            | libc::ENETUNREACH
+            | libc::EHOSTDOWN
+            | libc::EHOSTUNREACH
+            | libc::ENONET
+            | libc::ENOPROTOOPT
+            | libc::EOPNOTSUPP,
+        ) => Verdict::Skip,
+        _ => Verdict::Fail,
+    }
+}
+
+impl<S> Incoming<S> {
+    pub(crate) fn new(listener: Socket, wrap: fn(Socket) -> S) -> Incoming<S> {
+        Incoming {
+            listener,
+            multi: None,
+            multishot: None,
+            backoff: BACKOFF_MIN,
+            resource_errors: 0,
+            wrap,
+        }
+    }
+
+    /// The next accepted connection.
+    ///
+    /// # Errors
+    ///
+    /// Only errors that mean the listener cannot accept any more (see the type's docs).
+    pub async fn next(&mut self) -> io::Result<S> {
+        loop {
+            let res = self.accept_one().await;
+            match res {
+                Ok(fd) => {
+                    self.backoff = BACKOFF_MIN;
+                    return Ok((self.wrap)(Socket::from_fd(fd)));
+                }
+                Err(e) => match classify(&e) {
+                    Verdict::BackOff => {
+                        self.resource_errors += 1;
+                        ringbolt_runtime::time::sleep(self.backoff).await;
+                        self.backoff = (self.backoff * 2).min(BACKOFF_MAX);
+                    }
+                    Verdict::Skip => {}
+                    Verdict::Fail => return Err(e),
+                },
+            }
+        }
+    }
+
+    /// How many times accepting failed for lack of fds or memory (each followed by a pause).
+    pub fn resource_errors(&self) -> u64 {
+        self.resource_errors
+    }
+
+    /// One accept attempt, through the multishot stream if the kernel has it.
+    async fn accept_one(&mut self) -> io::Result<OwnedFd> {
+        let multishot = *self.multishot.get_or_insert_with(|| {
+            ringbolt_runtime::is_supported(ringbolt_runtime::opcode::AcceptMulti::CODE)
+        });
+        if !multishot {
+            return Accept::op(self.listener.shared_fd())
+                .await
+                .map(|(fd, _)| fd);
+        }
+        loop {
+            let multi = self
+                .multi
+                .get_or_insert_with(|| AcceptMulti::op(self.listener.shared_fd()));
+            let item = multi.next().await;
+            if multi.is_terminated() {
+                // The kernel ended the stream (after an error, or a shortage): re-arm on the
+                // next call.
+                self.multi = None;
+            }
+            match item {
+                Some(res) => return res,
+                None => continue,
+            }
+        }
+    }
+}

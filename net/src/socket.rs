@@ -1,0 +1,171 @@
+//! [`Socket`]: the one socket every public type wraps, with the ops they share.
+
+use ringbolt_runtime::buf::{BufResult, IoBuf, IoBufMut};
+use ringbolt_runtime::ops::net::{
+    Accept, Connect, Recv, RecvMsg, RecvMsgOut, Send as SendOp, SendMsg, SendTo, Shutdown, SockAddr,
+};
+use ringbolt_runtime::ops::Readv;
+use ringbolt_runtime::SharedFd;
+use std::io;
+use std::net::Shutdown as How;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+
+/// An owned socket fd shared by the ops in flight on it (see [`SharedFd`]).
+#[derive(Clone, Debug)]
+pub(crate) struct Socket {
+    fd: SharedFd,
+}
+
+impl Socket {
+    /// Takes ownership of an open socket.
+    pub(crate) fn from_fd(fd: OwnedFd) -> Socket {
+        Socket {
+            fd: SharedFd::new(fd),
+        }
+    }
+
+    /// Takes ownership of a `socket2` socket.
+    pub(crate) fn from_socket2(s: socket2::Socket) -> Socket {
+        Socket::from_fd(OwnedFd::from(s))
+    }
+
+    /// A borrowed `socket2` view, for socket options.
+    pub(crate) fn sock_ref(&self) -> socket2::SockRef<'_> {
+        socket2::SockRef::from(&self.fd)
+    }
+
+    /// Whether two handles name the same socket.
+    pub(crate) fn same_as(&self, other: &Socket) -> bool {
+        self.fd.raw() == other.fd.raw()
+    }
+
+    pub(crate) async fn connect(&self, addr: SockAddr) -> io::Result<()> {
+        Connect::op(&self.fd, addr).await
+    }
+
+    pub(crate) async fn accept(&self) -> io::Result<(Socket, SockAddr)> {
+        let (fd, addr) = Accept::op(&self.fd).await?;
+        Ok((Socket::from_fd(fd), addr))
+    }
+
+    pub(crate) fn shared_fd(&self) -> &SharedFd {
+        &self.fd
+    }
+
+    /// One `recv`: no short-cut, so a datagram socket consumes a datagram even into an empty
+    /// buffer.
+    pub(crate) async fn recv<B: IoBufMut>(&self, buf: B) -> BufResult<usize, B> {
+        Recv::op(&self.fd, buf, 0).await
+    }
+
+    /// One `send` (with `MSG_NOSIGNAL`).
+    pub(crate) async fn send<B: IoBuf>(&self, buf: B) -> BufResult<usize, B> {
+        SendOp::op(&self.fd, buf, 0).await
+    }
+
+    /// A stream read: an empty buffer returns `Ok(0)` without touching the socket.
+    pub(crate) async fn read<B: IoBufMut>(&self, buf: B) -> BufResult<usize, B> {
+        if buf.bytes_total() == 0 {
+            return (Ok(0), buf);
+        }
+        self.recv(buf).await
+    }
+
+    /// Fills the whole capacity of `buf`, or fails with `UnexpectedEof`.
+    pub(crate) async fn read_exact<B: IoBufMut>(&self, mut buf: B) -> BufResult<(), B> {
+        let total = buf.bytes_total();
+        let mut filled = 0;
+        while filled < total {
+            let (res, slice) = self.recv(buf.slice(filled..)).await;
+            buf = slice.into_inner();
+            match res {
+                Ok(0) => {
+                    let e = io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        format!("end of stream after {filled} of {total} bytes"),
+                    );
+                    return (Err(e), buf);
+                }
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return (Err(e), buf),
+            }
+        }
+        (Ok(()), buf)
+    }
+
+    /// A stream write: an empty buffer returns `Ok(0)` without touching the socket.
+    pub(crate) async fn write<B: IoBuf>(&self, buf: B) -> BufResult<usize, B> {
+        if buf.bytes_init() == 0 {
+            return (Ok(0), buf);
+        }
+        self.send(buf).await
+    }
+
+    /// Sends the whole initialised part of `buf`, looping over short sends.
+    pub(crate) async fn write_all<B: IoBuf>(&self, mut buf: B) -> BufResult<(), B> {
+        let len = buf.bytes_init();
+        let mut done = 0;
+        while done < len {
+            let (res, slice) = self.send(buf.slice(done..len)).await;
+            buf = slice.into_inner();
+            match res {
+                Ok(0) => {
+                    let e = io::Error::new(io::ErrorKind::WriteZero, "socket accepted no bytes");
+                    return (Err(e), buf);
+                }
+                Ok(n) => done += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return (Err(e), buf),
+            }
+        }
+        (Ok(()), buf)
+    }
+
+    /// Scatter read into several buffers.
+    pub(crate) async fn readv<B: IoBufMut>(&self, bufs: Vec<B>) -> BufResult<usize, Vec<B>> {
+        if bufs.iter().all(|b| b.bytes_total() == 0) {
+            return (Ok(0), bufs);
+        }
+        Readv::op(&self.fd, bufs, u64::MAX).await
+    }
+
+    /// Gather write from several buffers (`sendmsg` with `MSG_NOSIGNAL`).
+    pub(crate) async fn writev<B: IoBuf>(&self, bufs: Vec<B>) -> BufResult<usize, Vec<B>> {
+        if bufs.iter().all(|b| b.bytes_init() == 0) {
+            return (Ok(0), bufs);
+        }
+        SendMsg::op(&self.fd, bufs, None, 0).await
+    }
+
+    /// Sends one datagram to `addr`.
+    pub(crate) async fn send_to<B: IoBuf>(&self, buf: B, addr: SockAddr) -> BufResult<usize, B> {
+        SendTo::op(&self.fd, buf, addr, 0).await
+    }
+
+    /// Receives one datagram with its sender and its full length (`MSG_TRUNC`).
+    pub(crate) async fn recv_msg<B: IoBufMut>(&self, buf: B) -> BufResult<RecvMsgOut, B> {
+        RecvMsg::op(&self.fd, buf, libc::MSG_TRUNC).await
+    }
+
+    pub(crate) async fn shutdown(&self, how: How) -> io::Result<()> {
+        Shutdown::op(&self.fd, how).await
+    }
+
+    /// Closes the fd once every other handle and in-flight op is gone.
+    pub(crate) async fn close(self) -> io::Result<()> {
+        self.fd.close().await
+    }
+}
+
+impl AsRawFd for Socket {
+    fn as_raw_fd(&self) -> RawFd {
+        self.fd.raw()
+    }
+}
+
+impl AsFd for Socket {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+}

@@ -1,0 +1,138 @@
+use super::{TcpSocket, TcpStream};
+use crate::addr::{ip_from, ip_from_socket2, resolve};
+use crate::socket::Socket;
+use crate::Incoming;
+use std::io;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+
+/// The backlog [`TcpListener::bind`] asks for.
+const DEFAULT_BACKLOG: u32 = 1024;
+
+/// A TCP listening socket on the current core's ring.
+///
+/// # Examples
+///
+/// ```
+/// use ringbolt_net::TcpListener;
+///
+/// let rt = ringbolt_runtime::Runtime::new()?;
+/// rt.block_on(async {
+///     let listener = TcpListener::bind("127.0.0.1:0")?;
+///     let addr = listener.local_addr()?;
+///     let client = std::net::TcpStream::connect(addr)?;
+///     let (stream, peer) = listener.accept().await?;
+///     assert_eq!(peer, client.local_addr()?);
+///     assert_eq!(stream.peer_addr()?, peer);
+///     Ok::<(), std::io::Error>(())
+/// })?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct TcpListener {
+    sock: Socket,
+}
+
+impl TcpListener {
+    pub(crate) fn from_socket(sock: Socket) -> TcpListener {
+        TcpListener { sock }
+    }
+
+    /// Binds a listener to `addr` with `SO_REUSEADDR` and `SO_REUSEPORT` and a backlog of
+    /// 1024. Each address `addr` resolves to is tried in turn.
+    ///
+    /// Every core may bind the same address; the kernel spreads connections across them.
+    ///
+    /// # Errors
+    ///
+    /// The last address's error (`EADDRINUSE` if a socket without `SO_REUSEPORT` holds the
+    /// port, `EADDRNOTAVAIL`, `EMFILE`, ...).
+    pub fn bind(addr: impl ToSocketAddrs) -> io::Result<TcpListener> {
+        let mut last = None;
+        for addr in resolve(addr)? {
+            match Self::bind_one(addr) {
+                Ok(l) => return Ok(l),
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(last.unwrap_or_else(|| io::Error::other("no address to bind")))
+    }
+
+    fn bind_one(addr: SocketAddr) -> io::Result<TcpListener> {
+        let sock = TcpSocket::for_addr(addr)?;
+        sock.set_reuseaddr(true)?;
+        sock.set_reuseport(true)?;
+        sock.bind(addr)?;
+        sock.listen(DEFAULT_BACKLOG)
+    }
+
+    /// Takes over a std listener (blocking or not; io_uring does not care).
+    pub fn from_std(listener: std::net::TcpListener) -> TcpListener {
+        TcpListener::from_socket(Socket::from_fd(OwnedFd::from(listener)))
+    }
+
+    /// Accepts one connection.
+    ///
+    /// Dropping the future cancels the accept; if the kernel accepted a connection anyway, it
+    /// is closed.
+    ///
+    /// # Errors
+    ///
+    /// `accept(2)`'s error, including `EMFILE`/`ENFILE` when out of fds (see
+    /// [`incoming`](Self::incoming) for a stream that waits those out).
+    ///
+    /// # Panics
+    ///
+    /// Panics outside a ringbolt runtime.
+    pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
+        let (sock, addr) = self.sock.accept().await?;
+        let peer = ip_from(&addr)?;
+        Ok((TcpStream::from_socket(sock), peer))
+    }
+
+    /// The stream of accepted connections, multishot when the kernel supports it; it backs
+    /// off when out of fds instead of failing. See [`Incoming`].
+    pub fn incoming(&self) -> Incoming<TcpStream> {
+        Incoming::new(self.sock.clone(), TcpStream::from_socket)
+    }
+
+    /// The address the listener is bound to.
+    ///
+    /// # Errors
+    ///
+    /// `getsockname(2)`'s error.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        ip_from_socket2(&self.sock.sock_ref().local_addr()?)
+    }
+
+    /// Sets `IP_TTL` for accepted connections.
+    ///
+    /// # Errors
+    ///
+    /// `setsockopt(2)`'s error.
+    pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
+        self.sock.sock_ref().set_ttl_v4(ttl)
+    }
+
+    /// Closes the listener once every accept in flight on it has completed (an
+    /// [`Incoming`] still alive keeps it open until it is dropped).
+    ///
+    /// # Errors
+    ///
+    /// `close(2)`'s error.
+    pub async fn close(self) -> io::Result<()> {
+        self.sock.close().await
+    }
+}
+
+impl AsRawFd for TcpListener {
+    fn as_raw_fd(&self) -> RawFd {
+        self.sock.as_raw_fd()
+    }
+}
+
+impl AsFd for TcpListener {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.sock.as_fd()
+    }
+}

@@ -1,0 +1,18 @@
+//! TCP: [`TcpListener`], [`TcpStream`] and the [`TcpSocket`] builder.
+//!
+//! `TcpListener::bind` sets `SO_REUSEADDR` and `SO_REUSEPORT`, so one listener per core can
+//! bind the same port and the kernel spreads connections across them. Use [`TcpSocket`] to
+//! choose the backlog, reuse-port, IPv6-only and buffer sizes yourself.
+
+mod builder;
+mod listener;
+mod stream;
+
+pub use builder::TcpSocket;
+pub use listener::TcpListener;
+pub use stream::TcpStream;
+
+/// The read half of a [`TcpStream`] after [`TcpStream::into_split`].
+pub type OwnedReadHalf = crate::OwnedReadHalf<TcpStream>;
+/// The write half of a [`TcpStream`] after [`TcpStream::into_split`].
+pub type OwnedWriteHalf = crate::OwnedWriteHalf<TcpStream>;

@@ -1,0 +1,231 @@
+use super::{OwnedReadHalf, OwnedWriteHalf, TcpSocket};
+use crate::addr::{ip_from_socket2, resolve};
+use crate::macros::{stream_read_methods, stream_write_methods};
+use crate::socket::Socket;
+use std::io;
+use std::net::{Shutdown, SocketAddr, ToSocketAddrs};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+use std::time::Duration;
+
+/// A TCP connection on the current core's ring.
+///
+/// Reads and writes take owned buffers and give them back. Several ops may be in flight at
+/// once (one reading, one writing); [`into_split`](Self::into_split) gives each its own half.
+/// Dropping the stream closes it once every op on it has completed; [`close`](Self::close)
+/// waits for that and reports the result.
+///
+/// # Examples
+///
+/// ```no_run
+/// use ringbolt_net::TcpStream;
+///
+/// # async fn run() -> std::io::Result<()> {
+/// let stream = TcpStream::connect("127.0.0.1:7878").await?;
+/// stream.set_nodelay(true)?;
+/// let (res, buf) = stream.write_all(b"hello".to_vec()).await;
+/// res?;
+/// let (res, buf) = stream.read(buf).await;
+/// println!("{} bytes back", res?);
+/// # drop(buf);
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug)]
+pub struct TcpStream {
+    sock: Socket,
+}
+
+impl TcpStream {
+    pub(crate) fn from_socket(sock: Socket) -> TcpStream {
+        TcpStream { sock }
+    }
+
+    /// Connects to `addr`, trying each address it resolves to in turn (host names resolve
+    /// with a blocking lookup; pass a [`SocketAddr`] to avoid it).
+    ///
+    /// # Errors
+    ///
+    /// The last address's error (`ECONNREFUSED`, `ETIMEDOUT`, `ENETUNREACH`, ...).
+    ///
+    /// # Panics
+    ///
+    /// Panics outside a ringbolt runtime.
+    pub async fn connect(addr: impl ToSocketAddrs) -> io::Result<TcpStream> {
+        let mut last = None;
+        for addr in resolve(addr)? {
+            match TcpSocket::for_addr(addr)?.connect(addr).await {
+                Ok(s) => return Ok(s),
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(last.unwrap_or_else(|| io::Error::other("no address to connect to")))
+    }
+
+    /// [`connect`](Self::connect) with a deadline for the whole attempt.
+    ///
+    /// # Errors
+    ///
+    /// `TimedOut` when `timeout` passes first (the connect in flight is cancelled and its
+    /// socket closed), or `connect`'s error.
+    pub async fn connect_timeout(
+        addr: impl ToSocketAddrs,
+        timeout: Duration,
+    ) -> io::Result<TcpStream> {
+        match ringbolt_runtime::time::timeout(timeout, TcpStream::connect(addr)).await {
+            Ok(res) => res,
+            Err(_) => Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                format!("connect timed out after {timeout:?}"),
+            )),
+        }
+    }
+
+    /// Takes over a connected std stream (blocking or not; io_uring does not care).
+    pub fn from_std(stream: std::net::TcpStream) -> TcpStream {
+        TcpStream::from_socket(Socket::from_fd(OwnedFd::from(stream)))
+    }
+
+    stream_read_methods!(sock);
+    stream_write_methods!(sock);
+
+    /// Shuts down the read side, the write side (the peer reads end of stream) or both.
+    ///
+    /// # Errors
+    ///
+    /// `shutdown(2)`'s error (`ENOTCONN`).
+    pub async fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        self.sock.shutdown(how).await
+    }
+
+    /// Splits the stream into a read half and a write half that separate tasks can own.
+    pub fn into_split(self) -> (OwnedReadHalf, OwnedWriteHalf) {
+        crate::split::split(self.sock, TcpStream::from_socket)
+    }
+
+    /// Closes the connection once every op on it has completed (all other handles, such as
+    /// split halves, must be dropped too), and reports the result of `close(2)`.
+    ///
+    /// # Errors
+    ///
+    /// `close(2)`'s error.
+    pub async fn close(self) -> io::Result<()> {
+        self.sock.close().await
+    }
+
+    /// The remote address.
+    ///
+    /// # Errors
+    ///
+    /// `getpeername(2)`'s error (`ENOTCONN`).
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        ip_from_socket2(&self.sock.sock_ref().peer_addr()?)
+    }
+
+    /// The local address.
+    ///
+    /// # Errors
+    ///
+    /// `getsockname(2)`'s error.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        ip_from_socket2(&self.sock.sock_ref().local_addr()?)
+    }
+
+    /// Sets `TCP_NODELAY` (send small writes at once instead of coalescing them).
+    ///
+    /// # Errors
+    ///
+    /// `setsockopt(2)`'s error.
+    pub fn set_nodelay(&self, on: bool) -> io::Result<()> {
+        self.sock.sock_ref().set_tcp_nodelay(on)
+    }
+
+    /// Whether `TCP_NODELAY` is set.
+    ///
+    /// # Errors
+    ///
+    /// `getsockopt(2)`'s error.
+    pub fn nodelay(&self) -> io::Result<bool> {
+        self.sock.sock_ref().tcp_nodelay()
+    }
+
+    /// Turns keepalive probes on after `idle` without traffic (`SO_KEEPALIVE` and
+    /// `TCP_KEEPIDLE`), or off with `None`.
+    ///
+    /// # Errors
+    ///
+    /// `setsockopt(2)`'s error.
+    pub fn set_keepalive(&self, idle: Option<Duration>) -> io::Result<()> {
+        let s = self.sock.sock_ref();
+        match idle {
+            Some(idle) => s.set_tcp_keepalive(&socket2::TcpKeepalive::new().with_time(idle)),
+            None => s.set_keepalive(false),
+        }
+    }
+
+    /// Whether `SO_KEEPALIVE` is set.
+    ///
+    /// # Errors
+    ///
+    /// `getsockopt(2)`'s error.
+    pub fn keepalive(&self) -> io::Result<bool> {
+        self.sock.sock_ref().keepalive()
+    }
+
+    /// Sets `SO_LINGER`: `Some(Duration::ZERO)` makes closing send a reset (RST) instead of
+    /// a normal FIN.
+    ///
+    /// # Errors
+    ///
+    /// `setsockopt(2)`'s error.
+    pub fn set_linger(&self, linger: Option<Duration>) -> io::Result<()> {
+        self.sock.sock_ref().set_linger(linger)
+    }
+
+    /// The `SO_LINGER` setting.
+    ///
+    /// # Errors
+    ///
+    /// `getsockopt(2)`'s error.
+    pub fn linger(&self) -> io::Result<Option<Duration>> {
+        self.sock.sock_ref().linger()
+    }
+
+    /// Sets `IP_TTL`.
+    ///
+    /// # Errors
+    ///
+    /// `setsockopt(2)`'s error.
+    pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
+        self.sock.sock_ref().set_ttl_v4(ttl)
+    }
+
+    /// Sets `SO_SNDBUF`.
+    ///
+    /// # Errors
+    ///
+    /// `setsockopt(2)`'s error.
+    pub fn set_send_buffer_size(&self, size: usize) -> io::Result<()> {
+        self.sock.sock_ref().set_send_buffer_size(size)
+    }
+
+    /// Sets `SO_RCVBUF`.
+    ///
+    /// # Errors
+    ///
+    /// `setsockopt(2)`'s error.
+    pub fn set_recv_buffer_size(&self, size: usize) -> io::Result<()> {
+        self.sock.sock_ref().set_recv_buffer_size(size)
+    }
+}
+
+impl AsRawFd for TcpStream {
+    fn as_raw_fd(&self) -> RawFd {
+        self.sock.as_raw_fd()
+    }
+}
+
+impl AsFd for TcpStream {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.sock.as_fd()
+    }
+}

@@ -1,0 +1,129 @@
+use super::{new_socket, UnixStream};
+use crate::addr::{unix_from, unix_from_socket2, unix_to_socket2};
+use crate::socket::Socket;
+use crate::Incoming;
+use std::io;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+use std::os::unix::net::SocketAddr;
+use std::path::Path;
+
+/// The backlog the Unix listener asks for.
+const BACKLOG: i32 = 1024;
+
+/// A Unix-domain stream listener on the current core's ring.
+///
+/// # Examples
+///
+/// ```
+/// use ringbolt_net::{UnixListener, UnixStream};
+/// use std::os::linux::net::SocketAddrExt;
+/// use std::os::unix::net::SocketAddr;
+///
+/// let rt = ringbolt_runtime::Runtime::new()?;
+/// rt.block_on(async {
+///     let addr = SocketAddr::from_abstract_name(format!("ringbolt-doc-{}", std::process::id()))?;
+///     let listener = UnixListener::bind_addr(&addr)?;
+///     let client = UnixStream::connect_addr(&addr).await?;
+///     let (server, _) = listener.accept().await?;
+///     let (res, _) = client.write_all(b"hi".to_vec()).await;
+///     res?;
+///     let (res, buf) = server.read_exact(vec![0u8; 2]).await;
+///     res?;
+///     assert_eq!(&buf[..], b"hi");
+///     Ok::<(), std::io::Error>(())
+/// })?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct UnixListener {
+    sock: Socket,
+}
+
+impl UnixListener {
+    /// Binds a listener to a filesystem path (or, if it starts with a NUL byte, an abstract
+    /// name). The path must not exist yet.
+    ///
+    /// # Errors
+    ///
+    /// `bind(2)`'s error (`EADDRINUSE` if the path exists).
+    pub fn bind(path: impl AsRef<Path>) -> io::Result<UnixListener> {
+        Self::bind_socket2(&socket2::SockAddr::unix(path)?)
+    }
+
+    /// Binds a listener to an address (pathname or abstract).
+    ///
+    /// # Errors
+    ///
+    /// `bind(2)`'s error, or `InvalidInput` for an unnamed address.
+    pub fn bind_addr(addr: &SocketAddr) -> io::Result<UnixListener> {
+        Self::bind_socket2(&unix_to_socket2(addr)?)
+    }
+
+    fn bind_socket2(addr: &socket2::SockAddr) -> io::Result<UnixListener> {
+        let s = new_socket(socket2::Type::STREAM)?;
+        s.bind(addr)?;
+        s.listen(BACKLOG)?;
+        Ok(UnixListener {
+            sock: Socket::from_socket2(s),
+        })
+    }
+
+    /// Takes over a std listener.
+    pub fn from_std(listener: std::os::unix::net::UnixListener) -> UnixListener {
+        UnixListener {
+            sock: Socket::from_fd(OwnedFd::from(listener)),
+        }
+    }
+
+    /// Accepts one connection. Dropping the future cancels it; a connection the kernel
+    /// accepted anyway is closed.
+    ///
+    /// # Errors
+    ///
+    /// `accept(2)`'s error (`EMFILE`, ...).
+    ///
+    /// # Panics
+    ///
+    /// Panics outside a ringbolt runtime.
+    pub async fn accept(&self) -> io::Result<(UnixStream, SocketAddr)> {
+        let (sock, addr) = self.sock.accept().await?;
+        let addr = unix_from(&addr)?;
+        Ok((UnixStream::from_socket(sock), addr))
+    }
+
+    /// The stream of accepted connections; see [`Incoming`].
+    pub fn incoming(&self) -> Incoming<UnixStream> {
+        Incoming::new(self.sock.clone(), UnixStream::from_socket)
+    }
+
+    /// The bound address.
+    ///
+    /// # Errors
+    ///
+    /// `getsockname(2)`'s error.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        unix_from_socket2(&self.sock.sock_ref().local_addr()?)
+    }
+
+    /// Closes the listener once every accept on it has completed. The socket file of a
+    /// pathname address stays; remove it yourself.
+    ///
+    /// # Errors
+    ///
+    /// `close(2)`'s error.
+    pub async fn close(self) -> io::Result<()> {
+        self.sock.close().await
+    }
+}
+
+impl AsRawFd for UnixListener {
+    fn as_raw_fd(&self) -> RawFd {
+        self.sock.as_raw_fd()
+    }
+}
+
+impl AsFd for UnixListener {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.sock.as_fd()
+    }
+}

@@ -1,0 +1,138 @@
+use super::SockAddr;
+use crate::buf::{clamp_len, BufResult, IoBufMut};
+use crate::driver::{CqeResult, Op, OpCode, SharedFd};
+use io_uring::{opcode, squeue::Entry, types};
+use std::mem;
+
+/// `IORING_OP_RECV`: receives into an owned buffer from its start, up to its capacity.
+///
+/// On a stream socket `Ok(0)` from a non-empty buffer means the peer shut down its write side.
+/// On a datagram socket the excess of a longer datagram is discarded (pass `MSG_TRUNC` in
+/// `flags` to get the datagram's real length back; the buffer then holds only what fit).
+pub struct Recv<B> {
+    fd: SharedFd,
+    buf: B,
+    flags: i32,
+}
+
+impl<B: IoBufMut> Recv<B> {
+    /// A recv op on `fd` with `recv(2)` flags.
+    pub fn op(fd: &SharedFd, buf: B, flags: i32) -> Op<Recv<B>> {
+        Op::new(Recv {
+            fd: fd.clone(),
+            buf,
+            flags,
+        })
+    }
+}
+
+// SAFETY: the SQE points into `self.buf`, an IoBufMut whose memory is stable while the boxed op
+// owns it; the socket stays open because the op holds a SharedFd clone.
+unsafe impl<B: IoBufMut> OpCode for Recv<B> {
+    type Output = BufResult<usize, B>;
+    fn build(&mut self) -> Entry {
+        let len = clamp_len(self.buf.bytes_total());
+        opcode::Recv::new(types::Fd(self.fd.raw()), self.buf.stable_mut_ptr(), len)
+            .flags(self.flags)
+            .build()
+    }
+    fn complete(self: Box<Self>, cqe: CqeResult) -> BufResult<usize, B> {
+        let mut buf = self.buf;
+        let total = buf.bytes_total();
+        let res = cqe.result.map(|n| {
+            // With MSG_TRUNC the kernel reports a datagram's full length, which may exceed
+            // what it wrote; it never writes past the length we passed.
+            let written = (n as usize).min(total);
+            // SAFETY: the kernel wrote `written` bytes from the start of the buffer, and
+            // written <= bytes_total.
+            unsafe { buf.set_init(written) };
+            n as usize
+        });
+        (res, buf)
+    }
+}
+
+/// What [`RecvMsg`] reports besides the data.
+#[derive(Debug, Clone, Copy)]
+pub struct RecvMsgOut {
+    /// The kernel's result: bytes received, or with `MSG_TRUNC` in the flags the datagram's
+    /// full length (possibly more than the buffer holds).
+    pub len: usize,
+    /// The returned `msg_flags` (`MSG_TRUNC` if the datagram did not fit).
+    pub msg_flags: i32,
+    /// The sender's address (empty on a connected stream socket).
+    pub addr: SockAddr,
+}
+
+impl RecvMsgOut {
+    /// Whether the datagram was longer than the buffer (`MSG_TRUNC` in `msg_flags`).
+    pub fn is_truncated(&self) -> bool {
+        self.msg_flags & libc::MSG_TRUNC != 0
+    }
+}
+
+/// `IORING_OP_RECVMSG` into one owned buffer, with the sender's address and `msg_flags`.
+pub struct RecvMsg<B> {
+    fd: SharedFd,
+    buf: B,
+    iovec: libc::iovec,
+    addr: SockAddr,
+    msg: libc::msghdr,
+    flags: u32,
+}
+
+impl<B: IoBufMut> RecvMsg<B> {
+    /// A recvmsg op on `fd` with `recvmsg(2)` flags.
+    pub fn op(fd: &SharedFd, buf: B, flags: i32) -> Op<RecvMsg<B>> {
+        Op::new(RecvMsg {
+            fd: fd.clone(),
+            buf,
+            iovec: libc::iovec {
+                iov_base: std::ptr::null_mut(),
+                iov_len: 0,
+            },
+            addr: SockAddr::empty(),
+            // SAFETY: msghdr is a plain C struct for which all-zero bytes are valid.
+            msg: unsafe { mem::zeroed() },
+            flags: flags as u32,
+        })
+    }
+}
+
+// SAFETY: the msghdr, the iovec, the address storage and the buffer are all owned by the boxed
+// op until the final CQE; the socket stays open because the op holds a SharedFd clone.
+unsafe impl<B: IoBufMut> OpCode for RecvMsg<B> {
+    type Output = BufResult<RecvMsgOut, B>;
+    fn build(&mut self) -> Entry {
+        self.iovec = libc::iovec {
+            iov_base: self.buf.stable_mut_ptr().cast(),
+            iov_len: clamp_len(self.buf.bytes_total()) as usize,
+        };
+        let (name, _) = self.addr.as_out();
+        self.msg.msg_name = name.cast();
+        self.msg.msg_namelen = self.addr.raw_len();
+        self.msg.msg_iov = &mut self.iovec;
+        self.msg.msg_iovlen = 1;
+        opcode::RecvMsg::new(types::Fd(self.fd.raw()), &mut self.msg)
+            .flags(self.flags)
+            .build()
+    }
+    fn complete(self: Box<Self>, cqe: CqeResult) -> BufResult<RecvMsgOut, B> {
+        let this = *self;
+        let mut buf = this.buf;
+        let mut addr = this.addr;
+        let res = cqe.result.map(|n| {
+            let written = (n as usize).min(this.iovec.iov_len);
+            // SAFETY: the kernel wrote `written` bytes from the start of the buffer, and
+            // written <= iov_len <= bytes_total.
+            unsafe { buf.set_init(written) };
+            addr.set_len(this.msg.msg_namelen);
+            RecvMsgOut {
+                len: n as usize,
+                msg_flags: this.msg.msg_flags,
+                addr,
+            }
+        });
+        (res, buf)
+    }
+}

@@ -1,0 +1,148 @@
+use super::{iovecs, SockAddr};
+use crate::buf::{clamp_len, BufResult, IoBuf};
+use crate::driver::{CqeResult, Op, OpCode, SharedFd};
+use io_uring::{opcode, squeue::Entry, types};
+use std::mem;
+
+/// `IORING_OP_SEND`: sends the initialised part of an owned buffer on a connected socket.
+///
+/// `MSG_NOSIGNAL` is always added to `flags`: a closed peer gives `EPIPE`, never `SIGPIPE`.
+/// The length is clamped to [`MAX_RW_COUNT`](crate::buf::MAX_RW_COUNT); the result may be short.
+pub struct Send<B> {
+    fd: SharedFd,
+    buf: B,
+    flags: i32,
+}
+
+impl<B: IoBuf> Send<B> {
+    /// A send op on `fd` with `send(2)` flags (`MSG_NOSIGNAL` is added).
+    pub fn op(fd: &SharedFd, buf: B, flags: i32) -> Op<Send<B>> {
+        Op::new(Send {
+            fd: fd.clone(),
+            buf,
+            flags: flags | libc::MSG_NOSIGNAL,
+        })
+    }
+}
+
+// SAFETY: the SQE points into `self.buf`, an IoBuf whose memory is stable while the boxed op
+// owns it; the socket stays open because the op holds a SharedFd clone.
+unsafe impl<B: IoBuf> OpCode for Send<B> {
+    type Output = BufResult<usize, B>;
+    fn build(&mut self) -> Entry {
+        let len = clamp_len(self.buf.bytes_init());
+        opcode::Send::new(types::Fd(self.fd.raw()), self.buf.stable_ptr(), len)
+            .flags(self.flags)
+            .build()
+    }
+    fn complete(self: Box<Self>, cqe: CqeResult) -> BufResult<usize, B> {
+        (cqe.result.map(|n| n as usize), self.buf)
+    }
+}
+
+/// `IORING_OP_SENDMSG`: gather-sends the initialised parts of several owned buffers, to `addr`
+/// if given (unconnected datagram sockets) or to the connected peer.
+///
+/// `MSG_NOSIGNAL` is always added. At most 1024 buffers take part (`IOV_MAX`). On a datagram
+/// socket the buffers form one datagram; zero buffers (or empty ones) send an empty datagram.
+pub struct SendMsg<B> {
+    fd: SharedFd,
+    bufs: Vec<B>,
+    iovecs: Vec<libc::iovec>,
+    addr: Option<SockAddr>,
+    msg: libc::msghdr,
+    flags: u32,
+}
+
+impl<B: IoBuf> SendMsg<B> {
+    /// A sendmsg op on `fd` with `sendmsg(2)` flags (`MSG_NOSIGNAL` is added).
+    pub fn op(fd: &SharedFd, bufs: Vec<B>, addr: Option<SockAddr>, flags: i32) -> Op<SendMsg<B>> {
+        Op::new(SendMsg {
+            fd: fd.clone(),
+            bufs,
+            iovecs: Vec::new(),
+            addr,
+            // SAFETY: msghdr is a plain C struct for which all-zero bytes are valid (null
+            // pointers, zero lengths).
+            msg: unsafe { mem::zeroed() },
+            flags: (flags | libc::MSG_NOSIGNAL) as u32,
+        })
+    }
+}
+
+// SAFETY: the msghdr, the iovec array, the address and every buffer it points to are owned by
+// the boxed op (the Vecs' heap blocks do not move) until the final CQE; the kernel only reads
+// through these pointers.
+unsafe impl<B: IoBuf> OpCode for SendMsg<B> {
+    type Output = BufResult<usize, Vec<B>>;
+    fn build(&mut self) -> Entry {
+        self.iovecs = iovecs(
+            self.bufs
+                .iter()
+                .map(|b| (b.stable_ptr().cast_mut(), b.bytes_init())),
+        );
+        self.msg.msg_iov = self.iovecs.as_mut_ptr();
+        self.msg.msg_iovlen = self.iovecs.len() as _;
+        if let Some(addr) = &self.addr {
+            self.msg.msg_name = addr.as_ptr().cast_mut().cast();
+            self.msg.msg_namelen = addr.raw_len();
+        }
+        opcode::SendMsg::new(types::Fd(self.fd.raw()), &self.msg)
+            .flags(self.flags)
+            .build()
+    }
+    fn complete(self: Box<Self>, cqe: CqeResult) -> BufResult<usize, Vec<B>> {
+        (cqe.result.map(|n| n as usize), self.bufs)
+    }
+}
+
+/// `IORING_OP_SENDMSG` of one owned buffer to an address: `sendto(2)` for unconnected datagram
+/// sockets. `MSG_NOSIGNAL` is always added; an empty buffer sends an empty datagram.
+pub struct SendTo<B> {
+    fd: SharedFd,
+    buf: B,
+    iovec: libc::iovec,
+    addr: SockAddr,
+    msg: libc::msghdr,
+    flags: u32,
+}
+
+impl<B: IoBuf> SendTo<B> {
+    /// A send-to op on `fd` with `sendmsg(2)` flags (`MSG_NOSIGNAL` is added).
+    pub fn op(fd: &SharedFd, buf: B, addr: SockAddr, flags: i32) -> Op<SendTo<B>> {
+        Op::new(SendTo {
+            fd: fd.clone(),
+            buf,
+            iovec: libc::iovec {
+                iov_base: std::ptr::null_mut(),
+                iov_len: 0,
+            },
+            addr,
+            // SAFETY: msghdr is a plain C struct for which all-zero bytes are valid.
+            msg: unsafe { mem::zeroed() },
+            flags: (flags | libc::MSG_NOSIGNAL) as u32,
+        })
+    }
+}
+
+// SAFETY: the msghdr, the iovec, the address and the buffer are owned by the boxed op until the
+// final CQE; the kernel only reads through these pointers.
+unsafe impl<B: IoBuf> OpCode for SendTo<B> {
+    type Output = BufResult<usize, B>;
+    fn build(&mut self) -> Entry {
+        self.iovec = libc::iovec {
+            iov_base: self.buf.stable_ptr().cast_mut().cast(),
+            iov_len: clamp_len(self.buf.bytes_init()) as usize,
+        };
+        self.msg.msg_iov = &mut self.iovec;
+        self.msg.msg_iovlen = 1;
+        self.msg.msg_name = self.addr.as_ptr().cast_mut().cast();
+        self.msg.msg_namelen = self.addr.raw_len();
+        opcode::SendMsg::new(types::Fd(self.fd.raw()), &self.msg)
+            .flags(self.flags)
+            .build()
+    }
+    fn complete(self: Box<Self>, cqe: CqeResult) -> BufResult<usize, B> {
+        (cqe.result.map(|n| n as usize), self.buf)
+    }
+}
