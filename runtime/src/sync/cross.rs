@@ -33,27 +33,26 @@
 //! use ringbolt_runtime::sync::cross;
 //!
 //! let (tx, rx) = cross::channel::<u64>(128);
+//! // Each half goes to the one core that uses it.
+//! let tx = std::sync::Mutex::new(Some(tx));
 //! let rx = std::sync::Mutex::new(Some(rx));
 //! let sums = ringbolt_runtime::Runtime::builder().cores(2).launch(|core| {
-//!     let tx = tx.clone();
+//!     let tx = if core == 0 { tx.lock().unwrap().take() } else { None };
 //!     let rx = if core == 1 { rx.lock().unwrap().take() } else { None };
 //!     async move {
-//!         match rx {
-//!             None => {
-//!                 for i in 1..=1000 {
-//!                     tx.send(i).await.expect("receiver alive");
-//!                 }
-//!                 0
-//!             }
-//!             Some(mut rx) => {
-//!                 drop(tx);
-//!                 let mut sum = 0;
-//!                 while let Some(v) = rx.recv().await {
-//!                     sum += v;
-//!                 }
-//!                 sum
+//!         if let Some(tx) = tx {
+//!             for i in 1..=1000 {
+//!                 tx.send(i).await.expect("receiver alive");
 //!             }
 //!         }
+//!         let mut sum = 0;
+//!         if let Some(mut rx) = rx {
+//!             // `None` once the sender is dropped and everything was received.
+//!             while let Some(v) = rx.recv().await {
+//!                 sum += v;
+//!             }
+//!         }
+//!         sum
 //!     }
 //! })?;
 //! assert_eq!(sums, vec![0, 500_500]);
