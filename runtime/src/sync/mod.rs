@@ -3,7 +3,8 @@
 //! These are the local counterparts of `tokio::sync` (and of `tokio_util`'s
 //! `CancellationToken`), with the same method and error names. Because ringbolt's tasks never
 //! leave their core, they are built from `Rc`, `Cell` and `RefCell`: no atomics, no locks, no
-//! `unsafe`. Every type here is `!Send`; to talk between cores use the cross-core channels.
+//! `unsafe`. These local types are all `!Send`; to talk between cores use the cross-core channels
+//! in [`cross`].
 //!
 //! | primitive | use it to |
 //! |---|---|
@@ -27,6 +28,7 @@
 //! 4. No waker is called while a primitive's state is borrowed.
 
 // cross-core channels: see cross.rs (added separately)
+pub mod cross;
 
 mod barrier;
 pub mod broadcast;
@@ -49,4 +51,3 @@ pub use semaphore::{
     Acquire, AcquireError, AcquireOwned, OwnedSemaphorePermit, Semaphore, SemaphorePermit,
     TryAcquireError,
 };
-pub mod cross;
