@@ -11,7 +11,7 @@
 //! 4. Sending wakes every waiting receiver. A `recv` future dropped while waiting leaves the
 //!    queue; there is nothing to pass on, because every waiter is woken.
 //! 5. Once every sender is dropped, receivers drain what they have not seen, then get
-//!    [`RecvError::Closed`](error::RecvError::Closed).
+//!    [`RecvError::Closed`].
 //!
 //! # Examples
 //!

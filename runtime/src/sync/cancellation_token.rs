@@ -11,33 +11,6 @@
 //!    child unregisters itself.
 //! 4. Each node wakes its waiters with a [`Notify`] (`notify_waiters`), so a dropped
 //!    `cancelled()` future has nothing to pass on.
-//!
-//! # Examples
-//!
-//! ```
-//! use ringbolt_runtime::sync::CancellationToken;
-//!
-//! # fn main() -> std::io::Result<()> {
-//! ringbolt_runtime::Runtime::new()?.block_on(async {
-//!     let token = CancellationToken::new();
-//!     let child = token.child_token();
-//!     let worker = ringbolt_runtime::spawn(async move {
-//!         child.cancelled().await;
-//!         "stopped"
-//!     });
-//!     token.cancel();
-//!     assert_eq!(worker.await.expect("task completes"), "stopped");
-//! });
-//! # Ok(())
-//! # }
-//! ```
-//!
-//! A token stays on its core:
-//!
-//! ```compile_fail
-//! fn assert_send<T: Send>() {}
-//! assert_send::<ringbolt_runtime::sync::CancellationToken>();
-//! ```
 
 use std::cell::{Cell, RefCell};
 use std::fmt;
@@ -67,7 +40,37 @@ impl Drop for Node {
     }
 }
 
-/// A token that tasks can wait on until it is cancelled; see the [module docs](self).
+/// A token that tasks can wait on until it is cancelled.
+///
+/// Clones share one token. [`child_token`](Self::child_token) makes a token that is cancelled
+/// with this one (and with its ancestors), while cancelling the child leaves this one alone.
+///
+/// # Examples
+///
+/// ```
+/// use ringbolt_runtime::sync::CancellationToken;
+///
+/// # fn main() -> std::io::Result<()> {
+/// ringbolt_runtime::Runtime::new()?.block_on(async {
+///     let token = CancellationToken::new();
+///     let child = token.child_token();
+///     let worker = ringbolt_runtime::spawn(async move {
+///         child.cancelled().await;
+///         "stopped"
+///     });
+///     token.cancel();
+///     assert_eq!(worker.await.expect("task completes"), "stopped");
+/// });
+/// # Ok(())
+/// # }
+/// ```
+///
+/// A token stays on its core:
+///
+/// ```compile_fail
+/// fn assert_send<T: Send>() {}
+/// assert_send::<ringbolt_runtime::sync::CancellationToken>();
+/// ```
 #[derive(Clone)]
 pub struct CancellationToken {
     node: Rc<Node>,

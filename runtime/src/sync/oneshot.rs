@@ -5,7 +5,7 @@
 //! 1. [`Sender::send`] consumes the sender; it fails, handing the value back, once the receiver is
 //!    dropped or closed.
 //! 2. Dropping the sender (after sending or not) wakes the receiver; a receiver that finds no
-//!    value after that gets [`RecvError`](error::RecvError).
+//!    value after that gets [`RecvError`].
 //! 3. Dropping or closing the receiver wakes a task waiting in [`Sender::closed`]. A value sent but
 //!    never received is dropped with the channel.
 //!
