@@ -57,6 +57,7 @@ pub use runtime::{core_id, stats, Runtime, Stats};
 
 /// Task handles and helpers.
 pub mod task {
+    pub use crate::executor::blocking::spawn_blocking;
     pub use crate::executor::join::{JoinError, JoinHandle};
     pub use crate::executor::spawn_on::{spawn_on, RemoteJoinHandle};
     pub use crate::executor::spawn;

@@ -6,6 +6,7 @@
 //! 3. A panic while polling a task is caught; the task ends with a `JoinError` carrying it and
 //!    every other task keeps running.
 
+pub(crate) mod blocking;
 pub(crate) mod join;
 pub(crate) mod remote;
 pub(crate) mod spawn_on;

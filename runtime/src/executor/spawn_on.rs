@@ -15,7 +15,7 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 
-struct Slot<T> {
+pub(crate) struct Slot<T> {
     state: Mutex<SlotState<T>>,
 }
 
@@ -26,7 +26,17 @@ struct SlotState<T> {
 }
 
 impl<T> Slot<T> {
-    fn finish(&self, r: Result<T, JoinError>) {
+    pub(crate) fn new() -> Arc<Slot<T>> {
+        Arc::new(Slot {
+            state: Mutex::new(SlotState {
+                result: None,
+                waker: None,
+                done: false,
+            }),
+        })
+    }
+
+    pub(crate) fn finish(&self, r: Result<T, JoinError>) {
         let waker = {
             let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
             if s.done {
@@ -43,7 +53,7 @@ impl<T> Slot<T> {
 }
 
 /// Completes the slot as cancelled if dropped before the task reported (rule 3).
-struct Guard<T>(Arc<Slot<T>>);
+pub(crate) struct Guard<T>(pub(crate) Arc<Slot<T>>);
 
 impl<T> Drop for Guard<T> {
     fn drop(&mut self) {
@@ -51,10 +61,10 @@ impl<T> Drop for Guard<T> {
     }
 }
 
-/// A `Send` handle to a task started with [`spawn_on`]. Awaiting it yields the task's output,
+/// A `Send` handle to a task started with [`spawn_on`] or [`spawn_blocking`](crate::task::spawn_blocking). Awaiting it yields the task's output,
 /// or a `JoinError` if it panicked or its core shut down first. Dropping it detaches the task.
 pub struct RemoteJoinHandle<T> {
-    slot: Arc<Slot<T>>,
+    pub(crate) slot: Arc<Slot<T>>,
 }
 
 impl<T> std::fmt::Debug for RemoteJoinHandle<T> {
@@ -117,13 +127,7 @@ where
     let Some(target) = target else {
         panic!("ringbolt::spawn_on: no core {core} (this runtime group has {cores} cores)");
     };
-    let slot = Arc::new(Slot {
-        state: Mutex::new(SlotState {
-            result: None,
-            waker: None,
-            done: false,
-        }),
-    });
+    let slot = Slot::new();
     let guard = Guard(slot.clone());
     let job = Box::new(move || {
         let handle = super::spawn(f());

@@ -1,0 +1,123 @@
+//! `spawn_blocking`: run blocking work on a helper thread, off the cores.
+//!
+//! ringbolt's cores never block: file and socket I/O go through the ring. What remains —
+//! a blocking library call, `getdents64` (io_uring has no directory listing), DNS resolution,
+//! CPU-heavy work — goes to this small process-wide pool.
+//!
+//! Rules:
+//! 1. Threads start on demand, up to [`MAX_THREADS`], and exit after [`IDLE`] without work.
+//! 2. The result comes back through a `Send` handle whose waker rings the waiting core's ring;
+//!    a panic in the closure is caught and returned as a `JoinError`.
+
+use super::join::JoinError;
+use super::spawn_on::{Guard, RemoteJoinHandle, Slot};
+use std::collections::VecDeque;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::{Condvar, Mutex, OnceLock};
+use std::time::Duration;
+
+/// Most helper threads alive at once; further work queues.
+pub const MAX_THREADS: usize = 64;
+/// How long an idle helper thread waits for work before it exits.
+pub const IDLE: Duration = Duration::from_secs(10);
+
+type Job = Box<dyn FnOnce() + Send>;
+
+struct Pool {
+    state: Mutex<PoolState>,
+    cond: Condvar,
+}
+
+#[derive(Default)]
+struct PoolState {
+    queue: VecDeque<Job>,
+    threads: usize,
+    idle: usize,
+}
+
+fn pool() -> &'static Pool {
+    static POOL: OnceLock<Pool> = OnceLock::new();
+    POOL.get_or_init(|| Pool {
+        state: Mutex::new(PoolState::default()),
+        cond: Condvar::new(),
+    })
+}
+
+impl Pool {
+    fn submit(&'static self, job: Job) {
+        let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        s.queue.push_back(job);
+        if s.idle > 0 {
+            drop(s);
+            self.cond.notify_one();
+            return;
+        }
+        if s.threads < MAX_THREADS {
+            s.threads += 1;
+            drop(s);
+            let spawned = std::thread::Builder::new()
+                .name("ringbolt-blocking".into())
+                .spawn(move || self.worker());
+            if spawned.is_err() {
+                // No thread could be started; the job waits for a running one. If none runs,
+                // the handle's guard reports cancellation when the queue is dropped at exit.
+                let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+                s.threads -= 1;
+            }
+        }
+    }
+
+    fn worker(&self) {
+        let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            if let Some(job) = s.queue.pop_front() {
+                drop(s);
+                job();
+                s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+                continue;
+            }
+            s.idle += 1;
+            let (guard, timeout) = self
+                .cond
+                .wait_timeout(s, IDLE)
+                .unwrap_or_else(|e| e.into_inner());
+            s = guard;
+            s.idle -= 1;
+            if timeout.timed_out() && s.queue.is_empty() {
+                s.threads -= 1;
+                return;
+            }
+        }
+    }
+}
+
+/// Runs a blocking closure on a helper thread and returns a `Send` handle to its result.
+///
+/// Use it for work that would stall the core: blocking library calls, directory listing,
+/// DNS lookups, heavy computation. Awaiting the handle does not block the core.
+///
+/// # Examples
+///
+/// ```
+/// let rt = ringbolt_runtime::Runtime::new()?;
+/// let n = rt.block_on(async {
+///     ringbolt_runtime::task::spawn_blocking(|| std::fs::read_dir("/").map(|d| d.count()))
+///         .await
+///         .unwrap()
+/// })?;
+/// assert!(n > 0);
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub fn spawn_blocking<F, T>(f: F) -> RemoteJoinHandle<T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    let slot = Slot::new();
+    let guard = Guard(slot.clone());
+    pool().submit(Box::new(move || {
+        let r = catch_unwind(AssertUnwindSafe(f)).map_err(JoinError::panic);
+        guard.0.finish(r);
+    }));
+    RemoteJoinHandle { slot }
+}
