@@ -152,6 +152,19 @@ fn io_round_trip(c: &mut Criterion) {
             t.elapsed()
         })
     });
+    // tokio's nearest equivalent of an op: the blocking-pool hop every tokio::fs call makes.
+    let trt = tokio_rt();
+    g.bench_function("tokio_blocking_hop", |b| {
+        b.iter_custom(|iters| {
+            trt.block_on(async {
+                let t = Instant::now();
+                for i in 0..iters {
+                    black_box(tokio::task::spawn_blocking(move || i).await.ok());
+                }
+                t.elapsed()
+            })
+        })
+    });
     // A pipe write then read of 64 bytes: a real fd round trip.
     let (r, w) = pipe();
     let (r, w) = (rb::SharedFd::new(r), rb::SharedFd::new(w));
@@ -174,7 +187,6 @@ fn io_round_trip(c: &mut Criterion) {
             })
         })
     });
-    let trt = tokio_rt();
     g.bench_function("tokio_pipe64", |b| {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
         b.iter_custom(|iters| {

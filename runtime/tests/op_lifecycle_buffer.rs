@@ -8,7 +8,7 @@ use ringbolt_runtime::{stats, task::yield_now, Runtime};
 use std::future::Future;
 use std::pin::pin;
 use std::sync::Arc;
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Waker};
 use std::time::{Duration, Instant};
 
 #[test]
