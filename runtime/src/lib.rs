@@ -40,9 +40,13 @@
 
 pub mod buf;
 mod builder;
+mod combinators;
 mod context;
 mod driver;
 mod executor;
+mod group;
+#[macro_use]
+mod macros;
 mod runtime;
 pub mod sync;
 pub mod time;
@@ -62,6 +66,8 @@ pub mod task {
     pub use crate::executor::spawn_on::{spawn_on, RemoteJoinHandle};
     pub use crate::executor::spawn;
     pub use crate::executor::yield_now;
+    pub use crate::combinators::{join_all, select, try_join_all, Either};
+    pub use crate::group::JoinSet;
 }
 
 /// The opcode types an [`Op`] can carry, re-exported from the `io-uring` crate, for checking
