@@ -110,7 +110,7 @@ impl Default for RunArgs {
             workloads: None,
             qds: vec![1, 32, 128],
             file_size: 1 << 30,
-            file_duration: Duration::from_millis(750),
+            file_duration: Duration::from_millis(500),
             file_reps: 1,
             out_dir: None,
             progress: true,
@@ -157,7 +157,7 @@ USAGE: cargo bench --bench versus [-- OPTIONS]
                           a trailing * matches a prefix (randread*)
   --qds LIST              random-read queue depths (default 1,32,128)
   --file-size SIZE        data file size (default 1G)
-  --file-duration D       file measurement window (default 750ms)
+  --file-duration D       file measurement window (default 500ms)
   --file-reps N           repetitions per file cell (default 1)
   --out-dir PATH          output directory (default target/versus)
   --no-progress           no progress bar

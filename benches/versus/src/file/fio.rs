@@ -4,14 +4,13 @@
 //! fio cannot check our data pattern: an operation counts as verified when fio reports it with
 //! no I/O error (fio itself fails a job on a short or failed transfer).
 
-use std::process::Command;
-use std::time::Duration;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
 use super::{FileSpec, Op, WorkerReport};
 use crate::args::format_cores;
-use crate::child::run_with_timeout;
 
 /// Whether `fio` is on PATH.
 pub fn installed() -> bool {
@@ -70,11 +69,76 @@ pub fn args(spec: &FileSpec, engine: &str) -> Vec<String> {
 pub fn run(spec: &FileSpec, engine: &str, limit: Duration) -> Result<WorkerReport, String> {
     let mut cmd = Command::new("fio");
     cmd.args(args(spec, engine));
-    let (ok, out, err) = run_with_timeout(&mut cmd, limit).map_err(|e| format!("fio: {e}"))?;
+    let (ok, out, err, cpu_us) = run_reaped(&mut cmd, limit).map_err(|e| format!("fio: {e}"))?;
     if !ok {
         return Err(format!("fio failed: {}", err.trim()));
     }
-    parse(&out, spec, engine)
+    let mut report = parse(&out, spec, engine)?;
+    // fio's own usr_cpu/sys_cpu leave out its io_uring worker threads; the process's rusage
+    // covers them (and fio's start-up, a few ms), spread over every op of ramp + window.
+    let all_ops = report.ops as f64 * (spec.warmup_ms + spec.duration_ms) as f64
+        / spec.duration_ms.max(1) as f64;
+    if all_ops > 0.0 {
+        report.cpu_us = cpu_us * report.ops as f64 / all_ops;
+    }
+    Ok(report)
+}
+
+/// Runs a command to completion, reaping it with `wait4` to get its CPU time (all threads).
+/// Returns (success, stdout, stderr, user + system µs).
+fn run_reaped(cmd: &mut Command, limit: Duration) -> std::io::Result<(bool, String, String, f64)> {
+    use std::io::Read;
+    let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn()?;
+    let pid = child.id() as libc::pid_t;
+    let mut out = child
+        .stdout
+        .take()
+        .ok_or_else(|| std::io::Error::other("no stdout"))?;
+    let mut err = child
+        .stderr
+        .take()
+        .ok_or_else(|| std::io::Error::other("no stderr"))?;
+    let out = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = out.read_to_string(&mut s);
+        s
+    });
+    let err = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = err.read_to_string(&mut s);
+        s
+    });
+    let deadline = Instant::now() + limit;
+    let (status, usage) = loop {
+        let mut status = 0;
+        // SAFETY: all-zero bytes is a valid rusage.
+        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        // SAFETY: `status` and `usage` are writable; `pid` is our unreaped child.
+        let rc = unsafe { libc::wait4(pid, &mut status, libc::WNOHANG, &mut usage) };
+        if rc == pid {
+            break (status, usage);
+        }
+        if rc < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                "timed out",
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    let tv = |t: libc::timeval| t.tv_sec as f64 * 1e6 + t.tv_usec as f64;
+    let ok = libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
+    Ok((
+        ok,
+        out.join().unwrap_or_default(),
+        err.join().unwrap_or_default(),
+        tv(usage.ru_utime) + tv(usage.ru_stime),
+    ))
 }
 
 /// Parses fio's JSON output (fio may print warnings before the JSON object).
@@ -104,7 +168,7 @@ pub fn parse(out: &str, spec: &FileSpec, engine: &str) -> Result<WorkerReport, S
     let iops = num(&dir["iops"])?;
     let pct = |p: &str| dir["lat_ns"]["percentile"][p].as_f64().unwrap_or(0.0) as u64;
     let runtime_s = num(&job["job_runtime"]).unwrap_or(spec.duration_ms as f64) / 1e3;
-    let cpu_pct = num(&job["usr_cpu"])? + num(&job["sys_cpu"])?;
+    let cpu_pct = num(&job["usr_cpu"]).unwrap_or(0.0) + num(&job["sys_cpu"]).unwrap_or(0.0);
     let window_s = if iops > 0.0 {
         ops as f64 / iops
     } else {

@@ -294,6 +294,13 @@ fn run_one(ctx: &Ctx, ds: &Dataset, w: &Workload, contender: &str) -> Result<Wor
         cores: ctx.args.server_cores.clone(),
     };
     let limit = WARMUP + ctx.args.file_duration + Duration::from_secs(60);
+    if w.op == Op::RandWrite {
+        // Start every write run clean: without this, the first contender's fdatasync would also
+        // flush what the previous run left dirty.
+        std::fs::File::open(&ds.write)
+            .and_then(|f| f.sync_all())
+            .map_err(|e| format!("sync {}: {e}", ds.write.display()))?;
+    }
     if let Some(engine) = contender.strip_prefix("fio-") {
         return fio::run(&spec, engine, limit);
     }

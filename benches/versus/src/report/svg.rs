@@ -108,7 +108,7 @@ fn draw_panel<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, p: &Panel) -> R
         .copied()
         .fold(0.0, f64::max)
         .max(1.0)
-        * 1.15;
+        * 1.4; // headroom for the legend
     let n = p.groups.len() as f64;
     let mut chart = ChartBuilder::on(area)
         .caption(&p.title, ("sans-serif", 20))
@@ -138,11 +138,27 @@ fn draw_panel<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, p: &Panel) -> R
             .label(name.as_str())
             .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 10, y + 5)], color.filled()));
     }
-    let labels = p.groups.iter().enumerate().map(|(gi, g)| {
-        EmptyElement::at((gi as f64 + 0.5, 0.0))
-            + Text::new(g.clone(), (-(g.len() as i32) * 3, 8), ("sans-serif", 13))
-    });
-    chart.draw_series(labels).map_err(err)?;
+    // Two label lines per group (file workload names are long): split after the second word.
+    for (gi, g) in p.groups.iter().enumerate() {
+        let parts: Vec<&str> = g
+            .split(['-', ' '])
+            .filter(|s| !s.is_empty() && *s != "x")
+            .collect();
+        let (top, bottom) = if parts.len() > 2 {
+            (parts[..2].join(" "), parts[2..].join(" "))
+        } else {
+            (g.clone(), String::new())
+        };
+        let x = gi as f64 + 0.5;
+        for (line, dy) in [(top, 6), (bottom, 21)] {
+            let dx = -(line.len() as i32) * 3;
+            chart
+                .draw_series(std::iter::once(
+                    EmptyElement::at((x, 0.0)) + Text::new(line, (dx, dy), ("sans-serif", 13)),
+                ))
+                .map_err(err)?;
+        }
+    }
     chart
         .configure_series_labels()
         .position(SeriesLabelPosition::UpperRight)
