@@ -40,7 +40,10 @@ fn all_to_all_exactly_once_in_order() {
                 let mut count = 0u64;
                 while let Some((from, seq)) = rx.recv().await {
                     let from = from as usize;
-                    assert_eq!(seq, next[from], "core {core}: out of order from core {from}");
+                    assert_eq!(
+                        seq, next[from],
+                        "core {core}: out of order from core {from}"
+                    );
                     next[from] += 1;
                     count += 1;
                 }

@@ -38,7 +38,11 @@ fn full_channel_blocks_then_resumes() {
     assert_eq!(counter.0.load(Ordering::SeqCst), 0);
 
     assert_eq!(rx.poll_recv(&mut cx), Poll::Ready(Some(0)));
-    assert_eq!(counter.0.load(Ordering::SeqCst), 1, "a freed slot wakes the sender");
+    assert_eq!(
+        counter.0.load(Ordering::SeqCst),
+        1,
+        "a freed slot wakes the sender"
+    );
     assert_eq!(send.as_mut().poll(&mut cx), Poll::Ready(Ok(())));
     for i in 1..=4 {
         assert_eq!(rx.poll_recv(&mut cx), Poll::Ready(Some(i)));
@@ -127,6 +131,9 @@ fn in_flight_never_exceeds_capacity_across_cores() {
         .expect("launch");
     let (n, max_seen) = out[1];
     assert_eq!(n, N);
-    assert!(max_seen <= CAP, "saw {max_seen} in flight with capacity {CAP}");
+    assert!(
+        max_seen <= CAP,
+        "saw {max_seen} in flight with capacity {CAP}"
+    );
     assert_eq!(max_seen, CAP, "the sender did fill the channel");
 }

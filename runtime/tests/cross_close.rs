@@ -16,13 +16,20 @@ fn receiver_dropped_fails_sends_and_drops_queued() {
     let mut waiting = pin!(tx.send(token.clone()));
     assert!(waiting.as_mut().poll(&mut cx).is_pending());
     drop(rx);
-    assert_eq!(Arc::strong_count(&token), 2, "queued message dropped with the receiver");
+    assert_eq!(
+        Arc::strong_count(&token),
+        2,
+        "queued message dropped with the receiver"
+    );
     match waiting.as_mut().poll(&mut cx) {
         Poll::Ready(Err(SendError(v))) => assert!(Arc::ptr_eq(&v, &token)),
         other => panic!("waiting send must fail, got {:?}", other.map(|r| r.is_ok())),
     }
     assert!(tx.is_closed());
-    assert!(matches!(tx.try_send(token.clone()), Err(TrySendError::Closed(_))));
+    assert!(matches!(
+        tx.try_send(token.clone()),
+        Err(TrySendError::Closed(_))
+    ));
 }
 
 #[test]

@@ -34,7 +34,11 @@ fn batch_costs_one_wake() {
         tx
     });
     let tx = sender.join().expect("sender thread");
-    assert_eq!(wakes(&counter), 1, "1000 messages to a parked receiver: one wake");
+    assert_eq!(
+        wakes(&counter),
+        1,
+        "1000 messages to a parked receiver: one wake"
+    );
 
     for i in 0..1000 {
         assert_eq!(rx.poll_recv(&mut cx), Poll::Ready(Some(i)));
@@ -43,7 +47,11 @@ fn batch_costs_one_wake() {
     for i in 0..10 {
         tx.try_send(i).expect("room");
     }
-    assert_eq!(wakes(&counter), 1, "no wake while the receiver is not parked");
+    assert_eq!(
+        wakes(&counter),
+        1,
+        "no wake while the receiver is not parked"
+    );
     for i in 0..10 {
         assert_eq!(rx.poll_recv(&mut cx), Poll::Ready(Some(i)));
     }
@@ -72,7 +80,11 @@ fn dropped_recv_future_unparks() {
         assert!(fut.as_mut().poll(&mut cx).is_pending());
     }
     tx.try_send(1).expect("room");
-    assert_eq!(wakes(&counter), 0, "a dropped recv future must not be woken");
+    assert_eq!(
+        wakes(&counter),
+        0,
+        "a dropped recv future must not be woken"
+    );
 }
 
 use std::future::Future;

@@ -95,7 +95,10 @@ impl<T> Shared<T> {
     fn take_slot(&self) -> bool {
         let mut n = self.in_flight.load(SeqCst);
         while n < self.capacity {
-            match self.in_flight.compare_exchange_weak(n, n + 1, SeqCst, SeqCst) {
+            match self
+                .in_flight
+                .compare_exchange_weak(n, n + 1, SeqCst, SeqCst)
+            {
                 Ok(_) => return true,
                 Err(now) => n = now,
             }
