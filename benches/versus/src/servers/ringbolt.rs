@@ -1,20 +1,92 @@
-//! ringbolt echo server: one runtime per server core, `SO_REUSEPORT` listeners.
+//! ringbolt echo server: one runtime per server core (`Builder::launch`, pinned to the server
+//! cores), each with its own `TcpListener::bind` on the same port (`SO_REUSEPORT`), the echo loop
+//! users write: `read` into an owned buffer, `write_all` the bytes read.
 //!
-//! Not yet available: `ringbolt-net` has no `TcpListener` in this build. The contender is left
-//! out of the default list until it does.
+//! The port is reserved first by a std listener so every core binds the same one; that listener
+//! is closed once every core has bound, before `ready` is printed, so it never gets a connection.
 
 use std::io;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use ringbolt_net::{IoBuf, TcpListener, TcpStream};
+
+use super::{bind_reuseport, exit_on_error};
 
 /// Whether this build has a ringbolt echo server.
-pub const AVAILABLE: bool = false;
+pub const AVAILABLE: bool = true;
 
-/// Would start the ringbolt server; for now says why it cannot.
+/// Starts the cores on a background thread; returns the shared port once all are bound.
 ///
 /// # Errors
-/// Always: ringbolt's net layer is not yet available.
-pub fn start(_cores: &[usize], _buf_size: usize) -> io::Result<u16> {
-    Err(io::Error::new(
-        io::ErrorKind::Unsupported,
-        "ringbolt echo contender not yet available (ringbolt-net has no TcpListener yet)",
-    ))
+/// Bind errors, a core failing to start, or the cores not binding within 10 s.
+pub fn start(cores: &[usize], buf_size: usize) -> io::Result<u16> {
+    let reserve = bind_reuseport(0)?;
+    let port = reserve.local_addr()?.port();
+    let (bound_tx, bound_rx) = mpsc::channel::<Result<(), String>>();
+    let cpus = cores.to_vec();
+    let n = cpus.len();
+    std::thread::Builder::new()
+        .name("ringbolt-launch".into())
+        .spawn(move || {
+            let res = ringbolt_runtime::Runtime::builder()
+                .cores(n)
+                .cpus(cpus)
+                .launch(|_core| {
+                    let bound = bound_tx.clone();
+                    async move {
+                        let listener = match TcpListener::bind(("127.0.0.1", port)) {
+                            Ok(l) => l,
+                            Err(e) => {
+                                let _ = bound.send(Err(e.to_string()));
+                                return;
+                            }
+                        };
+                        let _ = bound.send(Ok(()));
+                        accept_loop(listener, buf_size).await;
+                    }
+                });
+            exit_on_error("ringbolt", res.map(drop));
+        })?;
+    for _ in 0..n {
+        match bound_rx.recv_timeout(Duration::from_secs(10)) {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => return Err(io::Error::other(format!("ringbolt bind: {e}"))),
+            Err(_) => return Err(io::Error::other("ringbolt cores did not bind within 10 s")),
+        }
+    }
+    drop(reserve);
+    Ok(port)
+}
+
+async fn accept_loop(listener: TcpListener, buf_size: usize) {
+    loop {
+        match listener.accept().await {
+            Ok((stream, _)) => {
+                if stream.set_nodelay(true).is_ok() {
+                    drop(ringbolt_runtime::spawn(echo(stream, buf_size)));
+                }
+            }
+            // EMFILE and friends: keep serving existing connections.
+            Err(_) => ringbolt_runtime::task::yield_now().await,
+        }
+    }
+}
+
+async fn echo(stream: TcpStream, buf_size: usize) {
+    let mut buf = Vec::with_capacity(buf_size);
+    loop {
+        buf.clear();
+        let (res, b) = stream.read(buf).await;
+        buf = b;
+        let n = match res {
+            Ok(0) | Err(_) => return,
+            Ok(n) => n,
+        };
+        let (res, slice) = stream.write_all(buf.slice(..n)).await;
+        buf = slice.into_inner();
+        if res.is_err() {
+            return;
+        }
+    }
 }
