@@ -18,6 +18,7 @@ pub(super) trait Slots {
 }
 
 impl Slots for Semaphore {
+    #[inline]
     fn release(&self, n: usize) {
         Semaphore::release(self, n);
     }
