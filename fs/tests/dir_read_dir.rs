@@ -25,8 +25,13 @@ fn lists_every_entry_with_its_kind() {
         let mut dir = fs::read_dir(tmp.path()).await.expect("read_dir");
         let mut seen = BTreeMap::new();
         for _ in 0..10_000 {
-            let Some(entry) = dir.next_entry().await.expect("next_entry") else { break };
-            assert_eq!(entry.path(), tmp.join(entry.file_name().to_str().expect("utf-8")));
+            let Some(entry) = dir.next_entry().await.expect("next_entry") else {
+                break;
+            };
+            assert_eq!(
+                entry.path(),
+                tmp.join(entry.file_name().to_str().expect("utf-8"))
+            );
             let t = entry.file_type().await.expect("file_type");
             let kind = if t.is_file() {
                 "file"
@@ -46,9 +51,13 @@ fn lists_every_entry_with_its_kind() {
         assert!(dir.next_entry().await.expect("after end").is_none());
         assert_eq!(seen, expected);
 
-        let e = fs::read_dir(tmp.join("missing")).await.expect_err("missing");
+        let e = fs::read_dir(tmp.join("missing"))
+            .await
+            .expect_err("missing");
         assert_eq!(e.kind(), ErrorKind::NotFound);
-        let e = fs::read_dir(tmp.join("file-0000")).await.expect_err("a file");
+        let e = fs::read_dir(tmp.join("file-0000"))
+            .await
+            .expect_err("a file");
         assert_eq!(e.kind(), ErrorKind::NotADirectory);
     });
 }

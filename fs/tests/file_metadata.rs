@@ -35,8 +35,14 @@ fn metadata_matches_std() {
             assert_eq!(m.nlink(), 1);
             assert_eq!(m.uid(), std_meta.uid());
             assert_eq!(m.gid(), std_meta.gid());
-            assert_eq!(m.modified().expect("mtime"), std_meta.modified().expect("std mtime"));
-            assert_eq!(m.accessed().expect("atime"), std_meta.accessed().expect("std atime"));
+            assert_eq!(
+                m.modified().expect("mtime"),
+                std_meta.modified().expect("std mtime")
+            );
+            assert_eq!(
+                m.accessed().expect("atime"),
+                std_meta.accessed().expect("std atime")
+            );
             match (m.created(), std_meta.created()) {
                 (Ok(a), Ok(b)) => assert_eq!(a, b),
                 (Err(e), Err(_)) => {
@@ -52,7 +58,9 @@ fn metadata_matches_std() {
         }
         let d = fs::metadata(dir.path()).await.expect("dir metadata");
         assert!(d.is_dir() && d.file_type().is_dir() && !d.is_file());
-        let err = fs::metadata(dir.join("missing")).await.expect_err("missing");
+        let err = fs::metadata(dir.join("missing"))
+            .await
+            .expect_err("missing");
         assert_eq!(err.kind(), ErrorKind::NotFound);
     });
 }
@@ -78,13 +86,20 @@ fn set_len_allocate_and_sync() {
         let (res, buf) = f.read_exact_at(Vec::with_capacity(20_000), 0).await;
         res.expect("read");
         assert!(buf[..4000].iter().all(|&b| b == 9));
-        assert!(buf[4000..].iter().all(|&b| b == 0), "extension reads as zeros");
+        assert!(
+            buf[4000..].iter().all(|&b| b == 0),
+            "extension reads as zeros"
+        );
 
         let before = f.metadata().await.expect("meta").blocks();
         f.allocate(0, 1 << 20).await.expect("allocate");
         let m = f.metadata().await.expect("meta");
         assert_eq!(m.len(), 1 << 20, "allocate past the end grows the file");
-        assert!(m.blocks() >= 2048 && m.blocks() > before, "{} blocks", m.blocks());
+        assert!(
+            m.blocks() >= 2048 && m.blocks() > before,
+            "{} blocks",
+            m.blocks()
+        );
 
         f.sync_data().await.expect("sync_data");
         f.sync_all().await.expect("sync_all");

@@ -33,7 +33,8 @@ struct Peak {
 impl Peak {
     fn enter(&self) {
         self.active.set(self.active.get() + 1);
-        self.max_active.set(self.max_active.get().max(self.active.get()));
+        self.max_active
+            .set(self.max_active.get().max(self.active.get()));
     }
     fn leave(&self) {
         self.active.set(self.active.get() - 1);
@@ -66,10 +67,13 @@ fn random_offset_writes_read_back_identical_with_128_in_flight() {
         let peak = Rc::new(Peak::default());
         let mut workers = Vec::new();
         for _ in 0..IN_FLIGHT {
-            let (file, queue, data, peak) = (file.clone(), queue.clone(), data.clone(), peak.clone());
+            let (file, queue, data, peak) =
+                (file.clone(), queue.clone(), data.clone(), peak.clone());
             workers.push(ringbolt_runtime::spawn(async move {
                 loop {
-                    let Some(i) = queue.borrow_mut().pop() else { break };
+                    let Some(i) = queue.borrow_mut().pop() else {
+                        break;
+                    };
                     let chunk = data[i * BLOCK..(i + 1) * BLOCK].to_vec();
                     peak.enter();
                     let (res, _) = file.write_all_at(chunk, (i * BLOCK) as u64).await;
@@ -95,7 +99,9 @@ fn random_offset_writes_read_back_identical_with_128_in_flight() {
             workers.push(ringbolt_runtime::spawn(async move {
                 let mut buf = Vec::with_capacity(BLOCK);
                 loop {
-                    let Some(i) = queue.borrow_mut().pop() else { break };
+                    let Some(i) = queue.borrow_mut().pop() else {
+                        break;
+                    };
                     buf.clear();
                     peak.enter();
                     let (res, b) = file.read_exact_at(buf, (i * BLOCK) as u64).await;
@@ -112,11 +118,13 @@ fn random_offset_writes_read_back_identical_with_128_in_flight() {
         assert_eq!(peak.max_active.get(), IN_FLIGHT, "reads in flight at once");
         eprintln!("reads: peak ring ops in flight {}", peak.max_ring.get());
 
-        let out = out.borrow();
-        if let Some(pos) = out.iter().zip(data.iter()).position(|(a, b)| a != b) {
-            panic!("first difference at byte {pos} (block {})", pos / BLOCK);
+        {
+            let out = out.borrow();
+            if let Some(pos) = out.iter().zip(data.iter()).position(|(a, b)| a != b) {
+                panic!("first difference at byte {pos} (block {})", pos / BLOCK);
+            }
+            assert_eq!(fnv1a(&out), expected, "checksum");
         }
-        assert_eq!(fnv1a(&out), expected, "checksum");
         Rc::try_unwrap(file)
             .expect("sole owner")
             .close()

@@ -30,7 +30,10 @@ fn read_at_end_of_file_is_short_then_zero() {
         assert_eq!(res.expect("empty read"), 0);
 
         let (res, _) = f.read_at(vec![0u8; 10], u64::MAX).await;
-        assert_eq!(res.expect_err("offset beyond i64").kind(), ErrorKind::InvalidInput);
+        assert_eq!(
+            res.expect_err("offset beyond i64").kind(),
+            ErrorKind::InvalidInput
+        );
     });
 }
 
@@ -49,10 +52,17 @@ fn read_exact_at_past_end_is_unexpected_eof() {
         let (res, buf) = f.read_exact_at(Vec::with_capacity(4096), 8192).await;
         let err = res.expect_err("crosses the end");
         assert_eq!(err.kind(), ErrorKind::UnexpectedEof);
-        assert_eq!(&buf[..], &data[8192..], "the bytes before the end were read");
+        assert_eq!(
+            &buf[..],
+            &data[8192..],
+            "the bytes before the end were read"
+        );
 
         let (res, buf) = f.read_exact_at(vec![1u8; 16], 10_000).await;
-        assert_eq!(res.expect_err("at the end").kind(), ErrorKind::UnexpectedEof);
+        assert_eq!(
+            res.expect_err("at the end").kind(),
+            ErrorKind::UnexpectedEof
+        );
         assert_eq!(buf, vec![1u8; 16]);
     });
 }
@@ -85,7 +95,11 @@ fn holes_in_sparse_files_read_as_zeros_without_short_reads() {
 
         // A read inside the hole is full length and all zeros.
         let (res, buf) = f.read_at(vec![0xffu8; 65536], 1 << 20).await;
-        assert_eq!(res.expect("hole read"), 65536, "no short read inside a hole");
+        assert_eq!(
+            res.expect("hole read"),
+            65536,
+            "no short read inside a hole"
+        );
         assert!(buf.iter().all(|&b| b == 0));
 
         // Across the hole/data boundary and then past the end: short only at the end.

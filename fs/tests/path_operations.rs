@@ -26,18 +26,28 @@ fn create_and_remove_directories() {
         assert!(std::fs::metadata(&a).expect("exists").is_dir());
         let e = fs::create_dir(&a).await.expect_err("twice");
         assert_eq!(e.kind(), ErrorKind::AlreadyExists);
-        let e = fs::create_dir(tmp.join("missing/child")).await.expect_err("no parent");
+        let e = fs::create_dir(tmp.join("missing/child"))
+            .await
+            .expect_err("no parent");
         assert_eq!(e.kind(), ErrorKind::NotFound);
 
         let deep = tmp.join("x/y/z/w");
         fs::create_dir_all(&deep).await.expect("create_dir_all");
         assert!(std::fs::metadata(&deep).expect("deep exists").is_dir());
-        fs::create_dir_all(&deep).await.expect("create_dir_all on an existing dir");
-        fs::create_dir_all(tmp.join("x/y/other")).await.expect("partly existing");
+        fs::create_dir_all(&deep)
+            .await
+            .expect("create_dir_all on an existing dir");
+        fs::create_dir_all(tmp.join("x/y/other"))
+            .await
+            .expect("partly existing");
         std::fs::write(tmp.join("plain"), b"f").expect("file");
-        let e = fs::create_dir_all(tmp.join("plain")).await.expect_err("a file");
+        let e = fs::create_dir_all(tmp.join("plain"))
+            .await
+            .expect_err("a file");
         assert_eq!(e.kind(), ErrorKind::AlreadyExists);
-        let e = fs::create_dir_all(tmp.join("plain/sub")).await.expect_err("under a file");
+        let e = fs::create_dir_all(tmp.join("plain/sub"))
+            .await
+            .expect_err("under a file");
         assert_eq!(e.kind(), ErrorKind::NotADirectory);
 
         std::fs::write(a.join("f"), b"x").expect("file in a");
@@ -73,21 +83,31 @@ fn files_links_and_renames() {
         assert_eq!(mf.nlink(), 2);
         let e = fs::hard_link(&f, &h).await.expect_err("link exists");
         assert_eq!(e.kind(), ErrorKind::AlreadyExists);
-        let e = fs::hard_link(tmp.join("nope"), tmp.join("h2")).await.expect_err("missing");
+        let e = fs::hard_link(tmp.join("nope"), tmp.join("h2"))
+            .await
+            .expect_err("missing");
         assert_eq!(e.kind(), ErrorKind::NotFound);
 
         // Symlinks: metadata follows, symlink_metadata does not.
         let s = tmp.join("sym");
         on_ring(1, fs::symlink("f", &s)).await.expect("symlink");
-        assert_eq!(std::fs::read_link(&s).expect("readlink"), std::path::Path::new("f"));
+        assert_eq!(
+            std::fs::read_link(&s).expect("readlink"),
+            std::path::Path::new("f")
+        );
         assert!(fs::symlink_metadata(&s).await.expect("lstat").is_symlink());
         assert!(fs::metadata(&s).await.expect("stat").is_file());
         assert_eq!(fs::read(&s).await.expect("read via link"), b"content");
         let e = fs::symlink("f", &s).await.expect_err("exists");
         assert_eq!(e.kind(), ErrorKind::AlreadyExists);
         let dangling = tmp.join("dangling");
-        fs::symlink("does-not-exist", &dangling).await.expect("dangling symlink");
-        assert!(fs::symlink_metadata(&dangling).await.expect("lstat").is_symlink());
+        fs::symlink("does-not-exist", &dangling)
+            .await
+            .expect("dangling symlink");
+        assert!(fs::symlink_metadata(&dangling)
+            .await
+            .expect("lstat")
+            .is_symlink());
         let e = fs::metadata(&dangling).await.expect_err("target missing");
         assert_eq!(e.kind(), ErrorKind::NotFound);
 
@@ -99,12 +119,16 @@ fn files_links_and_renames() {
         fs::write(&f, b"new").await.expect("write again");
         fs::rename(&f, &r).await.expect("rename over");
         assert_eq!(std::fs::read(&r).expect("read replaced"), b"new");
-        let e = fs::rename(tmp.join("nope"), tmp.join("nope2")).await.expect_err("missing");
+        let e = fs::rename(tmp.join("nope"), tmp.join("nope2"))
+            .await
+            .expect_err("missing");
         assert_eq!(e.kind(), ErrorKind::NotFound);
         std::fs::create_dir(tmp.join("full")).expect("dir");
         std::fs::write(tmp.join("full/x"), b"x").expect("file");
         std::fs::create_dir(tmp.join("empty")).expect("dir");
-        let e = fs::rename(tmp.join("empty"), tmp.join("full")).await.expect_err("non-empty");
+        let e = fs::rename(tmp.join("empty"), tmp.join("full"))
+            .await
+            .expect_err("non-empty");
         assert_eq!(e.kind(), ErrorKind::DirectoryNotEmpty);
 
         // Remove.
@@ -136,7 +160,9 @@ fn open_errors_have_the_right_kind() {
             .await
             .expect_err("create_new on an existing file");
         assert_eq!(e.kind(), ErrorKind::AlreadyExists);
-        let e = File::open(tmp.join("f/under-a-file")).await.expect_err("notdir");
+        let e = File::open(tmp.join("f/under-a-file"))
+            .await
+            .expect_err("notdir");
         assert_eq!(e.kind(), ErrorKind::NotADirectory);
         let e = File::create(tmp.path()).await.expect_err("a directory");
         assert_eq!(e.kind(), ErrorKind::IsADirectory);

@@ -26,7 +26,9 @@ fn write_then_read_whole_files() {
         let e = fs::read(tmp.join("missing")).await.expect_err("missing");
         assert_eq!(e.kind(), ErrorKind::NotFound);
         // Files whose size statx reports as 0 are still read to the end.
-        let status = fs::read_to_string("/proc/self/status").await.expect("procfs");
+        let status = fs::read_to_string("/proc/self/status")
+            .await
+            .expect("procfs");
         assert!(status.contains("Pid:"), "{status}");
     });
 }
