@@ -14,7 +14,9 @@ fn tcp_empty_buffers_are_not_eof() {
     let _w = watchdog(Duration::from_secs(20));
     Runtime::new().unwrap().block_on(async {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let client = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
         let (server, _) = listener.accept().await.unwrap();
 
         // Nothing was sent: a 0-byte read must not block and must not mean EOF.
@@ -40,9 +42,13 @@ fn tcp_empty_buffers_are_not_eof() {
         assert_eq!(&buf[..], b"after");
 
         // Vectored I/O carries data across several buffers.
-        let (res, _) = client.writev(vec![b"ab".to_vec(), b"".to_vec(), b"cde".to_vec()]).await;
+        let (res, _) = client
+            .writev(vec![b"ab".to_vec(), b"".to_vec(), b"cde".to_vec()])
+            .await;
         assert_eq!(res.unwrap(), 5);
-        let (res, bufs) = server.readv(vec![Vec::with_capacity(3), Vec::with_capacity(8)]).await;
+        let (res, bufs) = server
+            .readv(vec![Vec::with_capacity(3), Vec::with_capacity(8)])
+            .await;
         let mut n = res.unwrap();
         let mut got: Vec<u8> = bufs.concat();
         while n < 5 {
@@ -82,7 +88,10 @@ fn udp_empty_datagram_arrives_as_empty() {
         // The next datagram is the 1-byte one: the empty one was consumed as a datagram.
         let (res, buf) = b.recv_from(vec![0u8; 16]).await;
         let (n, from) = res.unwrap();
-        assert_eq!((n, &buf[..n], from), (1, &b"x"[..], a.local_addr().unwrap()));
+        assert_eq!(
+            (n, &buf[..n], from),
+            (1, &b"x"[..], a.local_addr().unwrap())
+        );
 
         // Connected send/recv of an empty datagram, received into an empty buffer.
         a.connect(b_addr).unwrap();
@@ -112,6 +121,9 @@ fn unix_datagram_empty_and_unnamed_sender() {
         let (res, buf) = rx.recv_msg(vec![0u8; 4]).await;
         let meta = res.unwrap();
         assert!(meta.is_truncated());
-        assert_eq!((meta.len, meta.datagram_len, &buf[..]), (4, 6, &b"abcd"[..]));
+        assert_eq!(
+            (meta.len, meta.datagram_len, &buf[..]),
+            (4, 6, &b"abcd"[..])
+        );
     });
 }

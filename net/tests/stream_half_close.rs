@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{open_fds, settle_fds, watchdog, Checksum, Rng};
+use common::{open_fds, serial, settle_fds, watchdog, Checksum, Rng};
 use ringbolt_net::{TcpListener, TcpStream, UnixListener, UnixStream};
 use ringbolt_runtime::Runtime;
 use std::net::Shutdown;
@@ -44,10 +44,16 @@ macro_rules! half_close_round {
 
         let (res, _) = client.write_all(b"request".to_vec()).await;
         res.expect("client write");
-        client.shutdown(Shutdown::Write).await.expect("shutdown(Write)");
+        client
+            .shutdown(Shutdown::Write)
+            .await
+            .expect("shutdown(Write)");
         // Writing after shutdown fails with EPIPE, without a signal.
         let (res, _) = client.write(b"late".to_vec()).await;
-        assert_eq!(res.expect_err("write after shutdown").raw_os_error(), Some(libc::EPIPE));
+        assert_eq!(
+            res.expect_err("write after shutdown").raw_os_error(),
+            Some(libc::EPIPE)
+        );
 
         let mut sum = Checksum::default();
         let mut total = 0usize;
@@ -70,6 +76,7 @@ macro_rules! half_close_round {
 #[test]
 fn tcp_half_close() {
     let _w = watchdog(Duration::from_secs(30));
+    let _serial = serial();
     let baseline = open_fds();
     Runtime::new().unwrap().block_on(async {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();

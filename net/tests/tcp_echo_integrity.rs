@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{open_fds, settle_fds, watchdog, Rng};
+use common::{open_fds, serial, settle_fds, watchdog, Rng};
 use ringbolt_net::{TcpListener, TcpStream};
 use ringbolt_runtime::Runtime;
 use std::cell::Cell;
@@ -23,7 +23,9 @@ async fn echo(stream: TcpStream) -> std::io::Result<u64> {
         if n == 0 {
             return Ok(total);
         }
-        let (res, b) = stream.write_all(ringbolt_runtime::buf::IoBuf::slice(b, ..n)).await;
+        let (res, b) = stream
+            .write_all(ringbolt_runtime::buf::IoBuf::slice(b, ..n))
+            .await;
         res?;
         buf = b.into_inner();
         total += n as u64;
@@ -33,6 +35,7 @@ async fn echo(stream: TcpStream) -> std::io::Result<u64> {
 #[test]
 fn echo_integrity_256_conns_random_sizes() {
     let _w = watchdog(Duration::from_secs(120));
+    let _serial = serial();
     let baseline = open_fds();
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
@@ -98,6 +101,13 @@ fn echo_integrity_256_conns_random_sizes() {
     drop(rt);
     let echoed = server.join().unwrap();
     assert_eq!(echoed, sent, "server echoed a different byte count");
-    assert!(sent > (CONNS * ROUNDS) as u64 * MAX_MSG / 4, "messages too small: {sent}");
-    assert_eq!(settle_fds(baseline, Duration::from_secs(5)), baseline, "fd leak");
+    assert!(
+        sent > (CONNS * ROUNDS) as u64 * MAX_MSG / 4,
+        "messages too small: {sent}"
+    );
+    assert_eq!(
+        settle_fds(baseline, Duration::from_secs(5)),
+        baseline,
+        "fd leak"
+    );
 }

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{open_fds, settle_fds, watchdog};
+use common::{open_fds, serial, settle_fds, watchdog};
 use ringbolt_net::TcpListener;
 use ringbolt_runtime::Runtime;
 use std::io::Read;
@@ -17,6 +17,7 @@ fn write_all_fails_fast_on_peer_reset_without_sigpipe() {
     // MSG_NOSIGNAL would kill this test process.
     // SAFETY: setting a signal disposition to SIG_DFL installs no handler code.
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+    let _serial = serial();
     let baseline = open_fds();
 
     for round in 0..3 {
@@ -60,5 +61,9 @@ fn write_all_fails_fast_on_peer_reset_without_sigpipe() {
             assert_eq!(ringbolt_runtime::stats().ops_in_flight, 0);
         });
     }
-    assert_eq!(settle_fds(baseline, Duration::from_secs(2)), baseline, "fd leak");
+    assert_eq!(
+        settle_fds(baseline, Duration::from_secs(2)),
+        baseline,
+        "fd leak"
+    );
 }

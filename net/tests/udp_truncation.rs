@@ -50,8 +50,16 @@ fn sizes_and_truncation_reported() {
                 let (res, buf) = rx.recv_msg(rbuf).await;
                 let meta = res.unwrap_or_else(|e| panic!("datagram {i}: {e}"));
                 assert_eq!(meta.datagram_len, msg.len(), "datagram {i}: size");
-                assert_eq!(meta.len, msg.len().min(RECV_BUF), "datagram {i}: bytes placed");
-                assert_eq!(meta.is_truncated(), msg.len() > RECV_BUF, "datagram {i}: flag");
+                assert_eq!(
+                    meta.len,
+                    msg.len().min(RECV_BUF),
+                    "datagram {i}: bytes placed"
+                );
+                assert_eq!(
+                    meta.is_truncated(),
+                    msg.len() > RECV_BUF,
+                    "datagram {i}: flag"
+                );
                 assert_eq!(meta.addr, tx_addr);
                 assert!(buf[..meta.len] == msg[..meta.len], "datagram {i}: payload");
                 truncated += usize::from(meta.is_truncated());
@@ -59,7 +67,10 @@ fn sizes_and_truncation_reported() {
                 i += 1;
             }
         }
-        assert!(truncated > COUNT / 2, "too few truncated datagrams: {truncated}");
+        assert!(
+            truncated > COUNT / 2,
+            "too few truncated datagrams: {truncated}"
+        );
         assert_eq!(ringbolt_runtime::stats().ops_in_flight, 0);
     });
 }
