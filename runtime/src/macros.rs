@@ -236,10 +236,12 @@ macro_rules! __select_parse {
 #[macro_export]
 macro_rules! __select_expand {
     ($biased:tt; [$({ $fut:ident [$($p:tt)*] $f:tt $c:tt $h:tt ($($i:tt)*) })*]; ($($n:tt)*); $else:tt) => {{
-        let mut __disabled: u64 = 0;
-        $( if !$c { __disabled |= 1u64 << $crate::__select_count!($($i)*); } )*
-        $( let mut $fut = ::core::pin::pin!($f); )*
-        let __out: ::core::option::Option<$crate::__select_ty!($($n)*)> =
+        // The futures live only in this block: they are dropped before a handler runs, so a
+        // handler may use what they borrowed.
+        let __out: ::core::option::Option<$crate::__select_ty!($($n)*)> = {
+            let mut __disabled: u64 = 0;
+            $( if !$c { __disabled |= 1u64 << $crate::__select_count!($($i)*); } )*
+            $( let mut $fut = ::core::pin::pin!($f); )*
             ::core::future::poll_fn(|__cx| {
                 const __N: u32 = $crate::__select_count!($($n)*);
                 let __start: u32 = $crate::__select_start!($biased, __N);
@@ -277,7 +279,8 @@ macro_rules! __select_expand {
                     ::core::task::Poll::Ready(::core::option::Option::None)
                 }
             })
-            .await;
+            .await
+        };
         match __out {
             $( ::core::option::Option::Some($crate::__select_pat!(($($i)*) $($p)*)) => $h, )*
             ::core::option::Option::None => $else,

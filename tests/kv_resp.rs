@@ -1,0 +1,237 @@
+//! The kv example server, driven with real RESP over TCP: single commands and pipelines, from
+//! several connections at once, with keys owned by both cores (so requests cross cores).
+
+#[path = "../examples/kv/resp.rs"]
+mod resp;
+#[path = "../examples/kv/server.rs"]
+mod server;
+#[path = "../examples/kv/store.rs"]
+mod store;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::time::Duration;
+
+/// A reply as the test sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum R {
+    Status(String),
+    Err(String),
+    Int(i64),
+    Bulk(Option<String>),
+    Array(Vec<R>),
+}
+
+fn ok() -> R {
+    R::Status("OK".into())
+}
+
+fn bulk(s: &str) -> R {
+    R::Bulk(Some(s.into()))
+}
+
+struct Client {
+    reader: BufReader<TcpStream>,
+    writer: TcpStream,
+}
+
+impl Client {
+    fn connect(addr: SocketAddr) -> Client {
+        let s = TcpStream::connect(addr).expect("connect");
+        s.set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("timeout");
+        Client {
+            reader: BufReader::new(s.try_clone().expect("clone")),
+            writer: s,
+        }
+    }
+
+    fn encode(args: &[&str], out: &mut Vec<u8>) {
+        out.extend_from_slice(format!("*{}\r\n", args.len()).as_bytes());
+        for a in args {
+            out.extend_from_slice(format!("${}\r\n{a}\r\n", a.len()).as_bytes());
+        }
+    }
+
+    fn send_raw(&mut self, bytes: &[u8]) {
+        self.writer.write_all(bytes).expect("write");
+    }
+
+    fn cmd(&mut self, args: &[&str]) -> R {
+        let mut out = Vec::new();
+        Client::encode(args, &mut out);
+        self.send_raw(&out);
+        self.read()
+    }
+
+    fn read(&mut self) -> R {
+        let mut line = String::new();
+        self.reader.read_line(&mut line).expect("read reply");
+        let line = line.trim_end_matches("\r\n");
+        let (kind, rest) = line.split_at(1);
+        match kind {
+            "+" => R::Status(rest.into()),
+            "-" => R::Err(rest.into()),
+            ":" => R::Int(rest.parse().expect("int")),
+            "$" => {
+                let n: i64 = rest.parse().expect("bulk len");
+                if n < 0 {
+                    return R::Bulk(None);
+                }
+                let mut buf = vec![0u8; n as usize + 2];
+                self.reader.read_exact(&mut buf).expect("bulk");
+                buf.truncate(n as usize);
+                R::Bulk(Some(String::from_utf8(buf).expect("utf8")))
+            }
+            "*" => {
+                let n: usize = rest.parse().expect("array len");
+                R::Array((0..n).map(|_| self.read()).collect())
+            }
+            other => panic!("unexpected reply type {other:?} in {line:?}"),
+        }
+    }
+}
+
+/// Keys spread over both cores, so some requests are always forwarded.
+fn keys(n: usize) -> Vec<String> {
+    let keys: Vec<String> = (0..n).map(|i| format!("key:{i}")).collect();
+    let on_core_1 = keys
+        .iter()
+        .filter(|k| store::shard_of(k.as_bytes(), 2) == 1)
+        .count();
+    assert!(
+        on_core_1 > 0 && on_core_1 < n,
+        "keys must land on both cores"
+    );
+    keys
+}
+
+#[test]
+fn kv_over_resp() {
+    let mut server = server::start(SocketAddr::from(([127, 0, 0, 1], 0)), 2).expect("start");
+    let addr = server.addr();
+
+    single_commands(addr);
+    pipelined(addr);
+    concurrent_connections(addr);
+    protocol_error_closes(addr);
+
+    server.request_stop();
+    server.join().expect("server stopped cleanly");
+    assert!(
+        TcpStream::connect_timeout(&addr, Duration::from_secs(1)).is_err(),
+        "nothing listens after stop"
+    );
+}
+
+fn single_commands(addr: SocketAddr) {
+    let mut c = Client::connect(addr);
+    assert_eq!(c.cmd(&["PING"]), R::Status("PONG".into()));
+    assert_eq!(c.cmd(&["ping", "hi"]), bulk("hi"));
+    assert_eq!(c.cmd(&["COMMAND", "DOCS"]), R::Array(vec![]));
+    assert_eq!(c.cmd(&["FLUSHALL"]), ok());
+    let ks = keys(20);
+    for k in &ks {
+        assert_eq!(c.cmd(&["SET", k, &format!("v-{k}")]), ok());
+    }
+    for k in &ks {
+        assert_eq!(c.cmd(&["GET", k]), bulk(&format!("v-{k}")));
+    }
+    assert_eq!(c.cmd(&["DBSIZE"]), R::Int(20));
+    assert_eq!(c.cmd(&["GET", "missing"]), R::Bulk(None));
+    assert_eq!(c.cmd(&["EXISTS", &ks[0], &ks[1], "missing"]), R::Int(2));
+    assert_eq!(c.cmd(&["DEL", &ks[0], &ks[1], "missing"]), R::Int(2));
+    assert_eq!(c.cmd(&["EXISTS", &ks[0]]), R::Int(0));
+    assert_eq!(c.cmd(&["INCR", "n"]), R::Int(1));
+    assert_eq!(c.cmd(&["INCR", "n"]), R::Int(2));
+    assert!(matches!(c.cmd(&["INCR", &ks[2]]), R::Err(e) if e.contains("not an integer")));
+    assert_eq!(
+        c.cmd(&["MSET", &ks[0], "a", &ks[1], "b", &ks[3], "c"]),
+        ok()
+    );
+    assert_eq!(
+        c.cmd(&["MGET", &ks[0], "missing", &ks[1], &ks[3]]),
+        R::Array(vec![bulk("a"), R::Bulk(None), bulk("b"), bulk("c")])
+    );
+    assert_eq!(c.cmd(&["SET", "ttl", "x", "PX", "50"]), ok());
+    assert_eq!(c.cmd(&["SET", "ttl2", "x", "EX", "100"]), ok());
+    assert_eq!(c.cmd(&["GET", "ttl"]), bulk("x"));
+    std::thread::sleep(Duration::from_millis(80));
+    assert_eq!(c.cmd(&["GET", "ttl"]), R::Bulk(None));
+    assert_eq!(c.cmd(&["GET", "ttl2"]), bulk("x"));
+    assert!(matches!(c.cmd(&["SET", "k", "v", "EX", "0"]), R::Err(e) if e.contains("expire")));
+    assert!(matches!(c.cmd(&["GET"]), R::Err(e) if e.contains("wrong number")));
+    assert!(matches!(c.cmd(&["NOPE"]), R::Err(e) if e.contains("unknown command")));
+    // Inline commands work too.
+    c.send_raw(b"SET inline yes\r\nGET inline\r\n");
+    assert_eq!(c.read(), ok());
+    assert_eq!(c.read(), bulk("yes"));
+    assert_eq!(c.cmd(&["FLUSHALL"]), ok());
+    assert_eq!(c.cmd(&["DBSIZE"]), R::Int(0));
+}
+
+fn pipelined(addr: SocketAddr) {
+    let mut c = Client::connect(addr);
+    let ks = keys(500);
+    let mut out = Vec::new();
+    for (i, k) in ks.iter().enumerate() {
+        Client::encode(&["SET", k, &i.to_string()], &mut out);
+        Client::encode(&["INCR", k], &mut out);
+        Client::encode(&["GET", k], &mut out);
+        Client::encode(&["INCR", "pipelined-counter"], &mut out);
+    }
+    Client::encode(&["MGET", &ks[0], &ks[1], &ks[499]], &mut out);
+    Client::encode(&["DBSIZE"], &mut out);
+    // Split the pipeline at awkward places so commands straddle reads.
+    for chunk in out.chunks(777) {
+        c.send_raw(chunk);
+    }
+    for i in 0..ks.len() {
+        assert_eq!(c.read(), ok(), "SET #{i}");
+        assert_eq!(c.read(), R::Int(i as i64 + 1), "INCR #{i}");
+        assert_eq!(c.read(), bulk(&(i + 1).to_string()), "GET #{i}");
+        assert_eq!(c.read(), R::Int(i as i64 + 1), "counter #{i}");
+    }
+    assert_eq!(c.read(), R::Array(vec![bulk("1"), bulk("2"), bulk("500")]));
+    assert_eq!(c.read(), R::Int(501));
+}
+
+fn concurrent_connections(addr: SocketAddr) {
+    const CONNS: usize = 8;
+    const PER: usize = 300;
+    let threads: Vec<_> = (0..CONNS)
+        .map(|t| {
+            std::thread::spawn(move || {
+                let mut c = Client::connect(addr);
+                let mut out = Vec::new();
+                for i in 0..PER {
+                    Client::encode(&["INCR", "shared"], &mut out);
+                    Client::encode(&["SET", &format!("t{t}:{i}"), &i.to_string()], &mut out);
+                }
+                c.send_raw(&out);
+                for _ in 0..PER {
+                    assert!(matches!(c.read(), R::Int(_)));
+                    assert_eq!(c.read(), ok());
+                }
+                for i in (0..PER).step_by(37) {
+                    assert_eq!(c.cmd(&["GET", &format!("t{t}:{i}")]), bulk(&i.to_string()));
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().expect("client thread");
+    }
+    let mut c = Client::connect(addr);
+    assert_eq!(c.cmd(&["GET", "shared"]), bulk(&(CONNS * PER).to_string()));
+}
+
+fn protocol_error_closes(addr: SocketAddr) {
+    let mut c = Client::connect(addr);
+    c.send_raw(b"*1\r\n$4\r\nPING\r\n*1\r\n$x\r\n");
+    assert_eq!(c.read(), R::Status("PONG".into()));
+    assert!(matches!(c.read(), R::Err(e) if e.contains("Protocol error")));
+    let mut rest = Vec::new();
+    let n = c.reader.read_to_end(&mut rest).expect("closed");
+    assert_eq!(n, 0, "the server closed the connection");
+}
