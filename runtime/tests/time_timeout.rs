@@ -73,7 +73,7 @@ fn future_finishing_before_the_deadline_wins_and_releases_the_timer() {
         assert_eq!(
             timers_pending(),
             0,
-            "the 60 s timer must go with the Timeout"
+            "the 60 s timer must go as soon as the Timeout completes"
         );
     });
 }

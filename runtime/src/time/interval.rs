@@ -21,7 +21,7 @@ const MISSED_TOLERANCE: Duration = Duration::from_millis(5);
 ///
 /// # Examples
 ///
-/// ```no_run
+/// ```
 /// use std::time::Duration;
 /// use ringbolt_runtime::time::interval;
 ///
@@ -48,7 +48,7 @@ pub fn interval(period: Duration) -> Interval {
 ///
 /// # Examples
 ///
-/// ```no_run
+/// ```
 /// use std::time::{Duration, Instant};
 /// use ringbolt_runtime::time::interval_at;
 ///

@@ -22,7 +22,7 @@ use crate::context;
 ///
 /// # Examples
 ///
-/// ```no_run
+/// ```
 /// use std::time::{Duration, Instant};
 /// use ringbolt_runtime::time::sleep;
 ///
@@ -51,7 +51,7 @@ pub fn sleep(duration: Duration) -> Sleep {
 ///
 /// # Examples
 ///
-/// ```no_run
+/// ```
 /// use std::time::{Duration, Instant};
 /// use ringbolt_runtime::time::sleep_until;
 ///
@@ -108,7 +108,7 @@ impl Sleep {
     ///
     /// # Examples
     ///
-    /// ```no_run
+    /// ```
     /// use std::time::{Duration, Instant};
     /// use ringbolt_runtime::time::sleep;
     ///
@@ -133,7 +133,7 @@ impl Sleep {
     }
 
     /// Removes the registered timer, if any, dropping its waker outside the timers' borrow.
-    fn deregister(&mut self) {
+    pub(super) fn deregister(&mut self) {
         if let Some(registration) = self.registration.take() {
             let waker = context::try_with_timers(|t| t.take(&registration));
             drop(waker);

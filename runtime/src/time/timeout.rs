@@ -23,7 +23,7 @@ use super::sleep::{sleep_until, Sleep};
 ///
 /// # Examples
 ///
-/// ```no_run
+/// ```
 /// use std::time::Duration;
 /// use ringbolt_runtime::time::{sleep, timeout};
 ///
@@ -52,7 +52,7 @@ pub fn timeout<F: IntoFuture>(duration: Duration, future: F) -> Timeout<F::IntoF
 ///
 /// # Examples
 ///
-/// ```no_run
+/// ```
 /// use std::time::{Duration, Instant};
 /// use ringbolt_runtime::time::timeout_at;
 ///
@@ -112,6 +112,8 @@ impl<F: Future> Future for Timeout<F> {
         // SAFETY: `this.value` stays pinned for as long as `self` is (see above).
         let value = unsafe { Pin::new_unchecked(&mut this.value) };
         if let Poll::Ready(output) = value.poll(cx) {
+            // Release the timer now rather than when the `Timeout` is dropped.
+            this.delay.deregister();
             return Poll::Ready(Ok(output));
         }
         match Pin::new(&mut this.delay).poll(cx) {
@@ -127,7 +129,7 @@ impl<F: Future> Future for Timeout<F> {
 ///
 /// # Examples
 ///
-/// ```no_run
+/// ```
 /// use std::io;
 /// use std::time::Duration;
 /// use ringbolt_runtime::time::{sleep, timeout};
