@@ -69,6 +69,13 @@ fn tiny_matrix_every_contender_verified() {
             cell.verified_bytes
         );
         assert!(cell.user_us_per_rt.is_some() && cell.sys_us_per_rt.is_some());
+        if ringbolt_versus::servers::counts_own_syscalls(contender) {
+            let sc = cell.syscalls_per_rt.unwrap_or(0.0);
+            assert!(
+                sc > 0.0,
+                "{contender} reports its own syscalls over the control pipe"
+            );
+        }
     }
 
     let (file, _) = ringbolt_versus::file::available();
