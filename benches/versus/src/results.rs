@@ -259,6 +259,10 @@ pub struct Machine {
     pub server_cores: Vec<usize>,
     /// Load generator cores.
     pub client_cores: Vec<usize>,
+    /// 1-minute load average when the run started (other work on the machine skews figures).
+    pub load_avg_start: f64,
+    /// 1-minute load average when the run ended.
+    pub load_avg_end: f64,
 }
 
 /// Everything one invocation measured.

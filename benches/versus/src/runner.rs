@@ -65,7 +65,15 @@ fn target_dir() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("target"))
 }
 
-fn machine(server: &[usize], client: &[usize]) -> Machine {
+/// The 1-minute load average, if readable.
+pub fn load_avg() -> f64 {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|s| s.split_whitespace().next().and_then(|v| v.parse().ok()))
+        .unwrap_or(0.0)
+}
+
+fn machine(server: &[usize], client: &[usize], load_avg_start: f64) -> Machine {
     let read = |p: &str| {
         std::fs::read_to_string(p)
             .unwrap_or_default()
@@ -92,6 +100,8 @@ fn machine(server: &[usize], client: &[usize]) -> Machine {
             .unwrap_or(1),
         server_cores: server.to_vec(),
         client_cores: client.to_vec(),
+        load_avg_start,
+        load_avg_end: load_avg(),
     }
 }
 
@@ -139,6 +149,7 @@ fn progress(enabled: bool, total: u64) -> Option<ProgressBar> {
 /// Runs everything the arguments ask for; returns the process exit code.
 pub fn run(args: RunArgs) -> i32 {
     let started = Instant::now();
+    let load_start = load_avg();
     let out_dir = args
         .out_dir
         .clone()
@@ -150,6 +161,12 @@ pub fn run(args: RunArgs) -> i32 {
     let mut notes = Vec::new();
     if !servers::ringbolt::AVAILABLE {
         notes.push("echo ringbolt: not yet available (ringbolt-net has no TcpListener yet)".into());
+    }
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if load_start > 0.5 * cpus as f64 {
+        notes.push(format!(
+            "the machine is busy (load average {load_start:.1} on {cpus} CPUs): figures will be low and noisy"
+        ));
     }
     let client = client_cores(&args.server_cores, args.client_cores.as_deref());
     if client.iter().any(|c| args.server_cores.contains(c)) {
@@ -220,7 +237,7 @@ pub fn run(args: RunArgs) -> i32 {
     }
     let report = Report {
         command: std::env::args().collect::<Vec<_>>().join(" "),
-        machine: machine(&ctx.args.server_cores, &client),
+        machine: machine(&ctx.args.server_cores, &client, load_start),
         echo_mode: ctx.args.rate.map_or("closed loop".into(), |r| {
             format!("open loop, {r} round trips/s")
         }),

@@ -122,6 +122,8 @@ mod tests {
                 cpus: 2,
                 server_cores: vec![0],
                 client_cores: vec![1],
+                load_avg_start: 0.1,
+                load_avg_end: 0.2,
             },
             echo_mode: "closed loop".into(),
             echo,

@@ -144,8 +144,8 @@ pub fn render(r: &Report) -> String {
     let m = &r.machine;
     let _ = writeln!(
         out,
-        "\nmachine: {} | {} | {} CPUs | server cores {:?} | load generator cores {:?}",
-        m.kernel, m.cpu, m.cpus, m.server_cores, m.client_cores
+        "\nmachine: {} | {} | {} CPUs | server cores {:?} | load generator cores {:?} | load average {:.1} -> {:.1}",
+        m.kernel, m.cpu, m.cpus, m.server_cores, m.client_cores, m.load_avg_start, m.load_avg_end
     );
     if !r.echo.is_empty() {
         let _ = writeln!(out, "\nEcho ({}), median of repetitions:", r.echo_mode);
