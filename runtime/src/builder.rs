@@ -134,6 +134,9 @@ impl Builder {
     /// Starts one thread per core, pins it, builds its runtime, runs `f(core_id)` on it with
     /// [`Runtime::block_on`], and returns every core's output in core order once all finished.
     ///
+    /// A core whose future is done keeps serving the others (jobs from `spawn_on`, tasks it
+    /// still runs, wakes) until every core's future is done; then all runtimes shut down.
+    ///
     /// # Errors
     ///
     /// The first core whose runtime could not be built or whose future panicked (the error
@@ -161,6 +164,7 @@ impl Builder {
             .map(|_| Shared::new().map(Arc::new))
             .collect::<io::Result<_>>()?;
         let mesh = Arc::new(mesh);
+        let finished = &std::sync::atomic::AtomicUsize::new(0);
         let f = &f;
         std::thread::scope(|scope| {
             let mut handles = Vec::with_capacity(n);
@@ -184,6 +188,14 @@ impl Builder {
                         let rt = Runtime::with_config(core, &cfg, interval, wake, Some(mesh))
                             .map_err(|e| io::Error::new(e.kind(), format!("core {core}: {e}")))?;
                         let out = catch_unwind(AssertUnwindSafe(|| rt.block_on(f(core))));
+                        // Keep serving the other cores (spawn_on, channels, wakes) until every
+                        // core's future is done; then all runtimes shut down together.
+                        finished.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+                        rt.block_on(async {
+                            while finished.load(std::sync::atomic::Ordering::Acquire) < n {
+                                crate::time::sleep(std::time::Duration::from_millis(1)).await;
+                            }
+                        });
                         drop(rt);
                         out.map_err(|p| {
                             let msg = p

@@ -59,20 +59,42 @@ fn spawn_on_other_core_and_back() {
 }
 
 #[test]
-fn spawn_on_a_finished_core_is_cancelled_not_hung() {
+fn spawn_on_handle_of_a_shut_down_core_is_cancelled_not_hung() {
+    // The handle is Send: take it out of the launch, whose runtimes then shut down with the
+    // task still pending on core 1.
+    let mut out = Runtime::builder()
+        .cores(2)
+        .pin_threads(false)
+        .launch(|core| async move {
+            if core == 0 {
+                let h = spawn_on(1, || std::future::pending::<u32>());
+                ringbolt_runtime::task::yield_now().await;
+                Some(h)
+            } else {
+                None
+            }
+        })
+        .unwrap();
+    let h = out[0].take().unwrap();
+    let rt = Runtime::new().unwrap();
+    let r = rt.block_on(h);
+    assert!(r.unwrap_err().is_cancelled());
+}
+
+#[test]
+fn finished_cores_keep_serving_until_all_are_done() {
     let out = Runtime::builder()
         .cores(2)
         .pin_threads(false)
         .launch(|core| async move {
             if core == 1 {
-                return true; // core 1 shuts down at once
+                return 0; // done at once, but still serves core 0
             }
-            ringbolt_runtime::time::sleep(std::time::Duration::from_millis(100)).await;
-            let r = spawn_on(1, || async { 1 }).await;
-            r.unwrap_err().is_cancelled()
+            ringbolt_runtime::time::sleep(std::time::Duration::from_millis(50)).await;
+            spawn_on(1, || async { core_id() + 10 }).await.unwrap()
         })
         .unwrap();
-    assert_eq!(out, vec![true, true]);
+    assert_eq!(out, vec![11, 0]);
 }
 
 #[test]

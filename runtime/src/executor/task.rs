@@ -191,6 +191,19 @@ fn drop_quietly<T>(v: T) -> Option<Box<dyn Any + Send>> {
     catch_unwind(AssertUnwindSafe(move || drop(v))).err()
 }
 
+/// Drops the stage where it lies (a running future is pinned: it must not move before its
+/// destructor runs) and leaves `Consumed`; catches a panic from the destructor.
+fn clear_stage<F: Future>(stage: &mut Stage<F>) -> Option<Box<dyn Any + Send>> {
+    let p: *mut Stage<F> = stage;
+    // SAFETY: `p` is valid and initialised; after drop_in_place (even one that unwinds part
+    // way) the value is never used again before `ptr::write` re-initialises the place.
+    let panic = catch_unwind(AssertUnwindSafe(|| unsafe { std::ptr::drop_in_place(p) })).err();
+    // SAFETY: `p` is valid for writes; the old value was dropped (or abandoned) above, so
+    // overwriting it without dropping is correct.
+    unsafe { std::ptr::write(p, Stage::Consumed) };
+    panic
+}
+
 unsafe fn poll<F: Future + 'static>(ptr: NonNull<Header>) -> bool {
     // SAFETY: forwarded from the caller (executor on the owner thread, live task).
     let stage = unsafe { stage::<F>(ptr) };
@@ -209,9 +222,8 @@ unsafe fn poll<F: Future + 'static>(ptr: NonNull<Header>) -> bool {
         Ok(Poll::Ready(v)) => Ok(v),
         Err(payload) => Err(JoinError::panic(payload)),
     };
-    let old = std::mem::replace(stage, Stage::Consumed);
     // A panicking destructor of the finished future is swallowed: the output already exists.
-    let _ = drop_quietly(old);
+    let _ = clear_stage(stage);
     if wants_output(ptr) {
         *stage = Stage::Finished(result);
     } else {
@@ -226,8 +238,7 @@ unsafe fn cancel<F: Future + 'static>(ptr: NonNull<Header>) {
     if !matches!(stage, Stage::Running(_)) {
         return;
     }
-    let old = std::mem::replace(stage, Stage::Consumed);
-    let panic = drop_quietly(old);
+    let panic = clear_stage(stage);
     if wants_output(ptr) {
         *stage = Stage::Finished(Err(match panic {
             Some(p) => JoinError::panic(p),
@@ -239,13 +250,13 @@ unsafe fn cancel<F: Future + 'static>(ptr: NonNull<Header>) {
 unsafe fn take_output<F: Future + 'static>(ptr: NonNull<Header>, dst: *mut ()) {
     // SAFETY: forwarded from the caller.
     let stage = unsafe { stage::<F>(ptr) };
+    if let Stage::Running(_) = stage {
+        // Never move a running (pinned) future; there is no output yet.
+        return;
+    }
     let out = match std::mem::replace(stage, Stage::Consumed) {
         Stage::Finished(r) => r,
-        Stage::Running(f) => {
-            *stage = Stage::Running(f);
-            return;
-        }
-        Stage::Consumed => Err(JoinError::cancelled()),
+        _ => Err(JoinError::cancelled()),
     };
     // SAFETY: the caller passes a pointer to Option<Result<F::Output, JoinError>>.
     unsafe { *dst.cast::<Option<Result<F::Output, JoinError>>>() = Some(out) };
@@ -254,8 +265,7 @@ unsafe fn take_output<F: Future + 'static>(ptr: NonNull<Header>, dst: *mut ()) {
 unsafe fn drop_stage<F: Future + 'static>(ptr: NonNull<Header>) {
     // SAFETY: forwarded from the caller.
     let stage = unsafe { stage::<F>(ptr) };
-    let old = std::mem::replace(stage, Stage::Consumed);
-    let _ = drop_quietly(old);
+    let _ = clear_stage(stage);
 }
 
 unsafe fn dealloc<F: Future + 'static>(ptr: NonNull<Header>) {
