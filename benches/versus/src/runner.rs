@@ -146,18 +146,16 @@ fn progress(enabled: bool, total: u64) -> Option<ProgressBar> {
     Some(bar)
 }
 
-/// Runs everything the arguments ask for; returns the process exit code.
-pub fn run(args: RunArgs) -> i32 {
-    let started = Instant::now();
-    let load_start = load_avg();
-    let out_dir = args
-        .out_dir
-        .clone()
-        .unwrap_or_else(|| target_dir().join("versus"));
-    if let Err(e) = std::fs::create_dir_all(&out_dir) {
-        eprintln!("versus: cannot create {}: {e}", out_dir.display());
-        return 1;
-    }
+/// Which contenders run, on which load generator cores, and what was left out (notes).
+struct Plan {
+    echo: Vec<String>,
+    file: Vec<String>,
+    client: Vec<usize>,
+    perf_available: bool,
+    notes: Vec<String>,
+}
+
+fn plan(args: &RunArgs, load_start: f64) -> Plan {
     let mut notes = Vec::new();
     if !servers::ringbolt::AVAILABLE {
         notes.push("echo ringbolt: not yet available (ringbolt-net has no TcpListener yet)".into());
@@ -172,34 +170,61 @@ pub fn run(args: RunArgs) -> i32 {
     if client.iter().any(|c| args.server_cores.contains(c)) {
         notes.push("load generator shares cores with the server (one-CPU machine?)".into());
     }
-    let echo_contenders = if args.echo {
-        select(
+    let mut echo = Vec::new();
+    if args.echo {
+        let available = servers::available();
+        echo = select(
             "echo",
             args.contenders.as_ref(),
-            &servers::available(),
+            &available,
             servers::ECHO_CONTENDERS,
             &mut notes,
-        )
-    } else {
-        Vec::new()
-    };
-    let (file_ok, file_notes) = file::available();
-    let file_contenders = if args.file {
+        );
+    }
+    let mut file = Vec::new();
+    if args.file {
+        let (available, file_notes) = file::available();
         notes.extend(file_notes);
-        select(
+        file = select(
             "file",
             args.file_contenders.as_ref(),
-            &file_ok,
+            &available,
             file::FILE_CONTENDERS,
             &mut notes,
-        )
-    } else {
-        Vec::new()
-    };
+        );
+    }
     let perf_available = args.echo && args.perf_syscalls && echo::perf_works();
     if args.echo && args.perf_syscalls && !perf_available {
         notes.push("perf stat unavailable: tokio/ringbolt syscalls per round trip are n/a".into());
     }
+    Plan {
+        echo,
+        file,
+        client,
+        perf_available,
+        notes,
+    }
+}
+
+/// Runs everything the arguments ask for; returns the process exit code.
+pub fn run(args: RunArgs) -> i32 {
+    let started = Instant::now();
+    let load_start = load_avg();
+    let out_dir = args
+        .out_dir
+        .clone()
+        .unwrap_or_else(|| target_dir().join("versus"));
+    if let Err(e) = std::fs::create_dir_all(&out_dir) {
+        eprintln!("versus: cannot create {}: {e}", out_dir.display());
+        return 1;
+    }
+    let Plan {
+        echo: echo_contenders,
+        file: file_contenders,
+        client,
+        perf_available,
+        mut notes,
+    } = plan(&args, load_start);
     let mut ctx = Ctx {
         args,
         client_cores: client.clone(),

@@ -41,6 +41,16 @@ pub fn buffer(spec: &FileSpec) -> AlignedBuf {
     b
 }
 
+/// Queues one SQE. The ring has more entries than QD and at most QD ops are in flight, so the
+/// queue has room.
+///
+/// # Safety
+/// Every pointer in `e` must stay valid until its CQE is reaped.
+unsafe fn push(ring: &mut IoUring, e: &squeue::Entry) -> io::Result<()> {
+    // SAFETY: the caller keeps the memory `e` names alive until its CQE (this fn's contract).
+    unsafe { ring.submission().push(e) }.map_err(|_| io::Error::other("submission queue full"))
+}
+
 /// Runs the loop until the window closes and every op has completed.
 ///
 /// # Errors
@@ -68,9 +78,8 @@ pub fn run(spec: &FileSpec, window: &Window) -> io::Result<Recorder> {
     for slot in 0..w.qd {
         offs[slot] = offsets.next_offset();
         let e = prep(slot, offs[slot], &mut bufs[slot]);
-        // SAFETY: the buffer is owned by `bufs`, which outlives every op (see module invariant);
-        // the ring has more entries than QD, so the push cannot fail for lack of room.
-        unsafe { ring.submission().push(&e) }.map_err(|_| io::Error::other("SQ full"))?;
+        // SAFETY: the buffer is owned by `bufs`, which outlives every op (module invariant).
+        unsafe { push(&mut ring, &e) }?;
     }
     let (mut in_flight, mut writes) = (w.qd, 0u32);
     while in_flight > 0 {
@@ -93,18 +102,14 @@ pub fn run(spec: &FileSpec, window: &Window) -> io::Result<Recorder> {
                 let ok = check(w.op, &bufs[slot].as_slice()[..bs], offs[slot], res as usize)?;
                 rec.record(window, started[slot], now, bs, ok);
                 // Like a thread or task doing its 32nd write: this slot syncs, then goes on.
-                if let Some(every) = w.fsync_every {
-                    writes += 1;
-                    if writes % every == 0 {
-                        let e = opcode::Fsync::new(fd)
-                            .flags(types::FsyncFlags::DATASYNC)
-                            .build()
-                            .user_data(SYNC | slot as u64);
-                        // SAFETY: fsync names no memory; at most QD ops are ever in flight.
-                        unsafe { ring.submission().push(&e) }
-                            .map_err(|_| io::Error::other("SQ full"))?;
-                        continue;
-                    }
+                writes = writes.wrapping_add(1);
+                if w.fsync_every.is_some_and(|every| writes % every == 0) {
+                    let e = opcode::Fsync::new(fd)
+                        .flags(types::FsyncFlags::DATASYNC)
+                        .build();
+                    // SAFETY: fsync names no memory.
+                    unsafe { push(&mut ring, &e.user_data(SYNC | slot as u64)) }?;
+                    continue;
                 }
             }
             if window.open(now) {
@@ -112,7 +117,7 @@ pub fn run(spec: &FileSpec, window: &Window) -> io::Result<Recorder> {
                 started[slot] = now;
                 let e = prep(slot, offs[slot], &mut bufs[slot]);
                 // SAFETY: as above: the buffer lives in `bufs` until this op's CQE is reaped.
-                unsafe { ring.submission().push(&e) }.map_err(|_| io::Error::other("SQ full"))?;
+                unsafe { push(&mut ring, &e) }?;
             } else {
                 in_flight -= 1;
             }
