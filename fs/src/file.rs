@@ -36,6 +36,13 @@ use std::path::Path;
 /// # })?;
 /// # Ok::<(), std::io::Error>(())
 /// ```
+///
+/// A `File` belongs to its core's ring and cannot move to another thread:
+///
+/// ```compile_fail
+/// fn assert_send<T: Send>() {}
+/// assert_send::<ringbolt_fs::File>();
+/// ```
 pub struct File {
     fd: SharedFd,
     direct: Option<DirectAlignment>,

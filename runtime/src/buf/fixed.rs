@@ -304,6 +304,13 @@ fn memlock_limit() -> Option<u64> {
 ///
 /// Behaves like a `Vec<u8>` of fixed capacity [`FixedBufPool::buf_size`]: reads fill it from
 /// the start and set its length; writes send `[0, len)`.
+///
+/// It belongs to the core whose ring registered it and cannot move to another thread:
+///
+/// ```compile_fail
+/// fn assert_send<T: Send>() {}
+/// assert_send::<ringbolt_runtime::buf::fixed::FixedBuf>();
+/// ```
 pub struct FixedBuf {
     pool: Rc<PoolInner>,
     index: u16,
