@@ -235,3 +235,75 @@ fn protocol_error_closes(addr: SocketAddr) {
     let n = c.reader.read_to_end(&mut rest).expect("closed");
     assert_eq!(n, 0, "the server closed the connection");
 }
+
+/// Runs a command with a time limit; `None` if the tool is not installed.
+fn run_tool(cmd: &str, args: &[String], limit: Duration) -> Option<std::process::Output> {
+    let child = std::process::Command::new(cmd)
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn();
+    let mut child = match child {
+        Ok(c) => c,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
+        Err(e) => panic!("{cmd}: {e}"),
+    };
+    let start = std::time::Instant::now();
+    while child.try_wait().expect("try_wait").is_none() {
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            panic!("{cmd} {args:?} did not finish within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Some(child.wait_with_output().expect("output"))
+}
+
+#[test]
+fn redis_tools_against_kv() {
+    let mut server = server::start(SocketAddr::from(([127, 0, 0, 1], 0)), 2).expect("start");
+    let port = server.addr().port().to_string();
+    let cli = |args: &[&str]| {
+        let mut all = vec!["-p".to_owned(), port.clone()];
+        all.extend(args.iter().map(|s| s.to_string()));
+        run_tool("redis-cli", &all, Duration::from_secs(20))
+    };
+    match cli(&["set", "tool", "works"]) {
+        None => eprintln!("redis-cli not installed (Debian package redis-tools): skipped"),
+        Some(out) => {
+            assert!(out.status.success(), "redis-cli failed: {out:?}");
+            assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "OK");
+            let out = cli(&["get", "tool"]).expect("redis-cli");
+            assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "works");
+            let out = cli(&["mget", "tool", "nope"]).expect("redis-cli");
+            assert_eq!(String::from_utf8_lossy(&out.stdout), "works\n\n");
+        }
+    }
+    let bench_args: Vec<String> = ["-p", &port, "-t", "set,get", "-n", "20000", "-c", "10"]
+        .iter()
+        .chain(&["-P", "16", "-q"])
+        .map(|s| s.to_string())
+        .collect();
+    match run_tool("redis-benchmark", &bench_args, Duration::from_secs(60)) {
+        None => eprintln!("redis-benchmark not installed (Debian package redis-tools): skipped"),
+        Some(out) => {
+            let text = String::from_utf8_lossy(&out.stdout).replace('\r', "\n");
+            assert!(out.status.success(), "redis-benchmark failed: {text}");
+            for t in ["SET", "GET"] {
+                assert!(
+                    text.lines()
+                        .any(|l| l.starts_with(&format!("{t}: "))
+                            && l.contains("requests per second")),
+                    "no {t} result in: {text}"
+                );
+            }
+            let mut c = Client::connect(server.addr());
+            assert!(
+                matches!(c.cmd(&["DBSIZE"]), R::Int(n) if n >= 1),
+                "redis-benchmark's SETs are stored"
+            );
+        }
+    }
+    server.request_stop();
+    server.join().expect("server stopped cleanly");
+}
