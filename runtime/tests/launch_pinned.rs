@@ -67,7 +67,7 @@ fn spawn_on_handle_of_a_shut_down_core_is_cancelled_not_hung() {
         .pin_threads(false)
         .launch(|core| async move {
             if core == 0 {
-                let h = spawn_on(1, || std::future::pending::<u32>());
+                let h = spawn_on(1, std::future::pending::<u32>);
                 ringbolt_runtime::task::yield_now().await;
                 Some(h)
             } else {

@@ -1,8 +1,8 @@
 //! Timers: [`sleep`], [`timeout`] and [`interval`] over a per-core hierarchical timer wheel.
 //!
-//! Each core's executor owns one [`Timers`]; a timer lives on the core whose task first polled it
-//! and is never seen by another core. The executor asks [`Timers::next_timeout`] how long it may
-//! park in `io_uring_enter`, then calls [`Timers::process`] once per loop turn and wakes what fired.
+//! Each core's executor owns one `Timers`; a timer lives on the core whose task first polled it
+//! and is never seen by another core. The executor asks `Timers::next_timeout` how long it may
+//! park in `io_uring_enter`, then calls `Timers::process` once per loop turn and wakes what fired.
 //!
 //! Rules:
 //! 1. Time is counted in 1 ms ticks from the moment the core's `Timers` was created. A deadline
