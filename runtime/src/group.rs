@@ -73,6 +73,13 @@ impl Drop for DoneGuard {
 /// assert_eq!(order, [10, 20, 30]);
 /// # Ok::<(), std::io::Error>(())
 /// ```
+///
+/// The set stays on its core:
+///
+/// ```compile_fail
+/// fn assert_send<T: Send>(_: T) {}
+/// assert_send(ringbolt_runtime::task::JoinSet::<u32>::new());
+/// ```
 pub struct JoinSet<T> {
     handles: Slab<JoinHandle<T>>,
     finished: Rc<RefCell<Finished>>,

@@ -58,6 +58,23 @@
 //! assert_eq!(sums, vec![0, 500_500]);
 //! # Ok::<(), std::io::Error>(())
 //! ```
+//!
+//! The halves cross threads when the message type does:
+//!
+//! ```
+//! use ringbolt_runtime::sync::cross;
+//! fn assert_send_sync<T: Send + Sync>() {}
+//! fn assert_send<T: Send>() {}
+//! assert_send_sync::<cross::Sender<Vec<u8>>>();
+//! assert_send::<cross::Receiver<Vec<u8>>>();
+//! assert_send_sync::<cross::Mesh<String>>();
+//! ```
+//!
+//! ```compile_fail
+//! use ringbolt_runtime::sync::cross;
+//! fn assert_send<T: Send>() {}
+//! assert_send::<cross::Sender<std::rc::Rc<u8>>>(); // an `Rc` must not reach another core
+//! ```
 
 mod channel;
 mod mesh;
