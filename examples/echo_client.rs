@@ -81,14 +81,16 @@ async fn run_conn(addr: SocketAddr, id: usize, size: usize, deadline: Instant) -
         out.error = Some(format!("nodelay: {e}"));
         return out;
     }
-    let mut msg = vec![0u8; size];
+    // A per-connection pattern; each round stamps its number at both ends, so a stale or
+    // misrouted echo is caught by the full comparison below.
+    let mut msg: Vec<u8> = (0..size).map(|i| (id.wrapping_mul(31) + i) as u8).collect();
     let mut rbuf: Vec<u8> = Vec::with_capacity(size);
     let mut round = 0u64;
     while Instant::now() < deadline {
-        let tag = (id as u64) << 40 | round;
-        for (i, b) in msg.iter_mut().enumerate() {
-            *b = (tag.wrapping_add(i as u64) % 251) as u8;
-        }
+        let stamp = ((id as u64) << 40 | round).to_le_bytes();
+        let k = stamp.len().min(size);
+        msg[..k].copy_from_slice(&stamp[..k]);
+        msg[size - k..].copy_from_slice(&stamp[..k]);
         let start = Instant::now();
         let (res, m) = stream.write_all(msg).await;
         msg = m;
