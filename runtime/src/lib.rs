@@ -62,7 +62,7 @@ pub use runtime::{core_id, stats, Runtime, Stats};
 /// Task handles and helpers.
 pub mod task {
     pub use crate::combinators::{join_all, select, try_join_all, Either};
-    pub use crate::executor::blocking::spawn_blocking;
+    pub use crate::executor::blocking::{spawn_blocking, BLOCKING_IDLE, MAX_BLOCKING_THREADS};
     pub use crate::executor::join::{JoinError, JoinHandle};
     pub use crate::executor::spawn_on::{spawn_on, RemoteJoinHandle};
     pub use crate::executor::spawn;

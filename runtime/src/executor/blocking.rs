@@ -5,9 +5,12 @@
 //! CPU-heavy work — goes to this small process-wide pool.
 //!
 //! Rules:
-//! 1. Threads start on demand, up to [`MAX_THREADS`], and exit after [`IDLE`] without work.
+//! 1. Threads start on demand, up to [`MAX_BLOCKING_THREADS`], and exit after
+//!    [`BLOCKING_IDLE`] without work. A new thread starts only when no helper is idle.
 //! 2. The result comes back through a `Send` handle whose waker rings the waiting core's ring;
 //!    a panic in the closure is caught and returned as a `JoinError`.
+//! 3. If no helper thread can be started at all (thread limit, out of memory), the job runs
+//!    inline on the caller's thread, blocking its core, rather than never running.
 
 use super::join::JoinError;
 use super::spawn_on::{Guard, RemoteJoinHandle, Slot};
@@ -17,9 +20,9 @@ use std::sync::{Condvar, Mutex, OnceLock};
 use std::time::Duration;
 
 /// Most helper threads alive at once; further work queues.
-pub const MAX_THREADS: usize = 64;
+pub const MAX_BLOCKING_THREADS: usize = 64;
 /// How long an idle helper thread waits for work before it exits.
-pub const IDLE: Duration = Duration::from_secs(10);
+pub const BLOCKING_IDLE: Duration = Duration::from_secs(10);
 
 type Job = Box<dyn FnOnce() + Send>;
 
@@ -52,17 +55,23 @@ impl Pool {
             self.cond.notify_one();
             return;
         }
-        if s.threads < MAX_THREADS {
+        if s.threads < MAX_BLOCKING_THREADS {
             s.threads += 1;
             drop(s);
             let spawned = std::thread::Builder::new()
                 .name("ringbolt-blocking".into())
                 .spawn(move || self.worker());
             if spawned.is_err() {
-                // No thread could be started; the job waits for a running one. If none runs,
-                // the handle's guard reports cancellation when the queue is dropped at exit.
                 let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
                 s.threads -= 1;
+                if s.threads == 0 {
+                    // Nobody will ever pick the job up: run it here (rule 3).
+                    let jobs: Vec<Job> = s.queue.drain(..).collect();
+                    drop(s);
+                    for job in jobs {
+                        job();
+                    }
+                }
             }
         }
     }
@@ -79,7 +88,7 @@ impl Pool {
             s.idle += 1;
             let (guard, timeout) = self
                 .cond
-                .wait_timeout(s, IDLE)
+                .wait_timeout(s, BLOCKING_IDLE)
                 .unwrap_or_else(|e| e.into_inner());
             s = guard;
             s.idle -= 1;
