@@ -9,8 +9,13 @@
 //! the client closes. When out of fds it backs off and keeps serving the connections it has.
 //! On Ctrl-C, or after `--secs N`, it prints how many connections each core served and exits.
 //! `--cores` defaults to every CPU this process may run on; core *i* is pinned to CPU *i*.
+//!
+//! `--recv multishot` (the default) receives with one multishot request per connection into a
+//! per-core ring of provided buffers and sends each buffer straight back; `--recv read` uses
+//! one `read` per chunk into a per-connection buffer. Kernels without multishot receive fall
+//! back to `read`.
 
-use ringbolt::net::{TcpSocket, TcpStream};
+use ringbolt::net::{BufRing, TcpSocket, TcpStream};
 use ringbolt_runtime::buf::IoBuf;
 use std::cell::Cell;
 use std::io;
@@ -30,10 +35,13 @@ struct Args {
     cores: Option<usize>,
     secs: Option<u64>,
     buf: usize,
+    multishot: bool,
 }
 
 fn usage() -> ! {
-    eprintln!("usage: echo [--addr IP:PORT] [--cores N] [--secs N] [--buf BYTES]");
+    eprintln!(
+        "usage: echo [--addr IP:PORT] [--cores N] [--secs N] [--buf BYTES] [--recv multishot|read]"
+    );
     std::process::exit(2);
 }
 
@@ -42,7 +50,8 @@ fn parse_args() -> Args {
         addr: SocketAddr::from(([127, 0, 0, 1], 7878)),
         cores: None,
         secs: None,
-        buf: 32 * 1024,
+        buf: 16 * 1024,
+        multishot: true,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -52,14 +61,45 @@ fn parse_args() -> Args {
             "--cores" => args.cores = Some(value.parse().unwrap_or_else(|_| usage())),
             "--secs" => args.secs = Some(value.parse().unwrap_or_else(|_| usage())),
             "--buf" => args.buf = value.parse().unwrap_or_else(|_| usage()),
+            "--recv" => {
+                args.multishot = match value.as_str() {
+                    "multishot" => true,
+                    "read" => false,
+                    _ => usage(),
+                }
+            }
             _ => usage(),
         }
     }
     args
 }
 
+/// Echoes with a multishot receive: each buffer the kernel filled is sent straight back, then
+/// returns to the ring. Falls back to `serve_read` if the kernel lacks multishot receive.
+async fn serve_multishot(stream: TcpStream, ring: BufRing, buf_len: usize) -> io::Result<()> {
+    let mut chunks = stream.recv_stream(&ring);
+    let mut first = true;
+    loop {
+        match chunks.next().await {
+            Ok(Some(buf)) => {
+                let (res, _buf) = stream.write_all(buf).await;
+                res?;
+            }
+            Ok(None) => break,
+            Err(e) if first && e.raw_os_error() == Some(libc::EINVAL) => {
+                drop(chunks);
+                return serve_read(stream, buf_len).await;
+            }
+            Err(e) => return Err(e),
+        }
+        first = false;
+    }
+    drop(chunks);
+    stream.close().await
+}
+
 /// Echoes until the peer closes; one read buffer per connection, reused.
-async fn serve(stream: TcpStream, buf_len: usize) -> io::Result<()> {
+async fn serve_read(stream: TcpStream, buf_len: usize) -> io::Result<()> {
     let mut buf = vec![0u8; buf_len];
     loop {
         let (res, b) = stream.read(buf).await;
@@ -88,6 +128,18 @@ async fn core_main(core: usize, args: &Args, deadline: Option<Instant>) -> io::R
     let served = Rc::new(Cell::new(0u64));
     let mut incoming = listener.incoming();
     let buf_len = args.buf;
+    // One ring of provided buffers per core, shared by its connections.
+    let ring = if args.multishot {
+        match BufRing::new(1024, buf_len) {
+            Ok(r) => Some(r),
+            Err(e) => {
+                eprintln!("echo: core {core}: no provided-buffer ring ({e}); using read");
+                None
+            }
+        }
+    } else {
+        None
+    };
     let acceptor = {
         let served = served.clone();
         ringbolt_runtime::spawn(async move {
@@ -95,9 +147,13 @@ async fn core_main(core: usize, args: &Args, deadline: Option<Instant>) -> io::R
                 match incoming.next().await {
                     Ok(stream) => {
                         served.set(served.get() + 1);
+                        let ring = ring.clone();
                         ringbolt_runtime::spawn(async move {
                             // A connection reset by its client is not the server's problem.
-                            let _ = serve(stream, buf_len).await;
+                            let _ = match ring {
+                                Some(ring) => serve_multishot(stream, ring, buf_len).await,
+                                None => serve_read(stream, buf_len).await,
+                            };
                         });
                     }
                     Err(e) => {

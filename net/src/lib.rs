@@ -50,6 +50,7 @@
 mod addr;
 mod incoming;
 mod macros;
+mod recv_stream;
 mod socket;
 mod split;
 pub mod tcp;
@@ -57,10 +58,13 @@ mod udp;
 pub mod unix;
 
 pub use incoming::Incoming;
+pub use recv_stream::RecvStream;
 pub use split::{OwnedReadHalf, OwnedWriteHalf, ReuniteError};
 pub use tcp::{TcpListener, TcpSocket, TcpStream};
 pub use udp::{RecvMeta, UdpSocket};
 pub use unix::{UnixDatagram, UnixListener, UnixStream};
 
+/// Provided-buffer rings for [`RecvStream`], from the runtime.
+pub use ringbolt_runtime::buf::provided::{BufRing, ProvidedBuf};
 /// Owned buffers and the result type every read and write returns, from the runtime.
 pub use ringbolt_runtime::buf::{BufResult, IoBuf, IoBufMut};

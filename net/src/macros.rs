@@ -40,6 +40,12 @@ macro_rules! stream_read_methods {
         ) -> $crate::BufResult<usize, Vec<B>> {
             self.$sock.readv(bufs).await
         }
+
+        /// A multishot receive: the data as it arrives, in buffers the kernel picks from
+        /// `ring` (see [`RecvStream`](crate::RecvStream)). Linux 6.0+.
+        pub fn recv_stream(&self, ring: &$crate::BufRing) -> $crate::RecvStream {
+            $crate::recv_stream::RecvStream::new(self.$sock.clone(), ring)
+        }
     };
 }
 

@@ -1,1 +1,334 @@
-//! Provided-buffer rings for multishot receive: filled in by the net work.
+//! Provided-buffer rings (`IORING_REGISTER_PBUF_RING`, Linux 5.19+): the kernel picks a buffer
+//! from the ring when data arrives, so a multishot receive needs no buffer per request.
+//!
+//! A [`BufRing`] allocates `entries` buffers of `buf_len` bytes, registers a ring of them with
+//! the current core's io_uring under a buffer-group id, and gives each completed receive's
+//! buffer out as a [`ProvidedBuf`]. Dropping the `ProvidedBuf` puts the buffer back in the
+//! ring for the kernel to fill again.
+//!
+//! Rules:
+//! 1. The kernel writes only into buffers published in the ring (between its head and our
+//!    tail). A buffer named by a completion has left the ring: the [`ProvidedBuf`] owns it
+//!    exclusively until it is dropped and published again.
+//! 2. The ring memory and the buffers live as long as the `BufRing` handle, any op using its
+//!    group (each holds a handle) or any `ProvidedBuf` (each holds the ring). When the last
+//!    goes, no op can select from the group any more; the ring is unregistered (if its core's
+//!    ring is the current one) and the memory freed.
+//! 3. When every buffer is out, a receive that needs one fails with `ENOBUFS` (a multishot
+//!    receive ends its stream): back-pressure, not end of stream. Drop buffers, then re-arm.
+//!
+//! `BufRing` and `ProvidedBuf` are `!Send`: they belong to the core whose ring registered them.
+
+use super::IoBuf;
+use crate::context;
+use crate::executor::remote::Shared;
+use io_uring::types::BufRingEntry;
+use std::alloc::{self, Layout};
+use std::cell::Cell;
+use std::fmt;
+use std::io;
+use std::ops::Deref;
+use std::ptr::NonNull;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::{Arc, Weak};
+
+/// Most entries one ring may have (the kernel's limit).
+pub const MAX_RING_ENTRIES: u16 = 1 << 15;
+const PAGE: usize = 4096;
+
+thread_local! {
+    /// Next buffer-group id to try on this thread's ring.
+    static NEXT_BGID: Cell<u16> = const { Cell::new(0) };
+}
+
+struct RingInner {
+    bgid: u16,
+    /// `entries` ring slots, page-aligned (the kernel requires it).
+    ring: NonNull<BufRingEntry>,
+    ring_layout: Layout,
+    /// `entries * buf_len` bytes of buffers.
+    bufs: NonNull<u8>,
+    bufs_layout: Layout,
+    entries: u16,
+    buf_len: usize,
+    /// Our copy of the tail we publish to the kernel.
+    tail: Cell<u16>,
+    /// The core whose ring this is registered with.
+    core: Weak<Shared>,
+}
+
+impl RingInner {
+    fn buf_ptr(&self, bid: u16) -> *mut u8 {
+        // SAFETY: bid < entries, so the offset stays inside the `bufs` allocation.
+        unsafe { self.bufs.as_ptr().add(usize::from(bid) * self.buf_len) }
+    }
+
+    /// Writes buffer `bid` into the next ring slot (not yet visible to the kernel).
+    fn push(&self, bid: u16) {
+        let tail = self.tail.get();
+        let slot = usize::from(tail & (self.entries - 1));
+        // SAFETY: slot < entries (power of two mask); the slot lies past the published tail,
+        // so the kernel does not read it now. Only addr/len/bid are written, never the `resv`
+        // field that doubles as the tail in slot 0.
+        let entry = unsafe { &mut *self.ring.as_ptr().add(slot) };
+        entry.set_addr(self.buf_ptr(bid) as u64);
+        entry.set_len(self.buf_len as u32);
+        entry.set_bid(bid);
+        self.tail.set(tail.wrapping_add(1));
+    }
+
+    /// Makes every pushed slot visible to the kernel.
+    fn publish(&self) {
+        // SAFETY: `ring` points at the ring's first entry, whose `resv` field is the shared
+        // tail; it is a properly aligned u16 that the kernel only reads.
+        let tail = unsafe { &*BufRingEntry::tail(self.ring.as_ptr()).cast::<AtomicU16>() };
+        tail.store(self.tail.get(), Ordering::Release);
+    }
+}
+
+impl Drop for RingInner {
+    fn drop(&mut self) {
+        // No op using the group and no ProvidedBuf is alive (each holds this inner): the
+        // kernel cannot select from the ring any more (rule 2).
+        context::with_core(|core| {
+            let same_ring = self
+                .core
+                .upgrade()
+                .is_some_and(|s| Arc::ptr_eq(&s, &core.shared));
+            if same_ring {
+                if let Ok(driver) = core.driver.try_borrow() {
+                    // On failure the group stays registered until the ring closes; freeing
+                    // our memory is still sound since nothing can select from it.
+                    let _ = driver.submitter().unregister_buf_ring(self.bgid);
+                }
+            }
+        });
+        // SAFETY: both blocks came from alloc_zeroed with exactly these layouts and are freed
+        // once, after the last user is gone.
+        unsafe {
+            alloc::dealloc(self.ring.as_ptr().cast(), self.ring_layout);
+            alloc::dealloc(self.bufs.as_ptr(), self.bufs_layout);
+        }
+    }
+}
+
+/// A ring of provided buffers registered with the current core's io_uring; see the module docs.
+///
+/// Cloning gives another handle to the same ring.
+///
+/// # Examples
+///
+/// ```
+/// let rt = ringbolt_runtime::Runtime::new()?;
+/// rt.block_on(async {
+///     let ring = ringbolt_runtime::buf::provided::BufRing::new(64, 4096)?;
+///     assert_eq!((ring.entries(), ring.buf_len()), (64, 4096));
+///     Ok::<(), std::io::Error>(())
+/// })?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct BufRing {
+    inner: Rc<RingInner>,
+}
+
+impl fmt::Debug for BufRing {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BufRing")
+            .field("bgid", &self.inner.bgid)
+            .field("entries", &self.inner.entries)
+            .field("buf_len", &self.inner.buf_len)
+            .finish()
+    }
+}
+
+impl BufRing {
+    /// Allocates `entries` buffers of `buf_len` bytes and registers them as a new buffer group
+    /// on the current core's ring. `entries` is rounded up to a power of two.
+    ///
+    /// # Errors
+    ///
+    /// `InvalidInput` for zero or too many entries or a zero or over-4-GiB buffer length;
+    /// `EINVAL`/`ENOSYS` from kernels without buffer rings (before 5.19); `ENOMEM`.
+    ///
+    /// # Panics
+    ///
+    /// Panics outside a ringbolt runtime.
+    pub fn new(entries: u16, buf_len: usize) -> io::Result<BufRing> {
+        if entries == 0 || entries > MAX_RING_ENTRIES || buf_len == 0 || buf_len > u32::MAX as usize
+        {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "a buffer ring needs 1..=32768 entries of 1..=4 GiB each",
+            ));
+        }
+        let entries = entries.next_power_of_two();
+        let n = usize::from(entries);
+        let ring_layout = Layout::from_size_align(n * std::mem::size_of::<BufRingEntry>(), PAGE)
+            .map_err(io::Error::other)?;
+        let bufs_size = n
+            .checked_mul(buf_len)
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "ring too large"))?;
+        let bufs_layout = Layout::from_size_align(bufs_size, 64).map_err(io::Error::other)?;
+        // SAFETY: both layouts have a non-zero size.
+        let (ring, bufs) = unsafe {
+            (
+                alloc::alloc_zeroed(ring_layout),
+                alloc::alloc_zeroed(bufs_layout),
+            )
+        };
+        let (Some(ring), Some(bufs)) = (
+            NonNull::new(ring.cast::<BufRingEntry>()),
+            NonNull::new(bufs),
+        ) else {
+            // SAFETY: free whichever allocation succeeded, with its own layout.
+            unsafe {
+                if !ring.is_null() {
+                    alloc::dealloc(ring, ring_layout);
+                }
+                if !bufs.is_null() {
+                    alloc::dealloc(bufs, bufs_layout);
+                }
+            }
+            return Err(io::Error::from(io::ErrorKind::OutOfMemory));
+        };
+        let core = context::with_core(|c| Arc::downgrade(&c.shared))
+            .expect("BufRing::new must be called inside a ringbolt runtime");
+        let mut inner = RingInner {
+            bgid: 0,
+            ring,
+            ring_layout,
+            bufs,
+            bufs_layout,
+            entries,
+            buf_len,
+            tail: Cell::new(0),
+            core,
+        };
+        inner.bgid = register(&inner)?;
+        for bid in 0..entries {
+            inner.push(bid);
+        }
+        inner.publish();
+        Ok(BufRing {
+            inner: Rc::new(inner),
+        })
+    }
+
+    /// The buffer-group id to put in a receive SQE.
+    pub fn bgid(&self) -> u16 {
+        self.inner.bgid
+    }
+
+    /// Number of buffers.
+    pub fn entries(&self) -> u16 {
+        self.inner.entries
+    }
+
+    /// Size of each buffer.
+    pub fn buf_len(&self) -> usize {
+        self.inner.buf_len
+    }
+
+    /// Takes buffer `bid` that a completion reported filled with `len` bytes.
+    ///
+    /// # Safety
+    ///
+    /// - `bid` and `len` must come from a completion (`IORING_CQE_F_BUFFER`) of an op that
+    ///   selected from this ring, and each such completion may be taken only once (the
+    ///   buffer has left the ring and is owned by the returned value until it is dropped).
+    pub(crate) unsafe fn take(&self, bid: u16, len: usize) -> ProvidedBuf {
+        debug_assert!(bid < self.inner.entries);
+        ProvidedBuf {
+            ring: self.inner.clone(),
+            bid,
+            len: len.min(self.inner.buf_len),
+        }
+    }
+}
+
+/// Registers the ring under the first free buffer-group id of this thread's ring.
+fn register(inner: &RingInner) -> io::Result<u16> {
+    context::with_driver(|d| {
+        for _ in 0..64 {
+            let bgid = NEXT_BGID.with(|n| {
+                let id = n.get();
+                n.set(id.wrapping_add(1));
+                id
+            });
+            // SAFETY: the ring memory is page-aligned, holds `entries` slots and lives until
+            // RingInner's drop, which unregisters the group first (or, when it cannot, no op
+            // can select from it any more: rule 2).
+            let res = unsafe {
+                d.submitter().register_buf_ring_with_flags(
+                    inner.ring.as_ptr() as u64,
+                    inner.entries,
+                    bgid,
+                    0,
+                )
+            };
+            match res {
+                Ok(()) => return Ok(bgid),
+                Err(e) if e.raw_os_error() == Some(libc::EEXIST) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(io::Error::other("no free buffer-group id on this ring"))
+    })
+}
+
+/// One buffer of a [`BufRing`], filled by a receive; returns to the ring when dropped.
+///
+/// Read it as a byte slice, or send it on as an [`IoBuf`] (its filled bytes).
+pub struct ProvidedBuf {
+    ring: Rc<RingInner>,
+    bid: u16,
+    len: usize,
+}
+
+impl ProvidedBuf {
+    /// The buffer id within its ring.
+    pub fn bid(&self) -> u16 {
+        self.bid
+    }
+}
+
+impl fmt::Debug for ProvidedBuf {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ProvidedBuf")
+            .field("bid", &self.bid)
+            .field("len", &self.len)
+            .finish()
+    }
+}
+
+impl Deref for ProvidedBuf {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        // SAFETY: the buffer is owned by this value (rule 1), `len` <= buf_len bytes were
+        // written by the kernel, and the allocation was zeroed, so every byte is initialised.
+        unsafe { std::slice::from_raw_parts(self.ring.buf_ptr(self.bid), self.len) }
+    }
+}
+
+// SAFETY: the memory belongs to the ring, which this value keeps alive, and does not move; the
+// buffer is out of the ring (the kernel will not write it) until this value is dropped.
+unsafe impl IoBuf for ProvidedBuf {
+    fn stable_ptr(&self) -> *const u8 {
+        self.ring.buf_ptr(self.bid)
+    }
+    fn bytes_init(&self) -> usize {
+        self.len
+    }
+    fn bytes_total(&self) -> usize {
+        self.len
+    }
+}
+
+impl Drop for ProvidedBuf {
+    fn drop(&mut self) {
+        self.ring.push(self.bid);
+        self.ring.publish();
+    }
+}

@@ -1,5 +1,6 @@
-//! Socket opcodes: accept (single and multishot), connect, send, sendmsg, recv, recvmsg,
-//! shutdown. The `net` crate builds TCP, UDP and Unix sockets on these without `unsafe`.
+//! Socket opcodes: accept (single and multishot), connect, send, sendmsg, recv (single and
+//! multishot with provided buffers), recvmsg, shutdown. The `net` crate builds TCP, UDP and
+//! Unix sockets on these without `unsafe`.
 //!
 //! Rules:
 //! 1. Every send sets `MSG_NOSIGNAL`: a closed peer gives `EPIPE`, never `SIGPIPE`.
@@ -18,7 +19,7 @@ mod shutdown;
 pub use accept::{Accept, AcceptMulti};
 pub use addr::{SockAddr, UnixAddr};
 pub use connect::Connect;
-pub use recv::{Recv, RecvMsg, RecvMsgOut};
+pub use recv::{Recv, RecvMsg, RecvMsgOut, RecvMulti};
 pub use send::{Send, SendMsg, SendTo};
 pub use shutdown::Shutdown;
 

@@ -1,7 +1,10 @@
 use super::SockAddr;
+use crate::buf::provided::{BufRing, ProvidedBuf};
 use crate::buf::{clamp_len, BufResult, IoBufMut};
 use crate::driver::{CqeResult, Op, OpCode, SharedFd};
+use crate::driver::{MultiOp, MultishotOpCode};
 use io_uring::{opcode, squeue::Entry, types};
+use std::io;
 use std::mem;
 
 /// `IORING_OP_RECV`: receives into an owned buffer from its start, up to its capacity.
@@ -134,5 +137,55 @@ unsafe impl<B: IoBufMut> OpCode for RecvMsg<B> {
             }
         });
         (res, buf)
+    }
+}
+
+/// Multishot `IORING_OP_RECV` (6.0+) with buffers picked by the kernel from a [`BufRing`]:
+/// one SQE, one CQE per chunk of data received.
+///
+/// Items: `Ok(Some(buf))` with data, `Ok(None)` at end of stream (the stream then ends), or an
+/// error. `ENOBUFS` means every ring buffer is out: drop some and re-arm (back-pressure, not
+/// end of stream). The stream may also end without an error; re-arm to go on. Buffers filled
+/// after the stream was dropped go straight back to the ring.
+pub struct RecvMulti {
+    fd: SharedFd,
+    ring: BufRing,
+}
+
+impl RecvMulti {
+    /// A multishot receive on `fd` selecting buffers from `ring`.
+    pub fn op(fd: &SharedFd, ring: &BufRing) -> MultiOp<RecvMulti> {
+        MultiOp::new(RecvMulti {
+            fd: fd.clone(),
+            ring: ring.clone(),
+        })
+    }
+}
+
+// SAFETY: the SQE carries the fd number and a buffer-group id; the ring's memory stays
+// registered and allocated while the op holds its BufRing handle, and the socket stays open
+// because the op holds a SharedFd clone.
+unsafe impl MultishotOpCode for RecvMulti {
+    type Item = io::Result<Option<ProvidedBuf>>;
+    fn build(&mut self) -> Entry {
+        opcode::RecvMulti::new(types::Fd(self.fd.raw()), self.ring.bgid()).build()
+    }
+    fn next(&mut self, cqe: CqeResult) -> Self::Item {
+        // SAFETY: the id comes from this CQE of an op that selected from `self.ring`, and each
+        // CQE is turned into an item exactly once.
+        let buf = cqe.buffer_id().map(|bid| unsafe {
+            self.ring
+                .take(bid, *cqe.result.as_ref().unwrap_or(&0) as usize)
+        });
+        match cqe.result {
+            Ok(0) => Ok(None),
+            Ok(_) => match buf {
+                Some(buf) => Ok(Some(buf)),
+                None => Err(io::Error::other(
+                    "multishot recv completed without a buffer",
+                )),
+            },
+            Err(e) => Err(e),
+        }
     }
 }

@@ -1,0 +1,88 @@
+//! [`RecvStream`]: multishot receive into provided buffers.
+
+use crate::socket::Socket;
+use ringbolt_runtime::buf::provided::{BufRing, ProvidedBuf};
+use ringbolt_runtime::ops::net::RecvMulti;
+use ringbolt_runtime::MultiOp;
+use std::io;
+use std::time::Duration;
+
+/// The data a stream socket receives, as buffers the kernel picked from a [`BufRing`]: one
+/// request armed for many completions (multishot receive, Linux 6.0+).
+///
+/// Made by `recv_stream` on [`TcpStream`](crate::TcpStream),
+/// [`UnixStream`](crate::UnixStream) or their read halves. Each [`ProvidedBuf`] goes back to
+/// the ring when dropped, so drop (or send on) buffers promptly: while every buffer of the
+/// ring is out, the stream waits (`ENOBUFS` is back-pressure, handled here, not an error).
+/// When the kernel ends the request without an error, the stream re-arms it.
+///
+/// Do not mix with `read` on the same socket: both would take data in an unspecified order.
+pub struct RecvStream {
+    sock: Socket,
+    ring: BufRing,
+    op: Option<MultiOp<RecvMulti>>,
+    eof: bool,
+}
+
+impl std::fmt::Debug for RecvStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RecvStream")
+            .field("sock", &self.sock)
+            .field("ring", &self.ring)
+            .field("eof", &self.eof)
+            .finish()
+    }
+}
+
+impl RecvStream {
+    pub(crate) fn new(sock: Socket, ring: &BufRing) -> RecvStream {
+        RecvStream {
+            sock,
+            ring: ring.clone(),
+            op: None,
+            eof: false,
+        }
+    }
+
+    /// The next chunk of data, or `Ok(None)` once the peer has shut down its write side.
+    ///
+    /// # Errors
+    ///
+    /// The socket's error (`ECONNRESET`, ...); `EINVAL` from kernels without multishot
+    /// receive (fall back to `read`).
+    pub async fn next(&mut self) -> io::Result<Option<ProvidedBuf>> {
+        let mut starved = 0u32;
+        loop {
+            if self.eof {
+                return Ok(None);
+            }
+            let op = self
+                .op
+                .get_or_insert_with(|| RecvMulti::op(self.sock.shared_fd(), &self.ring));
+            let item = op.next().await;
+            if op.is_terminated() {
+                self.op = None;
+            }
+            match item {
+                // The kernel ended the request without a result: re-arm.
+                None => {}
+                Some(Ok(Some(buf))) => return Ok(Some(buf)),
+                Some(Ok(None)) => {
+                    self.eof = true;
+                    self.op = None;
+                    return Ok(None);
+                }
+                Some(Err(e)) if e.raw_os_error() == Some(libc::ENOBUFS) => {
+                    // Every buffer is out: let their holders run, then re-arm.
+                    starved += 1;
+                    if starved == 1 {
+                        ringbolt_runtime::task::yield_now().await;
+                    } else {
+                        ringbolt_runtime::time::sleep(Duration::from_millis(1)).await;
+                    }
+                }
+                Some(Err(e)) => return Err(e),
+            }
+        }
+    }
+}
