@@ -120,6 +120,13 @@ impl<S> Incoming<S> {
         }
     }
 
+    /// Test hook: accept with single-shot requests even where multishot accept exists.
+    #[doc(hidden)]
+    pub fn single_shot(mut self) -> Incoming<S> {
+        self.multishot = Some(false);
+        self
+    }
+
     /// How many times accepting failed for lack of fds or memory (each followed by a pause).
     pub fn resource_errors(&self) -> u64 {
         self.resource_errors

@@ -116,14 +116,29 @@ fn dropped_accepts_leak_nothing() {
 
 #[test]
 fn dropped_incoming_closes_queued_connections() {
+    dropped_incoming(false);
+}
+
+#[test]
+fn dropped_single_shot_incoming_closes_everything() {
+    dropped_incoming(true);
+}
+
+fn dropped_incoming(single_shot: bool) {
     let _w = watchdog(Duration::from_secs(60));
     let _serial = serial();
     let baseline = open_fds();
     let rt = Runtime::new().unwrap();
-    let name = format!("\0ringbolt-incoming-drop-{}", std::process::id());
+    let name = format!(
+        "\0ringbolt-incoming-drop-{}-{single_shot}",
+        std::process::id()
+    );
     rt.block_on(async {
         let listener = UnixListener::bind(&name).unwrap();
         let mut incoming = listener.incoming();
+        if single_shot {
+            incoming = incoming.single_shot();
+        }
         let mut clients = Vec::new();
         let mut kept = Vec::new();
         for round in 0..20 {

@@ -17,10 +17,17 @@ const CLIENTS: usize = 100;
 
 #[test]
 fn server_survives_emfile() {
-    if std::env::var_os(CHILD_ENV).is_some() {
-        child_server();
+    if let Some(mode) = std::env::var_os(CHILD_ENV) {
+        child_server(mode == "single");
     }
-    let _w = watchdog(Duration::from_secs(60));
+    let _w = watchdog(Duration::from_secs(90));
+    for mode in ["multi", "single"] {
+        eprintln!("accept mode: {mode}");
+        run_parent(mode);
+    }
+}
+
+fn run_parent(mode: &str) {
     let mut child = Command::new(std::env::current_exe().unwrap())
         .args([
             "--exact",
@@ -28,7 +35,7 @@ fn server_survives_emfile() {
             "--nocapture",
             "--test-threads=1",
         ])
-        .env(CHILD_ENV, "1")
+        .env(CHILD_ENV, mode)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
@@ -183,7 +190,7 @@ fn wait_exit(child: &mut Child) {
 }
 
 /// The server side, in the child process.
-fn child_server() -> ! {
+fn child_server(single_shot: bool) -> ! {
     use ringbolt_net::TcpListener;
     use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::Arc;
@@ -211,6 +218,9 @@ fn child_server() -> ! {
         writeln!(stdout, "\nPORT {port}").unwrap();
         stdout.flush().unwrap();
         let mut incoming = listener.incoming();
+        if single_shot {
+            incoming = incoming.single_shot();
+        }
         let stop2 = stop.clone();
         let server = ringbolt_runtime::spawn(async move {
             while !stop2.load(Ordering::Acquire) {
