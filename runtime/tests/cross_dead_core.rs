@@ -4,53 +4,57 @@
 mod common;
 
 use ringbolt_runtime::sync::cross;
-use ringbolt_runtime::Runtime;
+use ringbolt_runtime::{CrossWake, Runtime};
 use std::future::poll_fn;
 use std::task::Poll;
 use std::time::Duration;
 
 #[test]
-fn sender_core_exits_first() {
+fn sender_core_exits_first_msg_ring() {
+    sender_core_exits_first(CrossWake::MsgRing);
+}
+
+#[test]
+fn sender_core_exits_first_eventfd() {
+    sender_core_exits_first(CrossWake::Eventfd);
+}
+
+/// Two runtimes on two threads: the sender's runtime shuts down with a task still holding the
+/// sender (blocked on a full channel); its shutdown drops the sender, whose wake must reach
+/// the receiver's core. (Not `launch`, which keeps every core alive until all are done.)
+fn sender_core_exits_first(wake: CrossWake) {
     let _dog = common::watchdog("cross_dead_core", Duration::from_secs(30));
-    let (tx, rx) = cross::channel::<u32>(16);
-    let rx = std::sync::Mutex::new(Some(rx));
-    let tx = std::sync::Mutex::new(Some(tx));
-    let out = Runtime::builder()
-        .cores(2)
-        .launch(|core| {
-            let tx = if core == 1 {
-                tx.lock().expect("lock").take()
-            } else {
-                None
-            };
-            let rx = if core == 0 {
-                rx.lock().expect("lock").take()
-            } else {
-                None
-            };
-            async move {
-                if let Some(tx) = tx {
-                    // Core 1 leaves its sender in a detached task and exits: its runtime's
-                    // shutdown drops the sender, which wakes core 0 from a dead core.
-                    ringbolt_runtime::spawn(async move {
-                        for i in 0..100 {
-                            tx.send(i).await.expect("receiver alive");
-                        }
-                        std::future::pending::<()>().await;
-                    });
-                    ringbolt_runtime::time::sleep(Duration::from_millis(20)).await;
-                    return 0;
+    let (tx, mut rx) = cross::channel::<u32>(16);
+    let sender = std::thread::spawn(move || {
+        let rt = Runtime::builder()
+            .cross_wake(wake)
+            .build()
+            .expect("sender runtime");
+        rt.block_on(async move {
+            ringbolt_runtime::spawn(async move {
+                for i in 0..100 {
+                    tx.send(i).await.expect("receiver alive");
                 }
-                let mut rx = rx.expect("core 0 receives");
-                let mut n = 0;
-                while rx.recv().await.is_some() {
-                    n += 1;
-                }
-                n
-            }
-        })
-        .expect("launch");
-    assert_eq!(out, vec![100, 0]);
+                std::future::pending::<()>().await;
+            });
+            ringbolt_runtime::time::sleep(Duration::from_millis(20)).await;
+        });
+        // Dropping the runtime drops the blocked task and with it the sender.
+        drop(rt);
+    });
+    let rt = Runtime::builder()
+        .cross_wake(wake)
+        .build()
+        .expect("receiver runtime");
+    let n = rt.block_on(async move {
+        let mut n = 0;
+        while rx.recv().await.is_some() {
+            n += 1;
+        }
+        n
+    });
+    sender.join().expect("sender thread");
+    assert_eq!(n, 100, "everything sent was received, then the channel closed");
 }
 
 #[test]
