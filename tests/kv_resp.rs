@@ -68,6 +68,7 @@ impl Client {
         let mut line = String::new();
         self.reader.read_line(&mut line).expect("read reply");
         let line = line.trim_end_matches("\r\n");
+        assert!(!line.is_empty(), "the server closed the connection");
         let (kind, rest) = line.split_at(1);
         match kind {
             "+" => R::Status(rest.into()),
@@ -114,6 +115,7 @@ fn kv_over_resp() {
     single_commands(addr);
     pipelined(addr);
     concurrent_connections(addr);
+    connection_churn(addr);
     protocol_error_closes(addr);
 
     server.request_stop();
@@ -224,6 +226,26 @@ fn concurrent_connections(addr: SocketAddr) {
     }
     let mut c = Client::connect(addr);
     assert_eq!(c.cmd(&["GET", "shared"]), bulk(&(CONNS * PER).to_string()));
+}
+
+/// Connections opening while others close: none may be dropped by the server (a dropped
+/// in-flight accept would close a connection the kernel had already accepted).
+fn connection_churn(addr: SocketAddr) {
+    let threads: Vec<_> = (0..4)
+        .map(|t| {
+            std::thread::spawn(move || {
+                for i in 0..150 {
+                    let mut c = Client::connect(addr);
+                    let key = format!("churn:{t}:{i}");
+                    assert_eq!(c.cmd(&["SET", &key, "1"]), ok(), "connection {t}/{i}");
+                    assert_eq!(c.cmd(&["GET", &key]), bulk("1"), "connection {t}/{i}");
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().expect("churn thread");
+    }
 }
 
 fn protocol_error_closes(addr: SocketAddr) {
