@@ -148,6 +148,11 @@ macro_rules! try_join {
 /// Handlers run after polling has finished, so `break`, `continue`, `return` and `?` apply to
 /// the code around the macro. At most 64 branches.
 ///
+/// Losing futures are dropped, which cancels their I/O, and on io_uring an operation the kernel
+/// had already completed is undone as well as it can be: a dropped `accept` closes the
+/// connection it got. In a loop, select an `accept` only against something that ends the loop
+/// (a stop signal), not against frequent events.
+///
 /// # Panics
 ///
 /// Panics if every branch is disabled and there is no `else` branch.
