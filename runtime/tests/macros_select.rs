@@ -145,3 +145,27 @@ fn all_disabled_without_else_panics() {
         };
     });
 }
+
+#[test]
+fn patterns_with_alternatives_tuples_ref_and_mut() {
+    run(async {
+        let v = select! {
+            Ok(1) | Ok(2) = ready(Ok::<u32, ()>(2)) => "one or two",
+            else => "other",
+        };
+        assert_eq!(v, "one or two");
+        let v = select! {
+            biased;
+            (a, mut b) = ready((1u32, vec![2u32])) => { b.push(a); b }
+        };
+        assert_eq!(v, vec![2, 1]);
+        let v = select! {
+            Some(ref s) = ready(Some(String::from("kept"))) => s.len(),
+        };
+        assert_eq!(v, 4);
+        let v = select! {
+            [first, .., last] = ready([1u8, 2, 3]) => u32::from(first + last),
+        };
+        assert_eq!(v, 4);
+    });
+}
