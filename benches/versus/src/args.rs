@@ -61,6 +61,8 @@ pub struct RunArgs {
     pub reps: usize,
     /// Open-loop target rate in round trips per second (`None`: closed loop).
     pub rate: Option<u64>,
+    /// The load generator busy-polls instead of sleeping (on its own cores only).
+    pub spin: bool,
     /// Cores the servers (and file contenders) are pinned to.
     pub server_cores: Vec<usize>,
     /// Cores the load generator is pinned to (`None`: every other online CPU).
@@ -102,6 +104,7 @@ impl Default for RunArgs {
             warmup: Duration::from_millis(200),
             reps: 3,
             rate: None,
+            spin: false,
             server_cores: vec![0],
             client_cores: None,
             far_ns: 350.0,
@@ -148,6 +151,8 @@ USAGE: cargo bench --bench versus [-- OPTIONS]
   --warmup D              echo warm-up before each window (default 200ms)
   --reps N                interleaved repetitions per echo cell (default 3)
   --rate R                open-loop mode: R round trips/s in total (default: closed loop)
+  --spin                  load generator busy-polls instead of sleeping (quiet machines only:
+                          on a shared one it loses its core to other work for whole ticks)
   --cores LIST            server cores (default 0); also --server-cores
   --client-cores LIST     load generator cores (default: all other CPUs)
   --far-ns NS             probe threshold for the far state (default 350)
@@ -221,6 +226,7 @@ fn parse_run(args: &[String]) -> Result<RunArgs, String> {
             "--warmup" => run.warmup = parse_duration(value()?)?,
             "--reps" => run.reps = parse_count(value()?)?,
             "--rate" => run.rate = Some(parse_size(value()?)?),
+            "--spin" => run.spin = true,
             "--cores" | "--server-cores" => run.server_cores = parse_cores(value()?)?,
             "--client-cores" => run.client_cores = Some(parse_cores(value()?)?),
             "--far-ns" => {

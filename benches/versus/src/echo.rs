@@ -133,6 +133,10 @@ fn load_spec(ctx: &Ctx, port: u16, conns: usize, size: usize) -> LoadSpec {
         size,
         rate: ctx.args.rate,
         cores: ctx.client_cores.clone(),
+        spin: !ctx
+            .client_cores
+            .iter()
+            .any(|c| ctx.args.server_cores.contains(c)),
     }
 }
 

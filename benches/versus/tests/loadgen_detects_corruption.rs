@@ -44,6 +44,7 @@ fn run(addr: SocketAddr) -> std::io::Result<ringbolt_versus::loadgen::LoadResult
         size: 100,
         rate: None,
         cores: vec![],
+        spin: false,
     };
     let load = LoadGen::start(&spec)?;
     std::thread::sleep(Duration::from_millis(50));

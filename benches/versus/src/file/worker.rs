@@ -4,7 +4,8 @@
 //! 1. An operation counts when it completes inside the window; contenders stop issuing new
 //!    operations at the window's end and drain what is in flight.
 //! 2. CPU is the whole process's (`/proc/self/stat`, every thread including tokio's blocking pool
-//!    and io_uring workers), sampled by a sleeping thread at the window's start and end.
+//!    and io_uring workers), sampled by a sleeping real-time-priority thread at the window's
+//!    start and end.
 
 use std::io;
 use std::time::{Duration, Instant};
@@ -187,11 +188,25 @@ fn sleep_until(t: Instant) {
     }
 }
 
+/// Samples process CPU at the window's edges. The sampler asks for `SCHED_FIFO` so QD busy
+/// threads on the same core cannot delay it (silently stays normal when not allowed), and scales
+/// what it measured to the window's length in case it still woke late.
 fn sample_cpu(w: Window) -> io::Result<(f64, usize)> {
+    let param = libc::sched_param { sched_priority: 1 };
+    // SAFETY: `param` is a valid sched_param; 0 names the calling thread.
+    let _ = unsafe { libc::sched_setscheduler(0, libc::SCHED_FIFO, &param) };
     sleep_until(w.start);
-    let a = self_cpu()?;
+    let (a, ta) = (self_cpu()?, Instant::now());
     sleep_until(w.end);
-    let d = self_cpu()?.since(a);
+    let (b, tb) = (self_cpu()?, Instant::now());
+    let d = b.since(a);
+    let measured = (tb - ta).as_secs_f64();
+    let window = (w.end - w.start).as_secs_f64();
+    let scale = if measured > 0.0 {
+        window / measured
+    } else {
+        1.0
+    };
     let threads: usize = std::fs::read_to_string("/proc/self/status")?
         .lines()
         .find_map(|l| {
@@ -200,7 +215,7 @@ fn sample_cpu(w: Window) -> io::Result<(f64, usize)> {
         })
         .unwrap_or(0);
     // The sampler thread itself is not the contender's.
-    Ok((d.user_us + d.sys_us, threads.saturating_sub(1)))
+    Ok(((d.user_us + d.sys_us) * scale, threads.saturating_sub(1)))
 }
 
 /// Checks a completed operation: reads must match the pattern, every op must be full length.
