@@ -1,7 +1,7 @@
 //! The bounded cross-core MPSC channel (its rules are in the parent module's docs).
 
 use super::{SendError, TryRecvError, TrySendError};
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::fmt;
 use std::future::Future;
 use std::mem;
@@ -48,7 +48,7 @@ pub fn channel<T>(capacity: usize) -> (Sender<T>, Receiver<T>) {
         state: Mutex::new(State {
             queue: VecDeque::with_capacity(capacity.min(1024)),
             rx_waker: None,
-            waiters: VecDeque::new(),
+            waiters: BTreeMap::new(),
             next_waiter: 0,
             senders: 1,
         }),
@@ -79,8 +79,8 @@ struct State<T> {
     queue: VecDeque<T>,
     /// `Some` exactly while the receiver is parked on an empty queue (rule 1).
     rx_waker: Option<Waker>,
-    /// Senders waiting for a slot, oldest first, by id.
-    waiters: VecDeque<(u64, Waker)>,
+    /// Senders waiting for a slot, by id: ids grow, so the oldest comes first.
+    waiters: BTreeMap<u64, Waker>,
     next_waiter: u64,
     senders: usize,
 }
@@ -118,13 +118,18 @@ impl<T> Shared<T> {
 
     fn wake_senders(&self, n: usize) {
         let mut st = self.lock();
-        let k = n.min(st.waiters.len());
-        let woken: Vec<(u64, Waker)> = st.waiters.drain(..k).collect();
+        let mut woken = Vec::with_capacity(n.min(st.waiters.len()));
+        while woken.len() < n {
+            match st.waiters.pop_first() {
+                Some((_, w)) => woken.push(w),
+                None => break,
+            }
+        }
         if st.waiters.is_empty() {
             self.senders_waiting.store(false, SeqCst);
         }
         drop(st);
-        for (_, w) in woken {
+        for w in woken {
             w.wake();
         }
     }
@@ -259,10 +264,9 @@ impl<T> Send<'_, T> {
         let Some(id) = self.waiter.take() else {
             return true;
         };
-        let Some(pos) = st.waiters.iter().position(|(i, _)| *i == id) else {
+        if st.waiters.remove(&id).is_none() {
             return false;
-        };
-        st.waiters.remove(pos);
+        }
         if st.waiters.is_empty() {
             self.shared.senders_waiting.store(false, SeqCst);
         }
@@ -299,15 +303,13 @@ impl<T> Future for Send<'_, T> {
         }
         // Slow path: register, raise the flag, then retry once (see `Shared::free_slots`).
         let mut st = shared.lock();
-        let registered = this
-            .waiter
-            .and_then(|id| st.waiters.iter_mut().find(|(i, _)| *i == id));
+        let registered = this.waiter.and_then(|id| st.waiters.get_mut(&id));
         match registered {
-            Some((_, w)) => w.clone_from(cx.waker()),
+            Some(w) => w.clone_from(cx.waker()),
             None => {
                 let id = st.next_waiter;
                 st.next_waiter += 1;
-                st.waiters.push_back((id, cx.waker().clone()));
+                st.waiters.insert(id, cx.waker().clone());
                 this.waiter = Some(id);
             }
         }
@@ -445,7 +447,7 @@ impl<T> Receiver<T> {
         let waiters = mem::take(&mut st.waiters);
         self.shared.senders_waiting.store(false, SeqCst);
         drop(st);
-        for (_, w) in waiters {
+        for w in waiters.into_values() {
             w.wake();
         }
     }
