@@ -78,13 +78,16 @@ pub fn run_matrix(ctx: &Ctx, contenders: &[String]) -> (Vec<EchoCell>, Vec<EchoR
                         Err(e) => cell.errors.push(format!("perf syscall count: {e}")),
                     }
                 }
-                ctx.println(&crate::report::table::echo_line(&cell));
                 cells.push(cell);
                 all_runs.append(&mut runs[i]);
             }
+            let first = cells.len() - contenders.len();
+            fill_echo_ratios(&mut cells[first..]);
+            for cell in &cells[first..] {
+                ctx.println(&crate::report::table::echo_line(cell));
+            }
         }
     }
-    fill_echo_ratios(&mut cells);
     (cells, all_runs)
 }
 

@@ -202,6 +202,8 @@ pub struct FileCell {
     pub cpu_us_per_op: Option<f64>,
     /// Median IOPS ÷ the raw io_uring loop's.
     pub vs_raw_uring: Option<f64>,
+    /// Median IOPS ÷ `tokio::fs`'s.
+    pub vs_tokio_fs: Option<f64>,
     /// Why the cell has no result (skipped or failed).
     pub errors: Vec<String>,
     /// Verified operations over all runs.
@@ -227,22 +229,28 @@ impl FileCell {
             p99_us: med(|r| r.p99_us),
             cpu_us_per_op: med(|r| r.cpu_us_per_op),
             vs_raw_uring: None,
+            vs_tokio_fs: None,
             errors,
             verified_ops: runs.iter().map(|r| r.verified_ops).sum(),
         }
     }
 }
 
-/// Fills in `vs_raw_uring` for every file cell.
+/// Fills in `vs_raw_uring` and `vs_tokio_fs` for every file cell.
 pub fn fill_file_ratios(cells: &mut [FileCell]) {
-    let raw: Vec<(String, f64)> = cells
-        .iter()
-        .filter(|c| c.contender == "raw-uring")
-        .filter_map(|c| Some((c.workload.clone(), c.kiops.as_ref()?.median)))
-        .collect();
+    let of = |name: &str, cells: &[FileCell]| -> Vec<(String, f64)> {
+        cells
+            .iter()
+            .filter(|c| c.contender == name)
+            .filter_map(|c| Some((c.workload.clone(), c.kiops.as_ref()?.median)))
+            .collect()
+    };
+    let (raw, tokio_fs) = (of("raw-uring", cells), of("tokio-fs", cells));
+    let find = |v: &[(String, f64)], w: &str| v.iter().find(|(x, _)| x == w).map(|(_, k)| *k);
     for c in cells.iter_mut() {
-        let r = raw.iter().find(|(w, _)| *w == c.workload).map(|(_, v)| *v);
-        c.vs_raw_uring = c.kiops.as_ref().zip(r).map(|(k, r)| k.median / r);
+        let k = c.kiops.as_ref().map(|k| k.median);
+        c.vs_raw_uring = k.zip(find(&raw, &c.workload)).map(|(k, r)| k / r);
+        c.vs_tokio_fs = k.zip(find(&tokio_fs, &c.workload)).map(|(k, t)| k / t);
     }
 }
 

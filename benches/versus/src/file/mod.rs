@@ -256,12 +256,15 @@ pub fn run_matrix(
         }
         for (i, c) in contenders.iter().enumerate() {
             let cell = FileCell::from_runs(c, &w.name, &runs[i], std::mem::take(&mut errors[i]));
-            ctx.println(&crate::report::table::file_line(&cell));
             cells.push(cell);
             all_runs.append(&mut runs[i]);
         }
+        let first = cells.len() - contenders.len();
+        fill_file_ratios(&mut cells[first..]);
+        for cell in &cells[first..] {
+            ctx.println(&crate::report::table::file_line(cell));
+        }
     }
-    fill_file_ratios(&mut cells);
     (cells, all_runs)
 }
 

@@ -1,9 +1,10 @@
 //! `results.csv`: one row per cell, echo and file in one file (`part` column tells which).
+//! `vs_tokio` is the ratio to the better tokio setup for echo, to `tokio::fs` for file.
 
 use crate::results::Report;
 
 /// Header of `results.csv`.
-pub const HEADER: &str = "part,contender,cell,median,min,max,spread,unit,vs_best_tokio,vs_raw_uring,\
+pub const HEADER: &str = "part,contender,cell,median,min,max,spread,unit,vs_tokio,vs_raw_uring,\
 p50_us,p99_us,p999_us,user_us_per_op,sys_us_per_op,cpu_us_per_op,syscalls_per_op,probe_max_ns,far_runs,errors";
 
 fn opt(v: Option<f64>) -> String {
@@ -56,7 +57,7 @@ pub fn render(report: &Report) -> String {
             opt(k.map(|s| s.max)),
             opt(k.map(|s| s.spread)),
             "kiops".into(),
-            String::new(),
+            opt(c.vs_tokio_fs),
             opt(c.vs_raw_uring),
             opt(c.p50_us),
             opt(c.p99_us),

@@ -148,6 +148,7 @@ mod tests {
         assert_eq!(raw.vs_raw_uring, Some(1.0));
         assert_eq!(raw.krps.as_ref().map(|k| k.median), Some(600.0));
         assert!((r.file[1].vs_raw_uring.expect("ratio") - 0.1).abs() < 1e-9);
+        assert!((r.file[0].vs_tokio_fs.expect("ratio") - 10.0).abs() < 1e-9);
     }
 
     #[test]

@@ -90,13 +90,14 @@ pub fn echo_line(c: &EchoCell) -> String {
 /// Header of the file table.
 pub fn file_header() -> String {
     format!(
-        "{:<32} {:<15} {:>9} {:>19} {:>8} {:>7} {:>8} {:>8} {:>9}",
+        "{:<32} {:<15} {:>9} {:>19} {:>8} {:>7} {:>7} {:>8} {:>8} {:>9}",
         "workload",
         "contender",
         "kIOPS",
         "min-max (spread)",
         "MiB/s",
         "xuring",
+        "xtokfs",
         "p50 us",
         "p99 us",
         "cpu us/op"
@@ -121,13 +122,14 @@ pub fn file_line(c: &FileCell) -> String {
         if k.noisy() { "!" } else { "" }
     );
     let mut line = format!(
-        "{:<32} {:<15} {:>9.1} {:>19} {:>8} {:>7} {:>8} {:>8} {:>9}",
+        "{:<32} {:<15} {:>9.1} {:>19} {:>8} {:>7} {:>7} {:>8} {:>8} {:>9}",
         c.workload,
         c.contender,
         k.median,
         spread,
         num(c.mib_s, 0),
         ratio(c.vs_raw_uring),
+        ratio(c.vs_tokio_fs),
         num(c.p50_us, 1),
         num(c.p99_us, 1),
         num(c.cpu_us_per_op, 2),
