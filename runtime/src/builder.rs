@@ -152,7 +152,8 @@ impl Builder {
         let pin = self.pin.unwrap_or(n <= available.len());
         let cpus: Vec<usize> = match &self.cpus {
             Some(c) => c.clone(),
-            None => (0..n).collect(),
+            // The CPUs this process may run on (taskset, cgroup cpusets), in order.
+            None => available.iter().map(|c| c.id).take(n).collect(),
         };
         if pin && cpus.len() < n {
             return Err(io::Error::new(
@@ -177,6 +178,9 @@ impl Builder {
                 let h = std::thread::Builder::new()
                     .name(format!("ringbolt-core-{core}"))
                     .spawn_scoped(scope, move || -> io::Result<Fut::Output> {
+                        // Counts this core as done on every exit path, so a core that fails
+                        // to start never leaves the others waiting.
+                        let mut done = Done(finished, false);
                         if pin {
                             let cpu = cpu.unwrap_or(core);
                             if !core_affinity::set_for_current(core_affinity::CoreId { id: cpu }) {
@@ -190,7 +194,7 @@ impl Builder {
                         let out = catch_unwind(AssertUnwindSafe(|| rt.block_on(f(core))));
                         // Keep serving the other cores (spawn_on, channels, wakes) until every
                         // core's future is done; then all runtimes shut down together.
-                        finished.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+                        done.mark();
                         rt.block_on(async {
                             while finished.load(std::sync::atomic::Ordering::Acquire) < n {
                                 crate::time::sleep(std::time::Duration::from_millis(1)).await;
@@ -205,8 +209,18 @@ impl Builder {
                                 .unwrap_or_else(|| "non-string panic payload".into());
                             io::Error::other(format!("core {core} panicked: {msg}"))
                         })
-                    })?;
-                handles.push(h);
+                    });
+                match h {
+                    Ok(h) => handles.push(h),
+                    Err(e) => {
+                        // The cores not started count as done, so started ones can finish.
+                        finished.fetch_add(n - core, std::sync::atomic::Ordering::AcqRel);
+                        for h in handles {
+                            let _ = h.join();
+                        }
+                        return Err(e);
+                    }
+                }
             }
             let mut results = Vec::with_capacity(n);
             let mut first_err = None;
@@ -226,5 +240,23 @@ impl Builder {
                 None => Ok(results),
             }
         })
+    }
+}
+
+/// Marks a launched core as done (once), at the latest when dropped.
+struct Done<'a>(&'a std::sync::atomic::AtomicUsize, bool);
+
+impl Done<'_> {
+    fn mark(&mut self) {
+        if !self.1 {
+            self.1 = true;
+            self.0.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        }
+    }
+}
+
+impl Drop for Done<'_> {
+    fn drop(&mut self) {
+        self.mark();
     }
 }

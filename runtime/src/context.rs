@@ -22,22 +22,60 @@ pub(crate) struct EnterGuard<'a> {
     _core: PhantomData<&'a Core>,
 }
 
-/// Makes `core` the thread's current core.
+/// Makes `core` the thread's current core, for `block_on`.
 ///
 /// # Panics
 ///
-/// Panics if another runtime is already running on this thread (nested `block_on`).
+/// Panics if a runtime (this one or another) is already running on this thread: a nested
+/// `block_on` would poll tasks from inside a task's poll.
 pub(crate) fn enter(core: &Rc<Core>) -> EnterGuard<'_> {
     let prev = CURRENT.with(|c| c.get());
-    let this: *const Core = Rc::as_ptr(core);
     assert!(
-        prev.is_null() || prev == this,
-        "cannot start a ringbolt runtime from within another runtime on the same thread"
+        prev.is_null(),
+        "cannot call block_on from inside a ringbolt runtime on the same thread (use spawn, or \
+         move the blocking work to task::spawn_blocking)"
     );
-    CURRENT.with(|c| c.set(this));
+    switch(core)
+}
+
+/// Makes `core` current until the guard drops, whatever was current before (restored then).
+/// For work that runs synchronously to its end and polls no task: runtime shutdown.
+pub(crate) fn switch(core: &Rc<Core>) -> EnterGuard<'_> {
+    let prev = CURRENT.with(|c| c.get());
+    CURRENT.with(|c| c.set(Rc::as_ptr(core)));
     EnterGuard {
         prev,
         _core: PhantomData,
+    }
+}
+
+/// A weak handle to the current core, for resources that must reach their ring later (to
+/// unregister buffers) even outside `block_on`; see [`with_ring_of`].
+pub(crate) fn current_weak() -> Option<std::rc::Weak<Core>> {
+    current_rc().map(|c| Rc::downgrade(&c))
+}
+
+/// Runs `f` with the driver of `core` if that runtime is still alive: now if its driver is
+/// free, else at its next turn. Nothing happens once the runtime is gone (its ring closed).
+pub(crate) fn with_ring_of(core: &std::rc::Weak<Core>, f: Box<dyn FnOnce(&Driver)>) {
+    if let Some(core) = core.upgrade() {
+        match core.driver.try_borrow() {
+            Ok(d) => f(&d),
+            Err(_) => core.deferred.borrow_mut().push(f),
+        }
+    }
+}
+
+fn current_rc() -> Option<Rc<Core>> {
+    let p = CURRENT.with(|c| c.get());
+    if p.is_null() {
+        return None;
+    }
+    // SAFETY: a non-null CURRENT came from `Rc::as_ptr` of an Rc the guard keeps alive, so
+    // adding a strong count and rebuilding an Rc from the same pointer is sound.
+    unsafe {
+        Rc::increment_strong_count(p);
+        Some(Rc::from_raw(p))
     }
 }
 
@@ -90,9 +128,10 @@ pub(crate) fn with_driver<R>(f: impl FnOnce(&mut Driver) -> R) -> R {
     )
 }
 
-/// Hands a dropped op's state to the driver; without a runtime (or with the driver busy,
-/// which cannot happen in practice), leaks it: memory the kernel may still write is never freed.
-pub(crate) fn drop_op(key: Key, orphan: Box<dyn Orphan>) {
+/// Hands a dropped op's state to the driver `driver_id` that holds its SQE. If that driver is
+/// not the current one (the op is dropped outside its runtime) or is busy, leaks the state:
+/// memory the kernel may still write is never freed.
+pub(crate) fn drop_op(driver_id: u64, key: Key, orphan: Box<dyn Orphan>) {
     let p = CURRENT.with(|c| c.get());
     if p.is_null() {
         std::mem::forget(orphan);
@@ -101,8 +140,8 @@ pub(crate) fn drop_op(key: Key, orphan: Box<dyn Orphan>) {
     // SAFETY: by the module rule, a non-null CURRENT points at a live core.
     let core = unsafe { &*p };
     let done = match core.driver.try_borrow_mut() {
-        Ok(mut d) => d.drop_op(key, orphan),
-        Err(_) => {
+        Ok(mut d) if d.id == driver_id => d.drop_op(key, orphan),
+        _ => {
             std::mem::forget(orphan);
             None
         }
@@ -113,7 +152,7 @@ pub(crate) fn drop_op(key: Key, orphan: Box<dyn Orphan>) {
 }
 
 /// As [`drop_op`], for a multishot stream.
-pub(crate) fn drop_stream(key: Key, orphan: Box<dyn Orphan>) {
+pub(crate) fn drop_stream(driver_id: u64, key: Key, orphan: Box<dyn Orphan>) {
     let p = CURRENT.with(|c| c.get());
     if p.is_null() {
         std::mem::forget(orphan);
@@ -122,8 +161,8 @@ pub(crate) fn drop_stream(key: Key, orphan: Box<dyn Orphan>) {
     // SAFETY: by the module rule, a non-null CURRENT points at a live core.
     let core = unsafe { &*p };
     match core.driver.try_borrow_mut() {
-        Ok(mut d) => d.drop_stream(key, orphan),
-        Err(_) => std::mem::forget(orphan),
+        Ok(mut d) if d.id == driver_id => d.drop_stream(key, orphan),
+        _ => std::mem::forget(orphan),
     }
 }
 

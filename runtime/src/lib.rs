@@ -7,7 +7,7 @@
 //!   core, each with its own runtime; cores share nothing and talk only through explicit
 //!   messages. Tasks are `!Send` and never migrate. [`Waker`](std::task::Waker)s are
 //!   `Send + Sync`: a wake from another thread goes through the core's remote queue and rings
-//!   its io_uring through an eventfd.
+//!   its io_uring (`IORING_OP_MSG_RING` from another core, an eventfd from a plain thread).
 //! - **Completion-based I/O.** Every operation is an [`Op`] future over an io_uring SQE. Each
 //!   loop turn submits the whole batch and waits for completions with one `io_uring_enter`.
 //! - **Buffers by value.** Ops take owned buffers ([`buf::IoBuf`], [`buf::IoBufMut`]) and

@@ -30,6 +30,9 @@ pub(crate) struct Core {
     event_interval: usize,
     /// Scratch buffers reused every turn.
     scratch: RefCell<Scratch>,
+    /// Driver work requested while the driver was borrowed (e.g. unregistering a buffer ring
+    /// dropped during a reap); run at the next turn.
+    pub(crate) deferred: RefCell<Vec<Box<dyn FnOnce(&Driver)>>>,
 }
 
 #[derive(Default)]
@@ -108,6 +111,7 @@ impl Runtime {
                 mesh,
                 event_interval: event_interval.max(1),
                 scratch: RefCell::new(Scratch::default()),
+                deferred: RefCell::new(Vec::new()),
             }),
         })
     }
@@ -133,6 +137,9 @@ impl Runtime {
                 && core.shared.main_woken.swap(false, Ordering::AcqRel)
             {
                 if let Poll::Ready(v) = future.as_mut().poll(&mut cx) {
+                    // SQEs queued during the last poll (a MSG_RING wake of another core, an
+                    // op a task started) must not wait for the next block_on.
+                    core.flush();
                     return v;
                 }
             }
@@ -170,9 +177,6 @@ impl Core {
             }
             std::mem::swap(&mut driver.wakes, &mut scratch.wakes);
             std::mem::swap(&mut driver.released, &mut scratch.released);
-            if driver.remote_woken {
-                driver.remote_woken = false;
-            }
         }
         for w in scratch.wakes.drain(..) {
             w.wake();
@@ -180,6 +184,7 @@ impl Core {
         for (orphan, cqe) in scratch.released.drain(..) {
             orphan.finish(cqe);
         }
+        self.run_deferred();
         if has_timers || wait {
             let now = Instant::now();
             let mut timers = self.timers.borrow_mut();
@@ -194,6 +199,26 @@ impl Core {
         self.drain_remote(&mut scratch.remote, &mut scratch.jobs);
     }
 
+    fn run_deferred(&self) {
+        if self.deferred.borrow().is_empty() {
+            return;
+        }
+        let work = std::mem::take(&mut *self.deferred.borrow_mut());
+        let d = self.driver.borrow();
+        for f in work {
+            f(&d);
+        }
+    }
+
+    /// Submits queued SQEs without waiting.
+    fn flush(&self) {
+        let mut d = self.driver.borrow_mut();
+        if d.has_queued() {
+            // An error here resurfaces at the next turn's enter.
+            let _ = d.enter(false, None);
+        }
+    }
+
     fn drain_remote(&self, tasks: &mut Vec<TaskRef>, jobs: &mut Vec<Job>) {
         if self.shared.has_pending() {
             self.shared.take(tasks, jobs);
@@ -201,7 +226,9 @@ impl Core {
                 self.sched.schedule_local(task);
             }
             for job in jobs.drain(..) {
-                job();
+                // A job only spawns (spawn_on catches the closure's panic itself); never let
+                // one unwind through the event loop.
+                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
             }
         }
     }
@@ -228,7 +255,8 @@ impl Core {
 
 impl Drop for Runtime {
     fn drop(&mut self) {
-        let _guard = context::enter(&self.core);
+        // May run inside another runtime's block_on (that one is restored afterwards).
+        let _guard = context::switch(&self.core);
         let core = &*self.core;
         core.sched.shutdown();
         core.shared.close();
@@ -242,6 +270,7 @@ impl Drop for Runtime {
             orphan.finish(cqe);
         }
         core.sched.shutdown();
+        core.run_deferred();
     }
 }
 

@@ -22,7 +22,6 @@
 
 use super::{IoBuf, IoBufMut, Slice};
 use crate::context;
-use crate::executor::remote::Shared;
 use std::alloc::{self, Layout};
 use std::cell::RefCell;
 use std::fmt;
@@ -31,7 +30,6 @@ use std::io;
 use std::ops::{Deref, DerefMut};
 use std::ptr::NonNull;
 use std::rc::Rc;
-use std::sync::{Arc, Weak};
 use std::task::{Poll, Waker};
 
 /// Most buffers one table holds (`IORING_MAX_REG_BUFFERS`).
@@ -62,7 +60,7 @@ struct PoolInner {
     free: RefCell<Vec<u16>>,
     waiters: RefCell<Vec<Waker>>,
     /// The core whose ring holds the registration (identity check on drop).
-    core: Weak<Shared>,
+    core: std::rc::Weak<crate::runtime::Core>,
 }
 
 impl PoolInner {
@@ -87,21 +85,16 @@ impl PoolInner {
 
 impl Drop for PoolInner {
     fn drop(&mut self) {
-        // No FixedBuf is alive (each holds this inner), so no fixed op is in flight.
-        context::with_core(|core| {
-            let same_ring = self
-                .core
-                .upgrade()
-                .is_some_and(|s| Arc::ptr_eq(&s, &core.shared));
-            if same_ring {
-                if let Ok(driver) = core.driver.try_borrow() {
-                    // An error leaves the table registered; the pages stay pinned by the kernel
-                    // until the ring closes, and freeing our mapping below is still sound
-                    // (rule 3: no op can name this memory any more).
-                    let _ = driver.submitter().unregister_buffers();
-                }
-            }
-        });
+        // No FixedBuf is alive (each holds this inner), so no fixed op is in flight. Unregister
+        // on the ring that holds the table, even outside block_on; if the runtime is gone, so
+        // is the table. An error leaves the table registered (pages pinned until the ring
+        // closes); freeing our mapping is still sound since no op can name it (rule 3).
+        context::with_ring_of(
+            &self.core,
+            Box::new(|d| {
+                let _ = d.submitter().unregister_buffers();
+            }),
+        );
         // SAFETY: `ptr` came from alloc_zeroed with exactly `layout` and is freed once, after
         // the last FixedBuf (and so the last op using it) is gone.
         unsafe { alloc::dealloc(self.ptr.as_ptr(), self.layout) };
@@ -177,7 +170,7 @@ impl FixedBufPool {
             // Pop from the end: hand out index 0 first.
             free: RefCell::new((0..count as u16).rev().collect()),
             waiters: RefCell::new(Vec::new()),
-            core: Weak::new(),
+            core: std::rc::Weak::new(),
         };
         let iovecs: Vec<libc::iovec> = (0..count as u16)
             .map(|i| libc::iovec {
@@ -193,11 +186,11 @@ impl FixedBufPool {
             // PoolInner::drop, after the table was unregistered (or the ring is gone); until
             // then the memory stays allocated and at its address (rule 2).
             unsafe { driver.submitter().register_buffers(&iovecs) }
-                .map(|()| Arc::downgrade(&core.shared))
+                .map(|()| ())
         });
         match registered {
-            Some(Ok(core)) => {
-                inner.core = core;
+            Some(Ok(())) => {
+                inner.core = context::current_weak().unwrap_or_default();
                 Ok(FixedBufPool {
                     inner: Rc::new(inner),
                 })

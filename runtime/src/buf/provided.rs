@@ -21,7 +21,6 @@
 
 use super::IoBuf;
 use crate::context;
-use crate::executor::remote::Shared;
 use io_uring::types::BufRingEntry;
 use std::alloc::{self, Layout};
 use std::cell::Cell;
@@ -31,7 +30,6 @@ use std::ops::Deref;
 use std::ptr::NonNull;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicU16, Ordering};
-use std::sync::{Arc, Weak};
 
 /// Most entries one ring may have (the kernel's limit).
 pub const MAX_RING_ENTRIES: u16 = 1 << 15;
@@ -55,7 +53,9 @@ struct RingInner {
     /// Our copy of the tail we publish to the kernel.
     tail: Cell<u16>,
     /// The core whose ring this is registered with.
-    core: Weak<Shared>,
+    core: std::rc::Weak<crate::runtime::Core>,
+    /// Set once `bgid` is registered: only then does the drop unregister it.
+    registered: bool,
 }
 
 impl RingInner {
@@ -90,20 +90,18 @@ impl RingInner {
 impl Drop for RingInner {
     fn drop(&mut self) {
         // No op using the group and no ProvidedBuf is alive (each holds this inner): the
-        // kernel cannot select from the ring any more (rule 2).
-        context::with_core(|core| {
-            let same_ring = self
-                .core
-                .upgrade()
-                .is_some_and(|s| Arc::ptr_eq(&s, &core.shared));
-            if same_ring {
-                if let Ok(driver) = core.driver.try_borrow() {
-                    // On failure the group stays registered until the ring closes; freeing
-                    // our memory is still sound since nothing can select from it.
-                    let _ = driver.submitter().unregister_buf_ring(self.bgid);
-                }
-            }
-        });
+        // kernel cannot select from the ring any more (rule 2). Unregister on its own ring,
+        // now or at that core's next turn; on failure the group stays registered until the
+        // ring closes, and freeing our memory is still sound since nothing selects from it.
+        if self.registered {
+            let bgid = self.bgid;
+            context::with_ring_of(
+                &self.core,
+                Box::new(move |d| {
+                    let _ = d.submitter().unregister_buf_ring(bgid);
+                }),
+            );
+        }
         // SAFETY: both blocks came from alloc_zeroed with exactly these layouts and are freed
         // once, after the last user is gone.
         unsafe {
@@ -193,7 +191,7 @@ impl BufRing {
             }
             return Err(io::Error::from(io::ErrorKind::OutOfMemory));
         };
-        let core = context::with_core(|c| Arc::downgrade(&c.shared))
+        let core = context::current_weak()
             .expect("BufRing::new must be called inside a ringbolt runtime");
         let mut inner = RingInner {
             bgid: 0,
@@ -205,8 +203,10 @@ impl BufRing {
             buf_len,
             tail: Cell::new(0),
             core,
+            registered: false,
         };
         inner.bgid = register(&inner)?;
+        inner.registered = true;
         for bid in 0..entries {
             inner.push(bid);
         }

@@ -22,6 +22,8 @@ struct Inner {
     closed: Cell<bool>,
     /// The task waiting in `close()` for the other holders to go.
     closer: Cell<Option<Waker>>,
+    /// A `close()` is under way; a second one just lets go of its handle.
+    closing: Cell<bool>,
 }
 
 impl Drop for Inner {
@@ -54,6 +56,7 @@ impl SharedFd {
                 fd: fd.into_raw_fd(),
                 closed: Cell::new(false),
                 closer: Cell::new(None),
+                closing: Cell::new(false),
             }),
         }
     }
@@ -70,6 +73,10 @@ impl SharedFd {
     ///
     /// The error `close(2)` reports (for example `EIO` from a network filesystem).
     pub async fn close(self) -> io::Result<()> {
+        if self.inner.closing.replace(true) {
+            // Another handle is closing the fd already; it waits for this one to go.
+            return Ok(());
+        }
         poll_fn(|cx| {
             if Rc::strong_count(&self.inner) == 1 {
                 Poll::Ready(())

@@ -50,6 +50,9 @@ pub struct CqeResult {
     pub result: io::Result<u32>,
     /// The CQE flags (`IORING_CQE_F_MORE`, `IORING_CQE_F_BUFFER`, ...).
     pub flags: u32,
+    /// False when the op never reached the kernel (its SQE could not be submitted): then
+    /// nothing the SQE asked for happened.
+    submitted: bool,
 }
 
 impl CqeResult {
@@ -59,7 +62,17 @@ impl CqeResult {
         } else {
             Err(io::Error::from_raw_os_error(-res))
         };
-        CqeResult { result, flags }
+        CqeResult {
+            result,
+            flags,
+            submitted: true,
+        }
+    }
+
+    /// Whether the kernel saw the op. `false` only for an op whose submission failed, whose
+    /// result is then the submission error.
+    pub fn reached_kernel(&self) -> bool {
+        self.submitted
     }
 
     /// The buffer id chosen by the kernel from a provided-buffer group, if any.
@@ -74,8 +87,12 @@ impl CqeResult {
 }
 
 enum Slot {
-    /// In flight; the future is alive and waits with this waker.
-    Waiting(Option<Waker>),
+    /// In flight; the future is alive and waits with this waker. `result` holds the result
+    /// CQE of an op that posts it with `F_MORE` before a final notification (SEND_ZC).
+    Waiting {
+        waker: Option<Waker>,
+        result: Option<CqeResult>,
+    },
     /// The final CQE arrived; the future has not taken it yet.
     Completed(CqeResult),
     /// In flight; the future was dropped and left its state here.
@@ -115,6 +132,9 @@ pub(crate) struct DriverStats {
 
 /// Owns the ring and the slab of in-flight ops.
 pub(crate) struct Driver {
+    /// Unique per driver in the process: ops remember it, so an op is only ever polled or
+    /// dropped into the slab of the ring that holds its SQE.
+    pub(crate) id: u64,
     ring: IoUring,
     slots: Slab<Entry2>,
     generation: u32,
@@ -125,13 +145,10 @@ pub(crate) struct Driver {
     wake_buf: Box<u64>,
     wake_armed: bool,
     shutting_down: bool,
-    msg_ring_supported: bool,
     /// Wakers found while reaping, woken by the executor once the driver is released.
     pub(crate) wakes: Vec<Waker>,
     /// Orphans whose final CQE arrived, released by the executor once the driver is released.
     pub(crate) released: Vec<(Box<dyn Orphan>, CqeResult)>,
-    /// Set when a wake (eventfd or MSG_RING) completion was reaped.
-    pub(crate) remote_woken: bool,
     pub(crate) stats: DriverStats,
 }
 
@@ -149,7 +166,9 @@ impl Driver {
         // report cancel flags, so the opcode stands in for the release.
         features.cancel_any = probe.is_supported(opcode::Socket::CODE);
         features.msg_ring = probe.is_supported(opcode::MsgRingData::CODE);
+        static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         let mut driver = Driver {
+            id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             probe: Probe::new(),
             ring,
             slots: Slab::with_capacity(256),
@@ -160,10 +179,8 @@ impl Driver {
             wake_buf: Box::new(0),
             wake_armed: false,
             shutting_down: false,
-            msg_ring_supported: probe.is_supported(opcode::MsgRingData::CODE),
             wakes: Vec::new(),
             released: Vec::new(),
-            remote_woken: false,
             stats: DriverStats::default(),
         };
         driver.probe = probe;
@@ -191,6 +208,11 @@ impl Driver {
         self.ring.submitter()
     }
 
+    /// Whether SQEs wait in the SQ for an enter.
+    pub(crate) fn has_queued(&mut self) -> bool {
+        !self.ring.submission().is_empty()
+    }
+
     pub(crate) fn in_flight(&self) -> usize {
         self.in_flight
     }
@@ -200,8 +222,13 @@ impl Driver {
         let entry = opcode::Read::new(types::Fd(self.wake_fd), ptr.cast(), 8)
             .build()
             .user_data(WAKE_TAG);
-        self.push(&entry)?;
+        // Set before pushing: a push that finds the SQ full reaps, and that reap must not arm
+        // a second read into the same buffer.
         self.wake_armed = true;
+        if let Err(e) = self.push(&entry) {
+            self.wake_armed = false;
+            return Err(e);
+        }
         Ok(())
     }
 
@@ -227,7 +254,7 @@ impl Driver {
 
     /// Queues a single-shot op's SQE; it reaches the kernel with the next enter.
     pub(crate) fn submit(&mut self, entry: Entry, waker: Option<Waker>) -> io::Result<Key> {
-        self.submit_entry(entry, Slot::Waiting(waker))
+        self.submit_entry(entry, Slot::Waiting { waker, result: None })
     }
 
     /// Queues a multishot op's SQE.
@@ -255,10 +282,10 @@ impl Driver {
             return Poll::Ready(CqeResult::error(lost_slot()));
         };
         match slot {
-            Slot::Waiting(w) => {
-                match w {
+            Slot::Waiting { waker, .. } => {
+                match waker {
                     Some(w) if w.will_wake(cx.waker()) => {}
-                    _ => *w = Some(cx.waker().clone()),
+                    _ => *waker = Some(cx.waker().clone()),
                 }
                 Poll::Pending
             }
@@ -309,8 +336,8 @@ impl Driver {
         orphan: Box<dyn Orphan>,
     ) -> Option<(Box<dyn Orphan>, CqeResult)> {
         let Some(slot) = self.slot_mut(key) else {
-            // Cannot happen (the slot is freed only by poll_op); never free memory the kernel
-            // may still use.
+            // The slot is freed only by poll_op of this same op, and ops are dropped only into
+            // the driver that holds them; never free memory the kernel may still use.
             std::mem::forget(orphan);
             return None;
         };
@@ -321,8 +348,12 @@ impl Driver {
                 };
                 Some((orphan, cqe))
             }
-            Slot::Waiting(_) => {
+            Slot::Waiting { result, .. } => {
+                let early = result.take();
                 *slot = Slot::Ignored(orphan);
+                if let (Some(cqe), Slot::Ignored(o)) = (early, slot) {
+                    o.more(cqe);
+                }
                 self.cancel(key);
                 None
             }
@@ -364,7 +395,7 @@ impl Driver {
 
     /// Queues a `MSG_RING` that posts a wake CQE on another ring; false if unsupported.
     pub(crate) fn msg_ring(&mut self, target_ring_fd: RawFd) -> bool {
-        if !self.msg_ring_supported || self.shutting_down {
+        if !self.features.msg_ring || self.shutting_down {
             return false;
         }
         let entry = opcode::MsgRingData::new(types::Fd(target_ring_fd), 0, MSG_RING_TAG, None)
@@ -456,12 +487,10 @@ impl Driver {
         for cqe in &mut cq {
             let (ud, res, flags) = (cqe.user_data(), cqe.result(), cqe.flags());
             match ud {
-                WAKE_TAG => {
-                    self.wake_armed = false;
-                    self.remote_woken = true;
-                }
-                CANCEL_TAG | MSG_RING_SENT_TAG => {}
-                MSG_RING_TAG => self.remote_woken = true,
+                // A wake only makes the enter return; the executor then looks at the remote
+                // queue's pending flag.
+                WAKE_TAG => self.wake_armed = false,
+                CANCEL_TAG | MSG_RING_SENT_TAG | MSG_RING_TAG => {}
                 key => dispatch(
                     &mut self.slots,
                     &mut self.in_flight,
@@ -496,7 +525,12 @@ impl Driver {
                 let keys: Vec<Key> = self
                     .slots
                     .iter()
-                    .filter(|(_, e)| matches!(e.slot, Slot::Ignored(_) | Slot::Waiting(_) | Slot::Stream { done: false, .. }))
+                    .filter(|(_, e)| {
+                        matches!(
+                            e.slot,
+                            Slot::Ignored(_) | Slot::Waiting { .. } | Slot::Stream { done: false, .. }
+                        )
+                    })
                     .map(|(i, e)| (u64::from(e.generation) << 32) | i as u64)
                     .collect();
                 for key in keys {
@@ -546,13 +580,23 @@ fn dispatch(
     };
     let more = cqe.has_more();
     match &mut entry.slot {
-        Slot::Waiting(w) => {
+        Slot::Waiting { waker, result } => {
             if more {
-                // A single-shot op that posts a notification later (e.g. zero-copy send):
-                // keep waiting for the final CQE.
+                // A single-shot op that posts its result now and a notification later
+                // (zero-copy send): keep the result, wait for the final CQE.
+                *result = Some(cqe);
                 return;
             }
-            let w = w.take();
+            let w = waker.take();
+            // The op's result is the F_MORE CQE when there was one; the final CQE is then only
+            // the notification that the kernel is done with the buffer.
+            let cqe = match result.take() {
+                Some(mut r) => {
+                    r.flags |= cqe.flags;
+                    r
+                }
+                None => cqe,
+            };
             entry.slot = Slot::Completed(cqe);
             *in_flight -= 1;
             stats.ops_completed += 1;

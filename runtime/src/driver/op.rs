@@ -100,9 +100,11 @@ impl<T: MultishotOpCode> Orphan for Multi<T> {
     }
 }
 
+/// Where the op is: `InFlight` carries its slab key and the id of the driver whose ring holds
+/// the SQE, so it is only ever polled or dropped into that driver.
 enum State<T> {
     Unsubmitted(Box<T>),
-    InFlight(Box<T>, Key),
+    InFlight(Box<T>, Key, u64),
     Done,
 }
 
@@ -136,21 +138,29 @@ impl<T: OpCode> Future for Op<T> {
         match std::mem::replace(&mut this.state, State::Done) {
             State::Unsubmitted(mut data) => {
                 let entry = data.build();
-                match context::with_driver(|d| d.submit(entry, Some(cx.waker().clone()))) {
-                    Ok(key) => {
-                        this.state = State::InFlight(data, key);
+                let waker = cx.waker().clone();
+                match context::with_driver(|d| d.submit(entry, Some(waker)).map(|k| (k, d.id))) {
+                    Ok((key, id)) => {
+                        this.state = State::InFlight(data, key, id);
                         Poll::Pending
                     }
                     Err(e) => Poll::Ready(data.complete(CqeResult::error(e))),
                 }
             }
-            State::InFlight(data, key) => match context::with_driver(|d| d.poll_op(key, cx)) {
-                Poll::Ready(cqe) => Poll::Ready(data.complete(cqe)),
-                Poll::Pending => {
-                    this.state = State::InFlight(data, key);
-                    Poll::Pending
+            State::InFlight(data, key, id) => {
+                match context::with_driver(|d| (d.id == id).then(|| d.poll_op(key, cx))) {
+                    Some(Poll::Ready(cqe)) => Poll::Ready(data.complete(cqe)),
+                    Some(Poll::Pending) => {
+                        this.state = State::InFlight(data, key, id);
+                        Poll::Pending
+                    }
+                    None => {
+                        // Keep the state: the other ring still owns the op's memory.
+                        this.state = State::InFlight(data, key, id);
+                        panic!("ringbolt Op polled on a runtime that does not own it");
+                    }
                 }
-            },
+            }
             State::Done => panic!("ringbolt Op polled after it completed"),
         }
     }
@@ -158,9 +168,9 @@ impl<T: OpCode> Future for Op<T> {
 
 impl<T: OpCode> Drop for Op<T> {
     fn drop(&mut self) {
-        if let State::InFlight(data, key) = std::mem::replace(&mut self.state, State::Done) {
+        if let State::InFlight(data, key, id) = std::mem::replace(&mut self.state, State::Done) {
             let orphan: Box<dyn Orphan> = data;
-            context::drop_op(key, orphan);
+            context::drop_op(id, key, orphan);
         }
     }
 }
@@ -190,28 +200,35 @@ impl<T: MultishotOpCode> MultiOp<T> {
         match std::mem::replace(&mut self.state, State::Done) {
             State::Unsubmitted(mut data) => {
                 let entry = data.0.build();
-                match context::with_driver(|d| d.submit_multishot(entry, cx.waker().clone())) {
-                    Ok(key) => {
-                        self.state = State::InFlight(data, key);
+                let waker = cx.waker().clone();
+                match context::with_driver(|d| d.submit_multishot(entry, waker).map(|k| (k, d.id)))
+                {
+                    Ok((key, id)) => {
+                        self.state = State::InFlight(data, key, id);
                         Poll::Pending
                     }
                     Err(e) => Poll::Ready(Some(data.0.next(CqeResult::error(e)))),
                 }
             }
-            State::InFlight(mut data, key) => {
-                match context::with_driver(|d| d.poll_stream(key, cx)) {
-                    Poll::Ready(Some((cqe, last))) => {
+            State::InFlight(mut data, key, id) => {
+                match context::with_driver(|d| (d.id == id).then(|| d.poll_stream(key, cx))) {
+                    Some(Poll::Ready(Some((cqe, last)))) => {
                         let item = data.0.next(cqe);
                         if !last {
-                            self.state = State::InFlight(data, key);
+                            self.state = State::InFlight(data, key, id);
                         }
                         // On the last CQE the driver freed the slot: the box may go.
                         Poll::Ready(Some(item))
                     }
-                    Poll::Ready(None) => Poll::Ready(None),
-                    Poll::Pending => {
-                        self.state = State::InFlight(data, key);
+                    // The stream ended and every item was taken: the slot is free.
+                    Some(Poll::Ready(None)) => Poll::Ready(None),
+                    Some(Poll::Pending) => {
+                        self.state = State::InFlight(data, key, id);
                         Poll::Pending
+                    }
+                    None => {
+                        self.state = State::InFlight(data, key, id);
+                        panic!("ringbolt MultiOp polled on a runtime that does not own it");
                     }
                 }
             }
@@ -232,9 +249,9 @@ impl<T: MultishotOpCode> MultiOp<T> {
 
 impl<T: MultishotOpCode> Drop for MultiOp<T> {
     fn drop(&mut self) {
-        if let State::InFlight(data, key) = std::mem::replace(&mut self.state, State::Done) {
+        if let State::InFlight(data, key, id) = std::mem::replace(&mut self.state, State::Done) {
             let orphan: Box<dyn Orphan> = data;
-            context::drop_stream(key, orphan);
+            context::drop_stream(id, key, orphan);
         }
     }
 }
@@ -245,6 +262,7 @@ impl CqeResult {
         CqeResult {
             result: Err(e),
             flags: 0,
+            submitted: false,
         }
     }
 }

@@ -117,8 +117,8 @@ impl fmt::Display for SetupError {
                 "out of file descriptors: raise RLIMIT_NOFILE (`ulimit -n`) or close fds",
             ),
             Some(libc::EINVAL) => f.write_str(
-                "the kernel rejected the ring parameters; ringbolt needs Linux 5.19 or newer \
-                 and entries between 1 and 32768",
+                "the kernel rejected every ring flag set ringbolt tried, down to a plain ring; \
+                 ringbolt needs Linux 5.19 or newer",
             ),
             _ => f.write_str("see io_uring_setup(2) for this error"),
         }

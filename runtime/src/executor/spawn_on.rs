@@ -130,7 +130,14 @@ where
     let slot = Slot::new();
     let guard = Guard(slot.clone());
     let job = Box::new(move || {
-        let handle = super::spawn(f());
+        let fut = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+            Ok(fut) => fut,
+            Err(payload) => {
+                guard.0.finish(Err(JoinError::panic(payload)));
+                return;
+            }
+        };
+        let handle = super::spawn(fut);
         super::spawn(async move {
             let r = handle.await;
             guard.0.finish(r);

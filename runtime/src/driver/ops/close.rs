@@ -25,8 +25,14 @@ unsafe impl OpCode for Close {
         opcode::Close::new(types::Fd(fd)).build()
     }
     fn complete(mut self: Box<Self>, cqe: CqeResult) -> io::Result<()> {
+        if !cqe.reached_kernel() {
+            // The SQE never reached the kernel: drop the OwnedFd, a plain close(2).
+            drop(self.fd.take());
+            return Ok(());
+        }
         // The kernel released the fd number whatever the result (close(2) semantics on
-        // Linux), so it must not be closed again.
+        // Linux, EBADF aside, where there was nothing to release), so it must not be closed
+        // again: the number may already belong to someone else.
         if let Some(fd) = self.fd.take() {
             let _ = fd.into_raw_fd();
         }
