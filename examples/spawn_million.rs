@@ -21,24 +21,26 @@ fn main() -> std::io::Result<()> {
     }
     let per_core = tasks / cores;
     let start = Instant::now();
-    let per_core_secs = ringbolt::Runtime::builder().cores(cores).launch(|_core| async move {
-        let t = Instant::now();
-        let mut handles = Vec::with_capacity(1024);
-        let mut sum = 0usize;
-        for i in 0..per_core {
-            handles.push(ringbolt::spawn(async move { i & 1 }));
-            if handles.len() == 1024 {
-                for h in handles.drain(..) {
-                    sum += h.await.unwrap_or(0);
+    let per_core_secs = ringbolt::Runtime::builder()
+        .cores(cores)
+        .launch(|_core| async move {
+            let t = Instant::now();
+            let mut handles = Vec::with_capacity(1024);
+            let mut sum = 0usize;
+            for i in 0..per_core {
+                handles.push(ringbolt::spawn(async move { i & 1 }));
+                if handles.len() == 1024 {
+                    for h in handles.drain(..) {
+                        sum += h.await.unwrap_or(0);
+                    }
                 }
             }
-        }
-        for h in handles.drain(..) {
-            sum += h.await.unwrap_or(0);
-        }
-        std::hint::black_box(sum);
-        t.elapsed().as_secs_f64()
-    })?;
+            for h in handles.drain(..) {
+                sum += h.await.unwrap_or(0);
+            }
+            std::hint::black_box(sum);
+            t.elapsed().as_secs_f64()
+        })?;
     let wall = start.elapsed().as_secs_f64();
     let total = per_core * cores;
     for (core, secs) in per_core_secs.iter().enumerate() {

@@ -24,5 +24,6 @@ pub use ringbolt_net as net;
 pub use ringbolt_runtime as runtime;
 
 pub use ringbolt_runtime::{
-    buf, core_id, cores, spawn, spawn_on, stats, sync, task, time, Builder, Runtime, Stats,
+    buf, core_id, cores, join, select, spawn, spawn_on, stats, sync, task, time, try_join, Builder,
+    Runtime, Stats,
 };

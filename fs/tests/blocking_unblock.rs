@@ -60,7 +60,10 @@ fn unblock_runs_off_the_core() {
         assert_eq!(sum, (0..32).sum::<u64>());
         assert!(peak <= MAX_BLOCKING_THREADS, "{peak} helper threads");
         let parallel = PEAK.load(Ordering::SeqCst);
-        assert!(parallel >= 2, "jobs ran one at a time (peak concurrency {parallel})");
+        assert!(
+            parallel >= 2,
+            "jobs ran one at a time (peak concurrency {parallel})"
+        );
 
         // A panic in the job reaches the awaiting task.
         let h = ringbolt_runtime::spawn(unblock(|| panic!("boom in helper")));

@@ -2,11 +2,11 @@
 
 use crate::driver::DriverConfig;
 use crate::executor::remote::{CrossWake, Shared};
-use std::sync::Arc;
 use crate::runtime::Runtime;
 use std::future::Future;
 use std::io;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
 
 /// Configures and builds runtimes.
 ///
@@ -158,7 +158,10 @@ impl Builder {
         if pin && cpus.len() < n {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
-                format!("{n} cores asked for but only {} CPUs given to pin to", cpus.len()),
+                format!(
+                    "{n} cores asked for but only {} CPUs given to pin to",
+                    cpus.len()
+                ),
             ));
         }
         let mesh: Vec<Arc<Shared>> = (0..n)

@@ -57,7 +57,7 @@ pub(crate) fn current_weak() -> Option<std::rc::Weak<Core>> {
 
 /// Runs `f` with the driver of `core` if that runtime is still alive: now if its driver is
 /// free, else at its next turn. Nothing happens once the runtime is gone (its ring closed).
-pub(crate) fn with_ring_of(core: &std::rc::Weak<Core>, f: Box<dyn FnOnce(&Driver)>) {
+pub(crate) fn with_ring_of(core: &std::rc::Weak<Core>, f: crate::runtime::DriverJob) {
     if let Some(core) = core.upgrade() {
         match core.driver.try_borrow() {
             Ok(d) => f(&d),

@@ -64,8 +64,8 @@ pub mod task {
     pub use crate::combinators::{join_all, select, try_join_all, Either};
     pub use crate::executor::blocking::{spawn_blocking, BLOCKING_IDLE, MAX_BLOCKING_THREADS};
     pub use crate::executor::join::{JoinError, JoinHandle};
-    pub use crate::executor::spawn_on::{spawn_on, RemoteJoinHandle};
     pub use crate::executor::spawn;
+    pub use crate::executor::spawn_on::{spawn_on, RemoteJoinHandle};
     pub use crate::executor::yield_now;
     pub use crate::group::JoinSet;
 }

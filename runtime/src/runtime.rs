@@ -18,6 +18,9 @@ use std::sync::Arc;
 use std::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
 use std::time::{Duration, Instant};
 
+/// Work to run with a core's driver; see [`context::with_ring_of`].
+pub(crate) type DriverJob = Box<dyn FnOnce(&Driver)>;
+
 /// Everything one core owns.
 pub(crate) struct Core {
     pub(crate) id: usize,
@@ -32,7 +35,7 @@ pub(crate) struct Core {
     scratch: RefCell<Scratch>,
     /// Driver work requested while the driver was borrowed (e.g. unregistering a buffer ring
     /// dropped during a reap); run at the next turn.
-    pub(crate) deferred: RefCell<Vec<Box<dyn FnOnce(&Driver)>>>,
+    pub(crate) deferred: RefCell<Vec<DriverJob>>,
 }
 
 #[derive(Default)]
@@ -65,7 +68,9 @@ pub struct Runtime {
 
 impl std::fmt::Debug for Runtime {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Runtime").field("core", &self.core.id).finish()
+        f.debug_struct("Runtime")
+            .field("core", &self.core.id)
+            .finish()
     }
 }
 
@@ -164,7 +169,11 @@ impl Core {
             && !self.shared.main_woken.load(Ordering::Acquire)
             && !self.shared.has_pending();
         let has_timers = self.timers.borrow().len() > 0;
-        let now = if has_timers { Some(Instant::now()) } else { None };
+        let now = if has_timers {
+            Some(Instant::now())
+        } else {
+            None
+        };
         let timeout = match now {
             Some(now) if idle => self.timers.borrow().next_timeout(now),
             _ => None,

@@ -54,7 +54,10 @@ fn sender_core_exits_first(wake: CrossWake) {
         n
     });
     sender.join().expect("sender thread");
-    assert_eq!(n, 100, "everything sent was received, then the channel closed");
+    assert_eq!(
+        n, 100,
+        "everything sent was received, then the channel closed"
+    );
 }
 
 #[test]

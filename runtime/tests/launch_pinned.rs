@@ -28,7 +28,10 @@ fn two_pinned_cores() {
     for (i, (core, id, seen)) in out.into_iter().enumerate() {
         assert_eq!(core, i);
         assert_eq!(id, i);
-        assert!(seen.iter().all(|&c| c == i as i32), "core {i} ran on {seen:?}");
+        assert!(
+            seen.iter().all(|&c| c == i as i32),
+            "core {i} ran on {seen:?}"
+        );
     }
 }
 
@@ -108,5 +111,8 @@ fn launch_reports_a_panicking_core() {
             }
         })
         .unwrap_err();
-    assert!(err.to_string().contains("core 1 panicked: core one fails"), "{err}");
+    assert!(
+        err.to_string().contains("core 1 panicked: core one fails"),
+        "{err}"
+    );
 }

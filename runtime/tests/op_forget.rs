@@ -35,7 +35,11 @@ fn forget_1000_inflight_ops() {
             Nop::op().await.unwrap();
         }
         ringbolt_runtime::time::sleep(Duration::from_millis(30)).await;
-        assert_eq!(stats().ops_in_flight, 500, "the forgotten pipe reads are still in flight");
+        assert_eq!(
+            stats().ops_in_flight,
+            500,
+            "the forgotten pipe reads are still in flight"
+        );
     });
     drop(rt); // must terminate: cancels the reads and reaps them
 }

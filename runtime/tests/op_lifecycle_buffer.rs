@@ -68,7 +68,11 @@ fn runtime_drop_releases_inflight_buffer() {
     });
     assert_eq!(Arc::strong_count(&token), 2, "task still waits on the read");
     drop(rt);
-    assert_eq!(Arc::strong_count(&token), 1, "shutdown cancelled, reaped and released");
+    assert_eq!(
+        Arc::strong_count(&token),
+        1,
+        "shutdown cancelled, reaped and released"
+    );
 }
 
 #[test]
@@ -85,7 +89,13 @@ fn completed_but_unpolled_op_releases_its_buffer() {
         let mut cx = Context::from_waker(Waker::noop());
         assert!(op.as_mut().poll(&mut cx).is_pending());
         // SAFETY: writes 3 bytes from a live buffer to a pipe we own.
-        let n = unsafe { libc::write(std::os::fd::AsRawFd::as_raw_fd(&wr), b"abc".as_ptr().cast(), 3) };
+        let n = unsafe {
+            libc::write(
+                std::os::fd::AsRawFd::as_raw_fd(&wr),
+                b"abc".as_ptr().cast(),
+                3,
+            )
+        };
         assert_eq!(n, 3);
         let deadline = Instant::now() + Duration::from_secs(5);
         while stats().ops_in_flight > 0 && Instant::now() < deadline {

@@ -3,18 +3,26 @@ use ringbolt_runtime::Runtime;
 
 #[test]
 fn eperm_names_seccomp_and_sysctl() {
-    let err = Runtime::builder().inject_setup_error(libc::EPERM).build().unwrap_err();
+    let err = Runtime::builder()
+        .inject_setup_error(libc::EPERM)
+        .build()
+        .unwrap_err();
     let msg = err.to_string();
     assert_eq!(err.kind(), std::io::ErrorKind::PermissionDenied);
     assert!(msg.contains("seccomp"), "{msg}");
     assert!(msg.contains("kernel.io_uring_disabled"), "{msg}");
-    let inner = err.get_ref().and_then(|e| e.downcast_ref::<ringbolt_runtime::SetupError>());
+    let inner = err
+        .get_ref()
+        .and_then(|e| e.downcast_ref::<ringbolt_runtime::SetupError>());
     assert_eq!(inner.and_then(|e| e.raw_os_error()), Some(libc::EPERM));
 }
 
 #[test]
 fn enosys_names_the_kernel() {
-    let err = Runtime::builder().inject_setup_error(libc::ENOSYS).build().unwrap_err();
+    let err = Runtime::builder()
+        .inject_setup_error(libc::ENOSYS)
+        .build()
+        .unwrap_err();
     assert_eq!(err.kind(), std::io::ErrorKind::Unsupported);
     let msg = err.to_string();
     assert!(msg.contains("5.19") && msg.contains("gVisor"), "{msg}");
@@ -22,7 +30,10 @@ fn enosys_names_the_kernel() {
 
 #[test]
 fn enomem_names_memlock() {
-    let err = Runtime::builder().inject_setup_error(libc::ENOMEM).build().unwrap_err();
+    let err = Runtime::builder()
+        .inject_setup_error(libc::ENOMEM)
+        .build()
+        .unwrap_err();
     assert!(err.to_string().contains("RLIMIT_MEMLOCK"), "{err}");
 }
 

@@ -8,7 +8,10 @@ use std::time::{Duration, Instant};
 
 #[test]
 fn shutdown_with_10k_inflight_ops_is_fast() {
-    let _w = watchdog("shutdown_with_10k_inflight_ops_is_fast", Duration::from_secs(30));
+    let _w = watchdog(
+        "shutdown_with_10k_inflight_ops_is_fast",
+        Duration::from_secs(30),
+    );
     let rt = Runtime::builder().entries(1024).build().unwrap();
     rt.block_on(async {
         for _ in 0..10_000 {

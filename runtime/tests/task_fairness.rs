@@ -10,7 +10,10 @@ use std::time::{Duration, Instant};
 
 #[test]
 fn busy_tasks_do_not_starve_io_and_timers() {
-    let _w = common::watchdog("busy_tasks_do_not_starve_io_and_timers", Duration::from_secs(20));
+    let _w = common::watchdog(
+        "busy_tasks_do_not_starve_io_and_timers",
+        Duration::from_secs(20),
+    );
     let rt = Runtime::builder().event_interval(64).build().unwrap();
     rt.block_on(async {
         let stop = Rc::new(Cell::new(false));
@@ -32,8 +35,15 @@ fn busy_tasks_do_not_starve_io_and_timers() {
             Nop::op().await.unwrap();
         }
         stop.set(true);
-        assert!(slept < Duration::from_millis(500), "timer starved: {slept:?}");
+        assert!(
+            slept < Duration::from_millis(500),
+            "timer starved: {slept:?}"
+        );
         assert!(stats().enters > enters_before, "I/O went through the ring");
-        assert!(spins.get() > 1000, "busy tasks ran meanwhile ({} spins)", spins.get());
+        assert!(
+            spins.get() > 1000,
+            "busy tasks ran meanwhile ({} spins)",
+            spins.get()
+        );
     });
 }

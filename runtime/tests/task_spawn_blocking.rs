@@ -25,7 +25,11 @@ fn core_keeps_running_while_blocking_work_waits() {
         .await
         .unwrap();
         assert_eq!(v.as_deref(), Some("ringbolt-blocking"));
-        assert!(ticks.get() >= 5, "the core was blocked: only {} ticks", ticks.get());
+        assert!(
+            ticks.get() >= 5,
+            "the core was blocked: only {} ticks",
+            ticks.get()
+        );
         ticker.await.unwrap();
     });
 }

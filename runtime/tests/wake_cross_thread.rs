@@ -81,7 +81,11 @@ fn wake_after_runtime_drop_is_harmless() {
         ringbolt_runtime::task::yield_now().await;
         ringbolt_runtime::task::yield_now().await;
     });
-    let waker = slot.lock().unwrap().take().expect("task registered a waker");
+    let waker = slot
+        .lock()
+        .unwrap()
+        .take()
+        .expect("task registered a waker");
     drop(rt);
     let w2 = waker.clone();
     std::thread::spawn(move || {

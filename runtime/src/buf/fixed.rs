@@ -186,7 +186,6 @@ impl FixedBufPool {
             // PoolInner::drop, after the table was unregistered (or the ring is gone); until
             // then the memory stays allocated and at its address (rule 2).
             unsafe { driver.submitter().register_buffers(&iovecs) }
-                .map(|()| ())
         });
         match registered {
             Some(Ok(())) => {

@@ -191,8 +191,8 @@ impl BufRing {
             }
             return Err(io::Error::from(io::ErrorKind::OutOfMemory));
         };
-        let core = context::current_weak()
-            .expect("BufRing::new must be called inside a ringbolt runtime");
+        let core =
+            context::current_weak().expect("BufRing::new must be called inside a ringbolt runtime");
         let mut inner = RingInner {
             bgid: 0,
             ring,

@@ -48,7 +48,10 @@ unsafe impl<T: IoBuf> IoBuf for Slice<T> {
         unsafe { self.buf.stable_ptr().add(self.begin) }
     }
     fn bytes_init(&self) -> usize {
-        self.buf.bytes_init().min(self.end).saturating_sub(self.begin)
+        self.buf
+            .bytes_init()
+            .min(self.end)
+            .saturating_sub(self.begin)
     }
     fn bytes_total(&self) -> usize {
         self.end - self.begin

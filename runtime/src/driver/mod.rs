@@ -254,7 +254,13 @@ impl Driver {
 
     /// Queues a single-shot op's SQE; it reaches the kernel with the next enter.
     pub(crate) fn submit(&mut self, entry: Entry, waker: Option<Waker>) -> io::Result<Key> {
-        self.submit_entry(entry, Slot::Waiting { waker, result: None })
+        self.submit_entry(
+            entry,
+            Slot::Waiting {
+                waker,
+                result: None,
+            },
+        )
     }
 
     /// Queues a multishot op's SQE.
@@ -528,7 +534,9 @@ impl Driver {
                     .filter(|(_, e)| {
                         matches!(
                             e.slot,
-                            Slot::Ignored(_) | Slot::Waiting { .. } | Slot::Stream { done: false, .. }
+                            Slot::Ignored(_)
+                                | Slot::Waiting { .. }
+                                | Slot::Stream { done: false, .. }
                         )
                     })
                     .map(|(i, e)| (u64::from(e.generation) << 32) | i as u64)
@@ -536,7 +544,9 @@ impl Driver {
                 for key in keys {
                     self.cancel(key);
                 }
-                let entry = opcode::AsyncCancel::new(WAKE_TAG).build().user_data(CANCEL_TAG);
+                let entry = opcode::AsyncCancel::new(WAKE_TAG)
+                    .build()
+                    .user_data(CANCEL_TAG);
                 let _ = self.push(&entry);
             }
             if self.enter(true, Some(Duration::from_millis(100))).is_err() && rounds > 100 {

@@ -170,7 +170,10 @@ impl<T> Future for JoinHandle<T> {
         if h.state.get() & COMPLETE != 0 {
             let mut out: Option<Result<T, JoinError>> = None;
             // SAFETY: owner thread (JoinHandle is !Send); `out` has the task's output type.
-            unsafe { self.task.take_output((&mut out as *mut Option<Result<T, JoinError>>).cast()) };
+            unsafe {
+                self.task
+                    .take_output((&mut out as *mut Option<Result<T, JoinError>>).cast())
+            };
             return Poll::Ready(out.unwrap_or_else(|| Err(JoinError::cancelled())));
         }
         let old = h.join_waker.take();

@@ -274,7 +274,8 @@ unsafe fn dealloc<F: Future + 'static>(ptr: NonNull<Header>) {
     drop(unsafe { Box::from_raw(ptr.cast::<TaskCell<F>>().as_ptr()) });
 }
 
-static WAKER_VTABLE: RawWakerVTable = RawWakerVTable::new(waker_clone, waker_wake, waker_wake_by_ref, waker_drop);
+static WAKER_VTABLE: RawWakerVTable =
+    RawWakerVTable::new(waker_clone, waker_wake, waker_wake_by_ref, waker_drop);
 
 unsafe fn waker_clone(p: *const ()) -> RawWaker {
     // SAFETY: a waker exists, so the task is alive; only the atomic is touched.

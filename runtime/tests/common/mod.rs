@@ -50,7 +50,9 @@ pub fn pipe() -> (SharedFd, OwnedFd) {
 
 /// Number of open fds of this process.
 pub fn open_fds() -> usize {
-    std::fs::read_dir("/proc/self/fd").map(|d| d.count()).unwrap_or(0)
+    std::fs::read_dir("/proc/self/fd")
+        .map(|d| d.count())
+        .unwrap_or(0)
 }
 
 /// Aborts the process if the returned guard is not dropped within `limit`.
