@@ -44,6 +44,28 @@
 //! })?;
 //! # Ok::<(), std::io::Error>(())
 //! ```
+//!
+//! Sockets are bound to their core and cannot be sent to another thread:
+//!
+//! ```compile_fail
+//! fn assert_send<T: Send>() {}
+//! assert_send::<ringbolt_net::TcpStream>();
+//! ```
+//!
+//! ```compile_fail
+//! fn assert_send<T: Send>() {}
+//! assert_send::<ringbolt_net::TcpListener>();
+//! ```
+//!
+//! ```compile_fail
+//! fn assert_send<T: Send>() {}
+//! assert_send::<ringbolt_net::UdpSocket>();
+//! ```
+//!
+//! ```compile_fail
+//! fn assert_send<T: Send>() {}
+//! assert_send::<ringbolt_net::UnixStream>();
+//! ```
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
