@@ -144,7 +144,7 @@ fn draw_panel<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, p: &Panel) -> R
             .split(['-', ' '])
             .filter(|s| !s.is_empty() && *s != "x")
             .collect();
-        let (top, bottom) = if g.len() > 16 && parts.len() > 2 {
+        let (top, bottom) = if g.len() > 12 && parts.len() > 2 {
             (parts[..2].join(" "), parts[2..].join(" "))
         } else {
             (g.clone(), String::new())
