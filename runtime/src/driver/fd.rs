@@ -12,7 +12,7 @@ use crate::ops::Close;
 use std::cell::Cell;
 use std::future::poll_fn;
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
 use std::rc::Rc;
 use std::task::{Poll, Waker};
 
@@ -95,6 +95,14 @@ impl SharedFd {
         // close the fd; the close op owns it from here.
         let owned = unsafe { OwnedFd::from_raw_fd(self.inner.fd) };
         Op::new(Close::new(owned)).await
+    }
+}
+
+impl AsFd for SharedFd {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        // SAFETY: the fd stays open while any SharedFd clone is alive (rule 2), and the borrow
+        // cannot outlive `self`.
+        unsafe { BorrowedFd::borrow_raw(self.inner.fd) }
     }
 }
 

@@ -16,5 +16,6 @@ pub use close::Close;
 pub use nop::Nop;
 pub use read::Read;
 pub use timeout::Timeout;
+pub(crate) use vectored::iovecs;
 pub use vectored::{Readv, Writev};
 pub use write::Write;

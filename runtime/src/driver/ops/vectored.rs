@@ -3,7 +3,7 @@ use crate::driver::{CqeResult, Op, OpCode, SharedFd};
 use io_uring::{opcode, squeue::Entry, types};
 
 /// Builds iovecs over the buffers, capping the total at MAX_RW_COUNT and the count at IOV_MAX.
-fn iovecs(ptrs: impl Iterator<Item = (*mut u8, usize)>) -> Vec<libc::iovec> {
+pub(crate) fn iovecs(ptrs: impl Iterator<Item = (*mut u8, usize)>) -> Vec<libc::iovec> {
     let mut total = 0usize;
     let mut out = Vec::new();
     for (ptr, len) in ptrs.take(1024) {
