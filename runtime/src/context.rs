@@ -121,6 +121,7 @@ pub(crate) fn is_inside() -> bool {
 /// # Panics
 ///
 /// Panics outside a runtime: ring ops must be polled inside the runtime that owns the ring.
+#[inline]
 #[track_caller]
 pub(crate) fn with_driver<R>(f: impl FnOnce(&mut Driver) -> R) -> R {
     with_core(|core| f(&mut core.driver.borrow_mut())).expect(

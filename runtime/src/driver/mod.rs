@@ -55,7 +55,30 @@ pub struct CqeResult {
     submitted: bool,
 }
 
+/// A CQE as the kernel posted it, kept in the slab until the op's future takes it. Eight bytes,
+/// so it moves in registers; the `io::Result` is built only when the future takes it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct RawCqe {
+    res: i32,
+    flags: u32,
+}
+
+impl RawCqe {
+    #[inline]
+    fn has_more(self) -> bool {
+        cqueue::more(self.flags)
+    }
+}
+
+impl From<RawCqe> for CqeResult {
+    #[inline]
+    fn from(raw: RawCqe) -> CqeResult {
+        CqeResult::from_raw(raw.res, raw.flags)
+    }
+}
+
 impl CqeResult {
+    #[inline]
     fn from_raw(res: i32, flags: u32) -> Self {
         let result = if res >= 0 {
             Ok(res as u32)
@@ -91,16 +114,16 @@ enum Slot {
     /// CQE of an op that posts it with `F_MORE` before a final notification (SEND_ZC).
     Waiting {
         waker: Option<Waker>,
-        result: Option<CqeResult>,
+        result: Option<RawCqe>,
     },
     /// The final CQE arrived; the future has not taken it yet.
-    Completed(CqeResult),
+    Completed(RawCqe),
     /// In flight; the future was dropped and left its state here.
     Ignored(Box<dyn Orphan>),
     /// A multishot op whose stream is alive.
     Stream {
         waker: Option<Waker>,
-        queue: VecDeque<CqeResult>,
+        queue: VecDeque<RawCqe>,
         done: bool,
     },
 }
@@ -240,6 +263,7 @@ impl Driver {
         (u64::from(generation) << 32) | index as u64
     }
 
+    #[inline]
     fn submit_entry(&mut self, entry: Entry, slot: Slot) -> io::Result<Key> {
         let key = self.insert(slot);
         let entry = entry.user_data(key);
@@ -253,11 +277,12 @@ impl Driver {
     }
 
     /// Queues a single-shot op's SQE; it reaches the kernel with the next enter.
-    pub(crate) fn submit(&mut self, entry: Entry, waker: Option<Waker>) -> io::Result<Key> {
+    #[inline]
+    pub(crate) fn submit(&mut self, entry: Entry, waker: &Waker) -> io::Result<Key> {
         self.submit_entry(
             entry,
             Slot::Waiting {
-                waker,
+                waker: Some(waker.clone()),
                 result: None,
             },
         )
@@ -275,6 +300,7 @@ impl Driver {
         )
     }
 
+    #[inline]
     fn slot_mut(&mut self, key: Key) -> Option<&mut Slot> {
         match self.slots.get_mut(key as u32 as usize) {
             Some(e) if e.generation == (key >> 32) as u32 => Some(&mut e.slot),
@@ -282,36 +308,39 @@ impl Driver {
         }
     }
 
-    /// Takes a single-shot op's final CQE, or records the waker.
-    pub(crate) fn poll_op(&mut self, key: Key, cx: &mut Context<'_>) -> Poll<CqeResult> {
+    /// Takes a single-shot op's final CQE, or records the waker. `Ready(None)` when the slot is
+    /// not this op's (a bug the caller reports as an error).
+    #[inline]
+    pub(crate) fn poll_op(&mut self, key: Key, waker: &Waker) -> Poll<Option<RawCqe>> {
         let Some(slot) = self.slot_mut(key) else {
-            return Poll::Ready(CqeResult::error(lost_slot()));
+            return Poll::Ready(None);
         };
         match slot {
-            Slot::Waiting { waker, .. } => {
-                match waker {
-                    Some(w) if w.will_wake(cx.waker()) => {}
-                    _ => *waker = Some(cx.waker().clone()),
+            Slot::Waiting { waker: w, .. } => {
+                match w {
+                    Some(w) if w.will_wake(waker) => {}
+                    _ => *w = Some(waker.clone()),
                 }
                 Poll::Pending
             }
-            Slot::Completed(_) => {
-                let Slot::Completed(cqe) = self.slots.remove(key as u32 as usize).slot else {
-                    unreachable!("matched Completed above")
-                };
-                Poll::Ready(cqe)
+            Slot::Completed(cqe) => {
+                let cqe = *cqe;
+                // Completed holds nothing to drop: free the slot without moving it out.
+                self.slots.remove(key as u32 as usize);
+                Poll::Ready(Some(cqe))
             }
-            Slot::Ignored(_) | Slot::Stream { .. } => Poll::Ready(CqeResult::error(lost_slot())),
+            Slot::Ignored(_) | Slot::Stream { .. } => Poll::Ready(None),
         }
     }
 
     /// Takes the next CQE of a multishot op (with whether it was the last), or records the
     /// waker; `None` once the stream ended and everything was taken.
+    #[inline]
     pub(crate) fn poll_stream(
         &mut self,
         key: Key,
         cx: &mut Context<'_>,
-    ) -> Poll<Option<(CqeResult, bool)>> {
+    ) -> Poll<Option<(RawCqe, bool)>> {
         let Some(Slot::Stream { waker, queue, done }) = self.slot_mut(key) else {
             return Poll::Ready(None);
         };
@@ -348,17 +377,16 @@ impl Driver {
             return None;
         };
         match slot {
-            Slot::Completed(_) => {
-                let Slot::Completed(cqe) = self.slots.remove(key as u32 as usize).slot else {
-                    unreachable!("matched Completed above")
-                };
+            Slot::Completed(cqe) => {
+                let cqe = CqeResult::from(*cqe);
+                self.slots.remove(key as u32 as usize);
                 Some((orphan, cqe))
             }
             Slot::Waiting { result, .. } => {
                 let early = result.take();
                 *slot = Slot::Ignored(orphan);
                 if let (Some(cqe), Slot::Ignored(o)) = (early, slot) {
-                    o.more(cqe);
+                    o.more(cqe.into());
                 }
                 self.cancel(key);
                 None
@@ -377,9 +405,9 @@ impl Driver {
             return;
         };
         let done = *done;
-        let queued: Vec<CqeResult> = queue.drain(..).collect();
+        let queued: Vec<RawCqe> = queue.drain(..).collect();
         for cqe in queued {
-            orphan.more(cqe);
+            orphan.more(cqe.into());
         }
         if done {
             self.slots.remove(key as u32 as usize);
@@ -504,7 +532,7 @@ impl Driver {
                     &mut self.wakes,
                     &mut self.released,
                     key,
-                    CqeResult::from_raw(res, flags),
+                    RawCqe { res, flags },
                 ),
             }
         }
@@ -578,7 +606,7 @@ fn dispatch(
     wakes: &mut Vec<Waker>,
     released: &mut Vec<(Box<dyn Orphan>, CqeResult)>,
     key: Key,
-    cqe: CqeResult,
+    cqe: RawCqe,
 ) {
     let index = key as u32 as usize;
     let entry = match slots.get_mut(index) {
@@ -590,33 +618,32 @@ fn dispatch(
     };
     let more = cqe.has_more();
     match &mut entry.slot {
-        Slot::Waiting { waker, result } => {
-            if more {
-                // A single-shot op that posts its result now and a notification later
-                // (zero-copy send): keep the result, wait for the final CQE.
-                *result = Some(cqe);
-                return;
-            }
-            let w = waker.take();
-            // The op's result is the F_MORE CQE when there was one; the final CQE is then only
-            // the notification that the kernel is done with the buffer.
-            let cqe = match result.take() {
-                Some(mut r) => {
-                    r.flags |= cqe.flags;
-                    r
-                }
-                None => cqe,
+        Slot::Waiting { result, .. } if more => {
+            // A single-shot op that posts its result now and a notification later
+            // (zero-copy send): keep the result, wait for the final CQE.
+            *result = Some(cqe);
+        }
+        Slot::Waiting { .. } => {
+            let Slot::Waiting { waker, result } =
+                std::mem::replace(&mut entry.slot, Slot::Completed(cqe))
+            else {
+                unreachable!("matched Waiting above")
             };
-            entry.slot = Slot::Completed(cqe);
+            if let Some(mut r) = result {
+                // The op's result is the F_MORE CQE; the final CQE is only the notification
+                // that the kernel is done with the buffer.
+                r.flags |= cqe.flags;
+                entry.slot = Slot::Completed(r);
+            }
             *in_flight -= 1;
             stats.ops_completed += 1;
-            if let Some(w) = w {
+            if let Some(w) = waker {
                 wakes.push(w);
             }
         }
         Slot::Ignored(orphan) => {
             if more {
-                orphan.more(cqe);
+                orphan.more(cqe.into());
                 return;
             }
             let Slot::Ignored(orphan) = slots.remove(index).slot else {
@@ -624,7 +651,7 @@ fn dispatch(
             };
             *in_flight -= 1;
             stats.ops_completed += 1;
-            released.push((orphan, cqe));
+            released.push((orphan, cqe.into()));
         }
         Slot::Stream { waker, queue, done } => {
             queue.push_back(cqe);
@@ -641,6 +668,8 @@ fn dispatch(
     }
 }
 
-fn lost_slot() -> io::Error {
+/// The error an op gets when its slot is not its own (never expected; see op.rs rule 3).
+#[cold]
+pub(crate) fn lost_slot() -> io::Error {
     io::Error::other("ringbolt: op polled on a runtime that does not own it")
 }

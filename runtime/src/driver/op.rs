@@ -13,7 +13,7 @@
 //! 4. `mem::forget` of an in-flight op leaks its box; the kernel keeps writing into valid memory.
 //! 5. An op is submitted on its first poll. An op dropped before that never reaches the kernel.
 
-use super::{CqeResult, Key};
+use super::{lost_slot, CqeResult, Key};
 use crate::context;
 use io_uring::squeue::Entry;
 use std::future::Future;
@@ -138,8 +138,7 @@ impl<T: OpCode> Future for Op<T> {
         match std::mem::replace(&mut this.state, State::Done) {
             State::Unsubmitted(mut data) => {
                 let entry = data.build();
-                let waker = cx.waker().clone();
-                match context::with_driver(|d| d.submit(entry, Some(waker)).map(|k| (k, d.id))) {
+                match context::with_driver(|d| d.submit(entry, cx.waker()).map(|k| (k, d.id))) {
                     Ok((key, id)) => {
                         this.state = State::InFlight(data, key, id);
                         Poll::Pending
@@ -148,8 +147,11 @@ impl<T: OpCode> Future for Op<T> {
                 }
             }
             State::InFlight(data, key, id) => {
-                match context::with_driver(|d| (d.id == id).then(|| d.poll_op(key, cx))) {
-                    Some(Poll::Ready(cqe)) => Poll::Ready(data.complete(cqe)),
+                match context::with_driver(|d| (d.id == id).then(|| d.poll_op(key, cx.waker()))) {
+                    Some(Poll::Ready(Some(cqe))) => Poll::Ready(data.complete(cqe.into())),
+                    Some(Poll::Ready(None)) => {
+                        Poll::Ready(data.complete(CqeResult::error(lost_slot())))
+                    }
                     Some(Poll::Pending) => {
                         this.state = State::InFlight(data, key, id);
                         Poll::Pending
@@ -213,7 +215,7 @@ impl<T: MultishotOpCode> MultiOp<T> {
             State::InFlight(mut data, key, id) => {
                 match context::with_driver(|d| (d.id == id).then(|| d.poll_stream(key, cx))) {
                     Some(Poll::Ready(Some((cqe, last)))) => {
-                        let item = data.0.next(cqe);
+                        let item = data.0.next(cqe.into());
                         if !last {
                             self.state = State::InFlight(data, key, id);
                         }
