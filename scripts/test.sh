@@ -17,4 +17,4 @@ if [ ${#need[@]} -gt 0 ]; then
   fi
 fi
 
-cargo test --workspace --release "$@"
+cargo test --workspace --release --no-fail-fast "$@"
