@@ -42,6 +42,20 @@ pub fn self_cpu() -> io::Result<CpuTimes> {
     process_cpu(std::process::id())
 }
 
+/// CPU times of the calling thread.
+///
+/// # Errors
+/// As [`process_cpu`].
+pub fn thread_cpu() -> io::Result<CpuTimes> {
+    let stat = std::fs::read_to_string("/proc/thread-self/stat")?;
+    parse_stat(&stat, clock_ticks_per_sec()).ok_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            "unparsable /proc/thread-self/stat",
+        )
+    })
+}
+
 fn clock_ticks_per_sec() -> f64 {
     // SAFETY: sysconf has no memory-safety preconditions.
     let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };

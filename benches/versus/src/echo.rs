@@ -187,6 +187,7 @@ pub fn run_once(ctx: &Ctx, contender: &str, conns: usize, size: usize) -> io::Re
         user_us_per_rt: cpu.user_us / rts,
         sys_us_per_rt: cpu.sys_us / rts,
         syscalls_per_rt: sc0.zip(sc1).map(|(a, b)| b.saturating_sub(a) as f64 / rts),
+        client_us_per_rt: result.cpu_us / rts,
         probe_before_ns,
         probe_after_ns,
         far,

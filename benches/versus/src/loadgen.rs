@@ -22,6 +22,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crate::affinity::pin_current_thread;
+use crate::cpu::{thread_cpu, CpuTimes};
 use crate::stats::Histogram;
 
 const WARMUP: u8 = 0;
@@ -65,6 +66,8 @@ pub struct LoadResult {
     pub verified_bytes: u64,
     /// Open loop: messages not sent because the backlog was full.
     pub dropped: u64,
+    /// CPU (user + kernel) the load generator threads used in the window, in µs.
+    pub cpu_us: f64,
 }
 
 /// A running load generator.
@@ -80,6 +83,7 @@ struct ThreadResult {
     hist: Histogram,
     verified_bytes: u64,
     dropped: u64,
+    cpu_us: f64,
 }
 
 impl LoadGen {
@@ -156,6 +160,7 @@ impl LoadGen {
                     total.hist.merge(&r.hist);
                     total.verified_bytes += r.verified_bytes;
                     total.dropped += r.dropped;
+                    total.cpu_us += r.cpu_us;
                 }
                 Ok(Err(e)) => first_err = first_err.or(Some(e)),
                 Err(_) => first_err = first_err.or(Some(io::Error::other("load thread panicked"))),
@@ -312,6 +317,7 @@ impl Worker {
         let mut rr = 0usize;
         let mut last_progress = start;
         let mut window_start = start;
+        let mut cpu_start = CpuTimes::default();
         let mut events = vec![libc::epoll_event { events: 0, u64: 0 }; 512];
         if self.interval_ns.is_none() {
             for i in 0..self.conns.len() {
@@ -324,12 +330,15 @@ impl Worker {
                 MEASURE if !self.measuring => {
                     self.measuring = true;
                     window_start = now;
+                    cpu_start = thread_cpu().unwrap_or_default();
                     (self.res.round_trips, self.res.dropped) = (0, 0);
                     self.res.hist.clear();
                 }
                 STOP => {
                     if self.measuring {
                         self.res.window = now - window_start;
+                        let cpu = thread_cpu().unwrap_or_default().since(cpu_start);
+                        self.res.cpu_us = cpu.user_us + cpu.sys_us;
                     }
                     return Ok(());
                 }

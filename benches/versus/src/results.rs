@@ -34,6 +34,8 @@ pub struct EchoRun {
     pub sys_us_per_rt: f64,
     /// Syscalls per round trip counted by the server itself (raw contenders).
     pub syscalls_per_rt: Option<f64>,
+    /// Load generator CPU per round trip in µs (is the client the bottleneck?).
+    pub client_us_per_rt: f64,
     /// Cache-line probe before the run, ns per bounce.
     pub probe_before_ns: Option<f64>,
     /// Cache-line probe after the run, ns per bounce.
@@ -69,6 +71,8 @@ pub struct EchoCell {
     pub sys_us_per_rt: Option<f64>,
     /// Syscalls per round trip.
     pub syscalls_per_rt: Option<f64>,
+    /// Median load generator CPU µs per round trip.
+    pub client_us_per_rt: Option<f64>,
     /// Where the syscall count came from: `self` (the server counted) or `perf`.
     pub syscalls_source: Option<String>,
     /// Largest probe value seen around the kept runs, ns per bounce.
@@ -107,6 +111,7 @@ impl EchoCell {
             user_us_per_rt: med(|r| r.user_us_per_rt),
             sys_us_per_rt: med(|r| r.sys_us_per_rt),
             syscalls_per_rt: median_of(runs.iter().map(|r| r.syscalls_per_rt)),
+            client_us_per_rt: med(|r| r.client_us_per_rt),
             syscalls_source: runs
                 .iter()
                 .any(|r| r.syscalls_per_rt.is_some())

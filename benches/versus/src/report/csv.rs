@@ -5,7 +5,7 @@ use crate::results::Report;
 
 /// Header of `results.csv`.
 pub const HEADER: &str = "part,contender,cell,median,min,max,spread,unit,vs_tokio,vs_raw_uring,\
-p50_us,p99_us,p999_us,user_us_per_op,sys_us_per_op,cpu_us_per_op,syscalls_per_op,probe_max_ns,far_runs,errors";
+p50_us,p99_us,p999_us,user_us_per_op,sys_us_per_op,cpu_us_per_op,syscalls_per_op,client_us_per_op,probe_max_ns,far_runs,errors";
 
 fn opt(v: Option<f64>) -> String {
     v.map(|x| format!("{x:.4}")).unwrap_or_default()
@@ -39,6 +39,7 @@ pub fn render(report: &Report) -> String {
             opt(c.sys_us_per_rt),
             opt(c.user_us_per_rt.zip(c.sys_us_per_rt).map(|(u, s)| u + s)),
             opt(c.syscalls_per_rt),
+            opt(c.client_us_per_rt),
             opt(c.probe_max_ns),
             c.far_runs.to_string(),
             quote(&c.errors.join("; ")),
@@ -65,6 +66,7 @@ pub fn render(report: &Report) -> String {
             String::new(),
             String::new(),
             opt(c.cpu_us_per_op),
+            String::new(),
             String::new(),
             String::new(),
             String::new(),

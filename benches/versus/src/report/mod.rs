@@ -60,6 +60,7 @@ mod tests {
             user_us_per_rt: 0.1,
             sys_us_per_rt: 1.6,
             syscalls_per_rt: None,
+            client_us_per_rt: 1.5,
             probe_before_ns: Some(120.0),
             probe_after_ns: Some(140.0),
             far: false,

@@ -20,7 +20,7 @@ fn ratio(v: Option<f64>) -> String {
 /// Header of the echo table.
 pub fn echo_header() -> String {
     format!(
-        "{:<14} {:<14} {:>8} {:>17} {:>7} {:>7} {:>7} {:>7} {:>8} {:>7} {:>7} {:>7} {:>6}",
+        "{:<14} {:<14} {:>8} {:>17} {:>7} {:>7} {:>7} {:>7} {:>8} {:>7} {:>7} {:>7} {:>7} {:>6}",
         "conns x size",
         "contender",
         "krps",
@@ -33,6 +33,7 @@ pub fn echo_header() -> String {
         "usr/rt",
         "sys/rt",
         "sc/rt",
+        "cli/rt",
         "probe"
     )
 }
@@ -59,7 +60,7 @@ pub fn echo_line(c: &EchoCell) -> String {
         (v, _) => num(v, 2),
     };
     let mut line = format!(
-        "{cell:<14} {:<14} {:>8.1} {:>17} {:>7} {:>7} {:>7} {:>7} {:>8} {:>7} {:>7} {:>7} {:>6}",
+        "{cell:<14} {:<14} {:>8.1} {:>17} {:>7} {:>7} {:>7} {:>7} {:>8} {:>7} {:>7} {:>7} {:>7} {:>6}",
         c.contender,
         k.median,
         spread,
@@ -71,6 +72,7 @@ pub fn echo_line(c: &EchoCell) -> String {
         num(c.user_us_per_rt, 3),
         num(c.sys_us_per_rt, 3),
         sc,
+        num(c.client_us_per_rt, 2),
         num(c.probe_max_ns, 0),
     );
     if c.far_runs > 0 {
@@ -158,7 +160,7 @@ pub fn render(r: &Report) -> String {
         let _ = writeln!(
             out,
             "xtokio: vs the better tokio setup; xuring: vs the raw io_uring loop; usr/sys: server CPU us per round trip; \
-sc/rt: syscalls per round trip (p = counted by perf stat in a separate run); probe: max ns per cache-line bounce \
+sc/rt: syscalls per round trip (p = counted by perf stat in a separate run); cli/rt: load generator CPU us per round trip; probe: max ns per cache-line bounce \
 (far above {:.0}); ! = spread > {:.0}%",
             r.far_ns,
             SPREAD_FLAG * 100.0
