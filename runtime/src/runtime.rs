@@ -187,31 +187,32 @@ impl Core {
             std::mem::swap(&mut driver.wakes, &mut scratch.wakes);
             std::mem::swap(&mut driver.released, &mut scratch.released);
         }
-        for w in scratch.wakes.drain(..) {
-            w.wake();
-        }
-        for (orphan, cqe) in scratch.released.drain(..) {
-            orphan.finish(cqe);
+        wake_all(&mut scratch.wakes);
+        if !scratch.released.is_empty() {
+            for (orphan, cqe) in scratch.released.drain(..) {
+                orphan.finish(cqe);
+            }
         }
         self.run_deferred();
-        if has_timers || wait {
+        // Only timers need the clock; a turn without any skips `Instant::now`. (Nothing run
+        // since the check above can add a timer except drop code, so look again.)
+        if has_timers || self.timers.borrow().len() > 0 {
             let now = Instant::now();
-            let mut timers = self.timers.borrow_mut();
-            if timers.len() > 0 {
-                timers.process(now, &mut scratch.wakes);
-            }
-            drop(timers);
-            for w in scratch.wakes.drain(..) {
-                w.wake();
-            }
+            self.timers.borrow_mut().process(now, &mut scratch.wakes);
+            wake_all(&mut scratch.wakes);
         }
         self.drain_remote(&mut scratch.remote, &mut scratch.jobs);
     }
 
+    #[inline]
     fn run_deferred(&self) {
-        if self.deferred.borrow().is_empty() {
-            return;
+        if !self.deferred.borrow().is_empty() {
+            self.run_deferred_slow();
         }
+    }
+
+    #[inline(never)]
+    fn run_deferred_slow(&self) {
         let work = std::mem::take(&mut *self.deferred.borrow_mut());
         let d = self.driver.borrow();
         for f in work {
@@ -228,17 +229,23 @@ impl Core {
         }
     }
 
+    #[inline]
     fn drain_remote(&self, tasks: &mut Vec<TaskRef>, jobs: &mut Vec<Job>) {
         if self.shared.has_pending() {
-            self.shared.take(tasks, jobs);
-            for task in tasks.drain(..) {
-                self.sched.schedule_local(task);
-            }
-            for job in jobs.drain(..) {
-                // A job only spawns (spawn_on catches the closure's panic itself); never let
-                // one unwind through the event loop.
-                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
-            }
+            self.drain_remote_slow(tasks, jobs);
+        }
+    }
+
+    #[inline(never)]
+    fn drain_remote_slow(&self, tasks: &mut Vec<TaskRef>, jobs: &mut Vec<Job>) {
+        self.shared.take(tasks, jobs);
+        for task in tasks.drain(..) {
+            self.sched.schedule_local(task);
+        }
+        for job in jobs.drain(..) {
+            // A job only spawns (spawn_on catches the closure's panic itself); never let
+            // one unwind through the event loop.
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
         }
     }
 
@@ -258,6 +265,16 @@ impl Core {
             cq_overflows: ds.cq_overflows,
             stale_cqes: ds.stale_cqes,
             timers_pending: self.timers.try_borrow().map(|t| t.len()).unwrap_or(0),
+        }
+    }
+}
+
+/// Wakes and empties `wakes`; nothing to do (not even a `Drain`) when it is empty.
+#[inline]
+fn wake_all(wakes: &mut Vec<Waker>) {
+    if !wakes.is_empty() {
+        for w in wakes.drain(..) {
+            w.wake();
         }
     }
 }
