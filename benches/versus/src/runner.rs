@@ -157,9 +157,6 @@ struct Plan {
 
 fn plan(args: &RunArgs, load_start: f64) -> Plan {
     let mut notes = Vec::new();
-    if !servers::ringbolt::AVAILABLE {
-        notes.push("echo ringbolt: not yet available (ringbolt-net has no TcpListener yet)".into());
-    }
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
     if load_start > 0.5 * cpus as f64 {
         notes.push(format!(

@@ -177,10 +177,7 @@ pub fn available() -> (Vec<&'static str>, Vec<String>) {
     let mut ok = Vec::new();
     let mut notes = Vec::new();
     for &c in FILE_CONTENDERS {
-        if c == "ringbolt" && !ringbolt::AVAILABLE {
-            notes
-                .push("file ringbolt: not yet available (ringbolt-fs has no File yet)".to_string());
-        } else if c.starts_with("fio") && !fio {
+        if c.starts_with("fio") && !fio {
             notes.push(format!(
                 "file {c}: skipped, fio is not installed (apt-get install fio)"
             ));

@@ -13,9 +13,6 @@ use super::dataset::fill;
 use super::worker::{check, Offsets, Recorder, Window};
 use super::{FileSpec, Op};
 
-/// Whether this build has a ringbolt file contender.
-pub const AVAILABLE: bool = true;
-
 /// Runs QD tasks on a one-core ringbolt runtime until the window closes.
 ///
 /// # Errors

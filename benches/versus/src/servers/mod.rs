@@ -28,7 +28,7 @@ pub mod ringbolt;
 pub mod tokio_mt;
 pub mod tokio_percore;
 
-/// Echo contenders, in table order. `ringbolt` is included only when [`ringbolt::AVAILABLE`].
+/// Echo contenders, in table order.
 pub const ECHO_CONTENDERS: &[&str] = &[
     "ringbolt",
     "tokio-mt",
@@ -37,13 +37,9 @@ pub const ECHO_CONTENDERS: &[&str] = &[
     "raw-uring",
 ];
 
-/// Echo contenders that can run in this build.
+/// Echo contenders that can run in this build (all of them: each is compiled in).
 pub fn available() -> Vec<&'static str> {
-    ECHO_CONTENDERS
-        .iter()
-        .copied()
-        .filter(|c| *c != "ringbolt" || ringbolt::AVAILABLE)
-        .collect()
+    ECHO_CONTENDERS.to_vec()
 }
 
 /// Whether the contender's server counts its own syscalls (see rule 3).

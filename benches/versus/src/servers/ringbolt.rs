@@ -13,9 +13,6 @@ use ringbolt_net::{IoBuf, TcpListener, TcpStream};
 
 use super::{bind_reuseport, exit_on_error};
 
-/// Whether this build has a ringbolt echo server.
-pub const AVAILABLE: bool = true;
-
 /// Starts the cores on a background thread; returns the shared port once all are bound.
 ///
 /// # Errors
