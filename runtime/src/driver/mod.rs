@@ -42,6 +42,10 @@ const CANCEL_TAG: u64 = u64::MAX - 1;
 pub(crate) const MSG_RING_TAG: u64 = u64::MAX - 2;
 /// Reserved `user_data`: the sender's CQE of a `MSG_RING` wake (ignored).
 pub(crate) const MSG_RING_SENT_TAG: u64 = u64::MAX - 3;
+/// The lowest reserved `user_data`. Every op key is below it: its index is below
+/// `u32::MAX - 4` (see `insert`; a slab that large would need 256 GiB), so even with
+/// generation `u32::MAX` it stays under.
+const FIRST_RESERVED_TAG: u64 = MSG_RING_SENT_TAG;
 
 /// The outcome of one CQE.
 #[derive(Debug)]
@@ -524,20 +528,22 @@ impl Driver {
         cq.sync();
         for cqe in &mut cq {
             let (ud, res, flags) = (cqe.user_data(), cqe.result(), cqe.flags());
-            match ud {
-                // A wake only makes the enter return; the executor then looks at the remote
-                // queue's pending flag.
-                WAKE_TAG => self.wake_armed = false,
-                CANCEL_TAG | MSG_RING_SENT_TAG | MSG_RING_TAG => {}
-                key => dispatch(
+            // The common case first: one compare tells an op's key from every reserved tag.
+            if ud < FIRST_RESERVED_TAG {
+                dispatch(
                     &mut self.slots,
                     &mut self.in_flight,
                     &mut self.stats,
                     &mut self.wakes,
                     &mut self.released,
-                    key,
+                    ud,
                     RawCqe { res, flags },
-                ),
+                );
+            } else if ud == WAKE_TAG {
+                // A wake only makes the enter return; the executor then looks at the remote
+                // queue's pending flag. The other reserved CQEs (CANCEL_TAG, MSG_RING_TAG,
+                // MSG_RING_SENT_TAG) carry nothing.
+                self.wake_armed = false;
             }
         }
         drop(cq);
