@@ -24,4 +24,3 @@ pub use send::{Send, SendMsg, SendTo};
 pub use shutdown::Shutdown;
 
 use super::iovecs;
-
