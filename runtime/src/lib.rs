@@ -36,6 +36,20 @@
 //! assert_eq!(sum, 3);
 //! # Ok::<(), std::io::Error>(())
 //! ```
+//!
+//! # Thread-bound by construction
+//!
+//! A runtime, its ops and its task handles never leave their thread:
+//!
+//! ```compile_fail
+//! fn assert_send<T: Send>(_: T) {}
+//! assert_send(ringbolt_runtime::Runtime::new().unwrap());
+//! ```
+//!
+//! ```compile_fail
+//! fn assert_send<T: Send>(_: T) {}
+//! assert_send(ringbolt_runtime::ops::Nop::op());
+//! ```
 #![warn(missing_docs)]
 
 pub mod buf;
