@@ -6,7 +6,7 @@
 //!
 //! Rules:
 //! 1. Threads start on demand, up to [`MAX_BLOCKING_THREADS`], and exit after
-//!    [`BLOCKING_IDLE`] without work. A new thread starts only when no helper is idle.
+//!    [`BLOCKING_IDLE`] without work. A new thread starts when queued jobs outnumber idle ones.
 //! 2. The result comes back through a `Send` handle whose waker rings the waiting core's ring;
 //!    a panic in the closure is caught and returned as a `JoinError`.
 //! 3. If no helper thread can be started at all (thread limit, out of memory), the job runs
@@ -50,14 +50,19 @@ impl Pool {
     fn submit(&'static self, job: Job) {
         let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
         s.queue.push_back(job);
-        if s.idle > 0 {
-            drop(s);
-            self.cond.notify_one();
-            return;
-        }
-        if s.threads < MAX_BLOCKING_THREADS {
+        // Idle threads take queued jobs; start a thread only when the jobs waiting outnumber
+        // them (an idle thread counts until it actually wakes, so counting notifications
+        // instead would let a burst pile up behind one thread).
+        let spawn = s.queue.len() > s.idle && s.threads < MAX_BLOCKING_THREADS;
+        if spawn {
             s.threads += 1;
-            drop(s);
+        }
+        let notify = s.idle > 0;
+        drop(s);
+        if notify {
+            self.cond.notify_one();
+        }
+        if spawn {
             let spawned = std::thread::Builder::new()
                 .name("ringbolt-blocking".into())
                 .spawn(move || self.worker());
@@ -65,7 +70,7 @@ impl Pool {
                 let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
                 s.threads -= 1;
                 if s.threads == 0 {
-                    // Nobody will ever pick the job up: run it here (rule 3).
+                    // Nobody will ever pick the jobs up: run them here (rule 3).
                     let jobs: Vec<Job> = s.queue.drain(..).collect();
                     drop(s);
                     for job in jobs {
