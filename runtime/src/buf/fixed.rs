@@ -216,7 +216,11 @@ impl FixedBufPool {
         poll_fn(|cx| match self.try_get() {
             Some(b) => Poll::Ready(b),
             None => {
-                self.inner.waiters.borrow_mut().push(cx.waker().clone());
+                let mut waiters = self.inner.waiters.borrow_mut();
+                // Once per waiting task: a re-poll must not queue the same waker again.
+                if !waiters.iter().any(|w| w.will_wake(cx.waker())) {
+                    waiters.push(cx.waker().clone());
+                }
                 Poll::Pending
             }
         })
