@@ -91,6 +91,8 @@ fn tcp_half_close() {
 #[test]
 fn tcp_half_close_ipv6() {
     let _w = watchdog(Duration::from_secs(30));
+    // Serialised with the fd-counting test in this binary.
+    let _serial = serial();
     let Ok(probe) = std::net::TcpListener::bind("[::1]:0") else {
         eprintln!("no IPv6 loopback here; skipping");
         return;
@@ -109,6 +111,8 @@ fn tcp_half_close_ipv6() {
 #[test]
 fn unix_half_close() {
     let _w = watchdog(Duration::from_secs(30));
+    // Serialised with the fd-counting test in this binary.
+    let _serial = serial();
     let dir = std::env::temp_dir().join(format!("ringbolt-half-close-{}", std::process::id()));
     let _ = std::fs::remove_file(&dir);
     Runtime::new().unwrap().block_on(async {
@@ -127,6 +131,8 @@ fn unix_half_close() {
 #[test]
 fn unix_pair_half_close() {
     let _w = watchdog(Duration::from_secs(30));
+    // Serialised with the fd-counting test in this binary.
+    let _serial = serial();
     Runtime::new().unwrap().block_on(async {
         let (server, client) = UnixStream::pair().unwrap();
         half_close_round!(server, client);
