@@ -19,7 +19,7 @@ fn core_keeps_running_while_blocking_work_waits() {
             }
         });
         let v = spawn_blocking(|| {
-            std::thread::sleep(Duration::from_millis(60));
+            std::thread::sleep(Duration::from_millis(200));
             std::thread::current().name().map(str::to_owned)
         })
         .await
