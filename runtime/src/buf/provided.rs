@@ -148,11 +148,8 @@ impl BufRing {
     /// # Errors
     ///
     /// `InvalidInput` for zero or too many entries or a zero or over-4-GiB buffer length;
-    /// `EINVAL`/`ENOSYS` from kernels without buffer rings (before 5.19); `ENOMEM`.
-    ///
-    /// # Panics
-    ///
-    /// Panics outside a ringbolt runtime.
+    /// `EINVAL`/`ENOSYS` from kernels without buffer rings (before 5.19); `ENOMEM`; an error
+    /// saying so when called outside a ringbolt runtime.
     pub fn new(entries: u16, buf_len: usize) -> io::Result<BufRing> {
         if entries == 0 || entries > MAX_RING_ENTRIES || buf_len == 0 || buf_len > u32::MAX as usize
         {
@@ -161,6 +158,9 @@ impl BufRing {
                 "a buffer ring needs 1..=32768 entries of 1..=4 GiB each",
             ));
         }
+        let core = context::current_weak().ok_or_else(|| {
+            io::Error::other("BufRing::new must be called inside a ringbolt runtime")
+        })?;
         let entries = entries.next_power_of_two();
         let n = usize::from(entries);
         let ring_layout = Layout::from_size_align(n * std::mem::size_of::<BufRingEntry>(), PAGE)
@@ -191,8 +191,6 @@ impl BufRing {
             }
             return Err(io::Error::from(io::ErrorKind::OutOfMemory));
         };
-        let core =
-            context::current_weak().expect("BufRing::new must be called inside a ringbolt runtime");
         let mut inner = RingInner {
             bgid: 0,
             ring,
