@@ -177,13 +177,18 @@ impl Builder {
                 let cfg = self.cfg.clone();
                 let interval = self.event_interval;
                 let wake = self.wake;
-                let mesh = mesh.clone();
+                let core_mesh = mesh.clone();
                 let h = std::thread::Builder::new()
                     .name(format!("ringbolt-core-{core}"))
                     .spawn_scoped(scope, move || -> io::Result<Fut::Output> {
                         // Counts this core as done on every exit path, so a core that fails
                         // to start never leaves the others waiting.
-                        let mut done = Done(finished, false);
+                        let mut done = Done {
+                            finished,
+                            n,
+                            mesh: &core_mesh[..],
+                            marked: false,
+                        };
                         if pin {
                             let cpu = cpu.unwrap_or(core);
                             if !core_affinity::set_for_current(core_affinity::CoreId { id: cpu }) {
@@ -192,17 +197,21 @@ impl Builder {
                                 )));
                             }
                         }
-                        let rt = Runtime::with_config(core, &cfg, interval, wake, Some(mesh))
+                        let rt = Runtime::with_config(core, &cfg, interval, wake, Some(core_mesh.clone()))
                             .map_err(|e| io::Error::new(e.kind(), format!("core {core}: {e}")))?;
                         let out = catch_unwind(AssertUnwindSafe(|| rt.block_on(f(core))));
                         // Keep serving the other cores (spawn_on, channels, wakes) until every
                         // core's future is done; then all runtimes shut down together.
                         done.mark();
-                        rt.block_on(async {
-                            while finished.load(std::sync::atomic::Ordering::Acquire) < n {
-                                crate::time::sleep(std::time::Duration::from_millis(1)).await;
+                        // The last core to finish wakes every core's block_on (Done::mark), so
+                        // this parks in io_uring_enter instead of polling a timer.
+                        rt.block_on(std::future::poll_fn(|_| {
+                            if finished.load(std::sync::atomic::Ordering::Acquire) >= n {
+                                std::task::Poll::Ready(())
+                            } else {
+                                std::task::Poll::Pending
                             }
-                        });
+                        }));
                         drop(rt);
                         out.map_err(|p| {
                             let msg = p
@@ -217,7 +226,7 @@ impl Builder {
                     Ok(h) => handles.push(h),
                     Err(e) => {
                         // The cores not started count as done, so started ones can finish.
-                        finished.fetch_add(n - core, std::sync::atomic::Ordering::AcqRel);
+                        arrive(finished, n, &mesh[..], n - core);
                         for h in handles {
                             let _ = h.join();
                         }
@@ -246,14 +255,30 @@ impl Builder {
     }
 }
 
+/// Counts `k` more cores as done; the arrival that completes the count wakes every core's
+/// `block_on` (through the remote-wake path), so the waiting cores see it at once.
+fn arrive(finished: &std::sync::atomic::AtomicUsize, n: usize, mesh: &[Arc<Shared>], k: usize) {
+    let before = finished.fetch_add(k, std::sync::atomic::Ordering::AcqRel);
+    if before < n && before + k >= n {
+        for shared in mesh {
+            shared.wake_main();
+        }
+    }
+}
+
 /// Marks a launched core as done (once), at the latest when dropped.
-struct Done<'a>(&'a std::sync::atomic::AtomicUsize, bool);
+struct Done<'a> {
+    finished: &'a std::sync::atomic::AtomicUsize,
+    n: usize,
+    mesh: &'a [Arc<Shared>],
+    marked: bool,
+}
 
 impl Done<'_> {
     fn mark(&mut self) {
-        if !self.1 {
-            self.1 = true;
-            self.0.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        if !self.marked {
+            self.marked = true;
+            arrive(self.finished, self.n, self.mesh, 1);
         }
     }
 }

@@ -131,6 +131,12 @@ impl Shared {
         unsafe { libc::write(self.eventfd.as_raw_fd(), (&one as *const u64).cast(), 8) };
     }
 
+    /// Wakes the owner's `block_on` future from any thread.
+    pub(crate) fn wake_main(&self) {
+        self.main_woken.store(true, Ordering::Release);
+        self.notify();
+    }
+
     /// Whether remote work may be waiting.
     pub(crate) fn has_pending(&self) -> bool {
         self.pending.load(Ordering::Acquire)
