@@ -2,38 +2,18 @@
 //! tasks that were already handed the resource but had not run yet, leaves the primitive
 //! usable: every surviving waiter is served in order and nothing is lost.
 
-use std::cell::RefCell;
-use std::future::Future;
-use std::rc::Rc;
-use std::time::Duration;
+mod common;
 
+use common::{run, yield_times};
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use ringbolt_runtime::spawn;
 use ringbolt_runtime::sync::{mpsc, Mutex, Semaphore};
 use ringbolt_runtime::task::{yield_now, JoinHandle};
-use ringbolt_runtime::{spawn, Runtime};
 
 const TASKS: usize = 10_000;
-
-/// Runs `test` as a task on a fresh runtime; a deadlock fails the test instead of hanging it.
-///
-/// As a spawned task, the test's `yield_now` lets every other ready task run first.
-fn run<F: Future<Output = ()> + 'static>(test: F) {
-    let rt = Runtime::new().expect("io_uring runtime");
-    rt.block_on(async {
-        let test = spawn(test);
-        match ringbolt_runtime::time::timeout(Duration::from_secs(60), test).await {
-            Ok(Ok(())) => {}
-            Ok(Err(err)) if err.is_panic() => std::panic::resume_unwind(err.into_panic()),
-            Ok(Err(err)) => panic!("test task failed: {err}"),
-            Err(_) => panic!("test deadlocked"),
-        }
-    })
-}
-
-async fn yield_times(n: usize) {
-    for _ in 0..n {
-        yield_now().await;
-    }
-}
 
 /// Aborts every even-numbered task and checks that each of them reports cancellation.
 async fn abort_even<T>(handles: Vec<JoinHandle<T>>) -> Vec<JoinHandle<T>> {

@@ -1,38 +1,18 @@
 //! `sync::Semaphore`: permits are never exceeded under 10,000 tasks, FIFO hand-off, close,
 //! owned permits, dropped waiters.
 
-use std::cell::Cell;
-use std::future::Future;
-use std::rc::Rc;
-use std::time::Duration;
+mod common;
 
+use common::{run, yield_times};
+
+use std::cell::Cell;
+use std::rc::Rc;
+
+use ringbolt_runtime::spawn;
 use ringbolt_runtime::sync::{Semaphore, TryAcquireError};
 use ringbolt_runtime::task::yield_now;
-use ringbolt_runtime::{spawn, Runtime};
 
 const TASKS: usize = 10_000;
-
-/// Runs `test` as a task on a fresh runtime; a deadlock fails the test instead of hanging it.
-///
-/// As a spawned task, the test's `yield_now` lets every other ready task run first.
-fn run<F: Future<Output = ()> + 'static>(test: F) {
-    let rt = Runtime::new().expect("io_uring runtime");
-    rt.block_on(async {
-        let test = spawn(test);
-        match ringbolt_runtime::time::timeout(Duration::from_secs(60), test).await {
-            Ok(Ok(())) => {}
-            Ok(Err(err)) if err.is_panic() => std::panic::resume_unwind(err.into_panic()),
-            Ok(Err(err)) => panic!("test task failed: {err}"),
-            Err(_) => panic!("test deadlocked"),
-        }
-    })
-}
-
-async fn yield_times(n: usize) {
-    for _ in 0..n {
-        yield_now().await;
-    }
-}
 
 /// Tracks how many permits are held right now and the most ever held at once.
 #[derive(Default)]

@@ -1,37 +1,17 @@
 //! `sync::watch`: 10,000 watchers see changes and the final value, closing in both directions.
 
-use std::cell::Cell;
-use std::future::Future;
-use std::rc::Rc;
-use std::time::Duration;
+mod common;
 
+use common::{run, yield_times};
+
+use std::cell::Cell;
+use std::rc::Rc;
+
+use ringbolt_runtime::spawn;
 use ringbolt_runtime::sync::watch::{self, error::SendError};
 use ringbolt_runtime::task::yield_now;
-use ringbolt_runtime::{spawn, Runtime};
 
 const TASKS: usize = 10_000;
-
-/// Runs `test` as a task on a fresh runtime; a deadlock fails the test instead of hanging it.
-///
-/// As a spawned task, the test's `yield_now` lets every other ready task run first.
-fn run<F: Future<Output = ()> + 'static>(test: F) {
-    let rt = Runtime::new().expect("io_uring runtime");
-    rt.block_on(async {
-        let test = spawn(test);
-        match ringbolt_runtime::time::timeout(Duration::from_secs(60), test).await {
-            Ok(Ok(())) => {}
-            Ok(Err(err)) if err.is_panic() => std::panic::resume_unwind(err.into_panic()),
-            Ok(Err(err)) => panic!("test task failed: {err}"),
-            Err(_) => panic!("test deadlocked"),
-        }
-    })
-}
-
-async fn yield_times(n: usize) {
-    for _ in 0..n {
-        yield_now().await;
-    }
-}
 
 #[test]
 fn ten_thousand_watchers_see_the_changes_and_the_last_value() {

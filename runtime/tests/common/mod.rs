@@ -3,6 +3,7 @@
 
 use ringbolt_runtime::buf::{IoBuf, IoBufMut};
 use ringbolt_runtime::SharedFd;
+use std::future::Future;
 use std::os::fd::{FromRawFd, OwnedFd};
 use std::sync::Arc;
 use std::time::Duration;
@@ -82,5 +83,27 @@ impl Rng {
     }
     pub fn below(&mut self, n: u64) -> u64 {
         self.next() % n
+    }
+}
+
+/// Runs `test` as a task on a fresh runtime; a deadlock fails the test instead of hanging it.
+///
+/// As a spawned task, the test's `yield_now` lets every other ready task run first.
+pub fn run<F: Future<Output = ()> + 'static>(test: F) {
+    let rt = ringbolt_runtime::Runtime::new().expect("io_uring runtime");
+    rt.block_on(async {
+        let test = ringbolt_runtime::spawn(test);
+        match ringbolt_runtime::time::timeout(Duration::from_secs(60), test).await {
+            Ok(Ok(())) => {}
+            Ok(Err(err)) if err.is_panic() => std::panic::resume_unwind(err.into_panic()),
+            Ok(Err(err)) => panic!("test task failed: {err}"),
+            Err(_) => panic!("test deadlocked"),
+        }
+    })
+}
+
+pub async fn yield_times(n: usize) {
+    for _ in 0..n {
+        ringbolt_runtime::task::yield_now().await;
     }
 }
