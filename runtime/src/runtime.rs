@@ -169,14 +169,11 @@ impl Core {
             && !self.shared.main_woken.load(Ordering::Acquire)
             && !self.shared.has_pending();
         let has_timers = self.timers.borrow().len() > 0;
-        let now = if has_timers {
-            Some(Instant::now())
+        // The wait timeout matters only when the turn may sleep: a busy turn reads no clock here.
+        let timeout = if idle && has_timers {
+            self.timers.borrow().next_timeout(Instant::now())
         } else {
             None
-        };
-        let timeout = match now {
-            Some(now) if idle => self.timers.borrow().next_timeout(now),
-            _ => None,
         };
         let wait = idle && timeout != Some(Duration::ZERO);
         {
