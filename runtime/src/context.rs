@@ -129,6 +129,45 @@ pub(crate) fn with_driver<R>(f: impl FnOnce(&mut Driver) -> R) -> R {
     )
 }
 
+/// Why the current thread's driver could not be used.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum NoDriver {
+    /// No ringbolt runtime is current on this thread.
+    Outside,
+    /// The driver is already borrowed further up the stack.
+    Busy,
+}
+
+impl NoDriver {
+    /// The message of the panic an in-flight op raises when polled where its driver is not.
+    #[cold]
+    pub(crate) fn in_flight_message(self) -> &'static str {
+        match self {
+            NoDriver::Outside => {
+                "ringbolt I/O polled outside its runtime (an op in flight was polled with no \
+                 ringbolt runtime current); its buffers stay with the kernel and are leaked"
+            }
+            NoDriver::Busy => "ringbolt I/O polled while the driver was busy (re-entrant poll)",
+        }
+    }
+}
+
+/// Runs `f` with the current core's driver, or says why there is none. Never panics, so a
+/// caller holding op state can keep it where the driver finds it (pitfall 14).
+#[inline]
+pub(crate) fn try_with_driver<R>(f: impl FnOnce(&mut Driver) -> R) -> Result<R, NoDriver> {
+    let p = CURRENT.with(|c| c.get());
+    if p.is_null() {
+        return Err(NoDriver::Outside);
+    }
+    // SAFETY: by the module rule, a non-null CURRENT points at a core kept alive by the guard.
+    let core = unsafe { &*p };
+    match core.driver.try_borrow_mut() {
+        Ok(mut d) => Ok(f(&mut d)),
+        Err(_) => Err(NoDriver::Busy),
+    }
+}
+
 /// Hands a dropped op's state to the driver `driver_id` that holds its SQE. If that driver is
 /// not the current one (the op is dropped outside its runtime) or is busy, leaks the state:
 /// memory the kernel may still write is never freed.
@@ -168,8 +207,12 @@ pub(crate) fn drop_stream(driver_id: u64, key: Key, orphan: Box<dyn Orphan>) {
 }
 
 /// Rings another core's io_uring with `MSG_RING` from this thread's ring, if this thread runs
-/// a ringbolt core whose kernel has the opcode. The SQE goes out with this core's next enter.
-pub(crate) fn msg_ring_wake(target_ring_fd: i32) -> bool {
+/// a ringbolt core whose kernel has the opcode, and submits it at once (remote.rs rule 4).
+/// The caller holds `target`'s queue lock, so `target_ring_fd` is open (remote.rs rule 5).
+pub(crate) fn msg_ring_wake(
+    target_ring_fd: i32,
+    target: &std::sync::Arc<crate::executor::remote::Shared>,
+) -> bool {
     let p = CURRENT.with(|c| c.get());
     if p.is_null() {
         return false;
@@ -177,7 +220,7 @@ pub(crate) fn msg_ring_wake(target_ring_fd: i32) -> bool {
     // SAFETY: by the module rule, a non-null CURRENT points at a live core.
     let core = unsafe { &*p };
     match core.driver.try_borrow_mut() {
-        Ok(mut d) => d.msg_ring(target_ring_fd),
+        Ok(mut d) => d.msg_ring(target_ring_fd, target),
         Err(_) => false,
     }
 }

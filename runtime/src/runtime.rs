@@ -371,8 +371,9 @@ unsafe fn main_wake(p: *const ()) {
 }
 
 unsafe fn main_wake_by_ref(p: *const ()) {
-    // SAFETY: the waker keeps the Arc alive.
-    let shared = unsafe { &*p.cast::<Shared>() };
+    // SAFETY: p came from Arc::into_raw and the waker holds that count; ManuallyDrop borrows
+    // it without releasing it.
+    let shared = std::mem::ManuallyDrop::new(unsafe { Arc::from_raw(p.cast::<Shared>()) });
     shared.main_woken.store(true, Ordering::Release);
     let local = context::with_core(|c| Arc::as_ptr(&c.shared) == p.cast()).unwrap_or(false);
     if !local {

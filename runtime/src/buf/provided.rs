@@ -14,7 +14,10 @@
 //!    group (each holds a handle) or any `ProvidedBuf` (each holds the ring). When the last
 //!    goes, no op can select from the group any more; the ring is unregistered (if its core's
 //!    ring is the current one) and the memory freed.
-//! 3. When every buffer is out, a receive that needs one fails with `ENOBUFS` (a multishot
+//! 4. A ring belongs to the core that registered it: a receive naming its group is refused
+//!    (an error, before submission) on any other ring, and a buffer id a completion reports
+//!    outside the ring is an error, never turned into a pointer.
+//! 5. When every buffer is out, a receive that needs one fails with `ENOBUFS` (a multishot
 //!    receive ends its stream): back-pressure, not end of stream. Drop buffers, then re-arm.
 //!
 //! `BufRing` and `ProvidedBuf` are `!Send`: they belong to the core whose ring registered them.
@@ -34,11 +37,6 @@ use std::sync::atomic::{AtomicU16, Ordering};
 /// Most entries one ring may have (the kernel's limit).
 pub const MAX_RING_ENTRIES: u16 = 1 << 15;
 const PAGE: usize = 4096;
-
-thread_local! {
-    /// Next buffer-group id to try on this thread's ring.
-    static NEXT_BGID: Cell<u16> = const { Cell::new(0) };
-}
 
 struct RingInner {
     bgid: u16,
@@ -229,32 +227,60 @@ impl BufRing {
         self.inner.buf_len
     }
 
+    /// Whether this ring is registered with the current core's io_uring: a receive selecting
+    /// from it may only be submitted there (rule 4). Errors name the mistake.
+    pub(crate) fn check_owner(&self) -> io::Result<()> {
+        let here = context::with_core(|c| std::ptr::eq(c, self.inner.core.as_ptr()));
+        match here {
+            Some(true) => Ok(()),
+            Some(false) => Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "this BufRing is registered with another ringbolt runtime's io_uring; a \
+                 receive may only select buffers on the ring that registered them (create one \
+                 BufRing per core)",
+            )),
+            None => Err(io::Error::other(
+                "ringbolt I/O must be polled inside a ringbolt runtime",
+            )),
+        }
+    }
+
     /// Takes buffer `bid` that a completion reported filled with `len` bytes.
+    ///
+    /// # Errors
+    ///
+    /// A buffer id outside the ring (a kernel or registration mix-up) is an error, never a
+    /// pointer (rule 4).
     ///
     /// # Safety
     ///
     /// - `bid` and `len` must come from a completion (`IORING_CQE_F_BUFFER`) of an op that
-    ///   selected from this ring, and each such completion may be taken only once (the
-    ///   buffer has left the ring and is owned by the returned value until it is dropped).
-    pub(crate) unsafe fn take(&self, bid: u16, len: usize) -> ProvidedBuf {
-        debug_assert!(bid < self.inner.entries);
-        ProvidedBuf {
+    ///   selected from this ring on the ring that registered it, and each such completion may
+    ///   be taken only once (the buffer has left the ring and is owned by the returned value
+    ///   until it is dropped).
+    pub(crate) unsafe fn take(&self, bid: u16, len: usize) -> io::Result<ProvidedBuf> {
+        if bid >= self.inner.entries {
+            return Err(io::Error::other(format!(
+                "the kernel reported provided buffer {bid}, but this ring has only {} \
+                 (buffer group {} selected from another ring?)",
+                self.inner.entries, self.inner.bgid
+            )));
+        }
+        Ok(ProvidedBuf {
             ring: self.inner.clone(),
             bid,
             len: len.min(self.inner.buf_len),
-        }
+        })
     }
 }
 
-/// Registers the ring under the first free buffer-group id of this thread's ring.
+/// Registers the ring under the first free buffer-group id of the current core's ring. The
+/// ids come from that ring's own counter and the kernel refuses one still registered there
+/// (`EEXIST`, then the next is tried), so a group id names one live `BufRing` per ring.
 fn register(inner: &RingInner) -> io::Result<u16> {
-    context::with_driver(|d| {
-        for _ in 0..64 {
-            let bgid = NEXT_BGID.with(|n| {
-                let id = n.get();
-                n.set(id.wrapping_add(1));
-                id
-            });
+    context::try_with_driver(|d| {
+        for _ in 0..1024 {
+            let bgid = d.next_bgid();
             // SAFETY: the ring memory is page-aligned, holds `entries` slots and lives until
             // RingInner's drop, which unregisters the group first (or, when it cannot, no op
             // can select from it any more: rule 2).
@@ -272,8 +298,11 @@ fn register(inner: &RingInner) -> io::Result<u16> {
                 Err(e) => return Err(e),
             }
         }
-        Err(io::Error::other("no free buffer-group id on this ring"))
+        Err(io::Error::other(
+            "no free buffer-group id on this ring (too many live BufRings on one core)",
+        ))
     })
+    .map_err(|_| io::Error::other("BufRing::new must be called inside a ringbolt runtime"))?
 }
 
 /// One buffer of a [`BufRing`], filled by a receive; returns to the ring when dropped.

@@ -28,8 +28,11 @@ use slab::Slab;
 use std::collections::VecDeque;
 use std::io;
 use std::os::fd::RawFd;
+use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
+
+use crate::executor::remote::Shared;
 
 /// `user_data` of an op: slot index in the low 32 bits, generation in the high 32.
 pub(crate) type Key = u64;
@@ -40,12 +43,10 @@ const WAKE_TAG: u64 = u64::MAX;
 const CANCEL_TAG: u64 = u64::MAX - 1;
 /// Reserved `user_data`: a `MSG_RING` wake posted by another core.
 pub(crate) const MSG_RING_TAG: u64 = u64::MAX - 2;
-/// Reserved `user_data`: the sender's CQE of a `MSG_RING` wake (ignored).
-pub(crate) const MSG_RING_SENT_TAG: u64 = u64::MAX - 3;
 /// The lowest reserved `user_data`. Every op key is below it: its index is below
 /// `u32::MAX - 4` (see `insert`; a slab that large would need 256 GiB), so even with
 /// generation `u32::MAX` it stays under.
-const FIRST_RESERVED_TAG: u64 = MSG_RING_SENT_TAG;
+const FIRST_RESERVED_TAG: u64 = MSG_RING_TAG;
 
 /// The outcome of one CQE.
 #[derive(Debug)]
@@ -128,6 +129,8 @@ enum Slot {
     Completed(RawCqe),
     /// In flight; the future was dropped and left its state here.
     Ignored(Box<dyn Orphan>),
+    /// The sender's side of a `MSG_RING` wake of the target core (not counted as an op).
+    Wake(Arc<Shared>),
     /// A multishot op whose stream is alive.
     Stream {
         waker: Option<Waker>,
@@ -181,6 +184,10 @@ pub(crate) struct Driver {
     /// Orphans whose final CQE arrived, released by the executor once the driver is released.
     pub(crate) released: Vec<(Box<dyn Orphan>, CqeResult)>,
     pub(crate) stats: DriverStats,
+    /// Next provided-buffer group id to try on this ring.
+    next_bgid: u16,
+    /// `MSG_RING` wakes sent whose own CQE has not arrived.
+    wakes_in_flight: usize,
 }
 
 impl Driver {
@@ -213,10 +220,20 @@ impl Driver {
             wakes: Vec::new(),
             released: Vec::new(),
             stats: DriverStats::default(),
+            next_bgid: 0,
+            wakes_in_flight: 0,
         };
         driver.probe = probe;
         driver.arm_wake()?;
         Ok(driver)
+    }
+
+    /// The next buffer-group id to try registering on this ring (wraps; the kernel refuses an
+    /// id that is still registered).
+    pub(crate) fn next_bgid(&mut self) -> u16 {
+        let id = self.next_bgid;
+        self.next_bgid = id.wrapping_add(1);
+        id
     }
 
     /// Whether the kernel supports an opcode (`io_uring::opcode::X::CODE`).
@@ -337,7 +354,7 @@ impl Driver {
                 std::mem::forget(self.slots.remove(key as u32 as usize));
                 Poll::Ready(Some(cqe))
             }
-            Slot::Ignored(_) | Slot::Stream { .. } => Poll::Ready(None),
+            Slot::Ignored(_) | Slot::Stream { .. } | Slot::Wake(_) => Poll::Ready(None),
         }
     }
 
@@ -399,7 +416,7 @@ impl Driver {
                 self.cancel(key);
                 None
             }
-            Slot::Ignored(_) | Slot::Stream { .. } => {
+            Slot::Ignored(_) | Slot::Stream { .. } | Slot::Wake(_) => {
                 std::mem::forget(orphan);
                 None
             }
@@ -435,15 +452,26 @@ impl Driver {
         }
     }
 
-    /// Queues a `MSG_RING` that posts a wake CQE on another ring; false if unsupported.
-    pub(crate) fn msg_ring(&mut self, target_ring_fd: RawFd) -> bool {
+    /// Posts a wake CQE on another ring with `MSG_RING`, submitted now (not at the next turn:
+    /// see executor/remote.rs rule 4). The sender's CQE is matched to its target, so an error
+    /// falls back to the target's eventfd. False if unsupported or not submitted.
+    pub(crate) fn msg_ring(&mut self, target_ring_fd: RawFd, target: &Arc<Shared>) -> bool {
         if !self.features.msg_ring || self.shutting_down {
             return false;
         }
-        let entry = opcode::MsgRingData::new(types::Fd(target_ring_fd), 0, MSG_RING_TAG, None)
-            .build()
-            .user_data(MSG_RING_SENT_TAG);
-        self.push(&entry).is_ok()
+        let entry =
+            opcode::MsgRingData::new(types::Fd(target_ring_fd), 0, MSG_RING_TAG, None).build();
+        let key = self.insert(Slot::Wake(target.clone()));
+        if self.push(&entry.user_data(key)).is_err() {
+            self.slots.remove(key as u32 as usize);
+            return false;
+        }
+        self.wakes_in_flight += 1;
+        self.stats.enters += 1;
+        // Submit only: the sender's CQE is reaped at this core's next turn. On failure the
+        // SQE stays queued and goes out with the next enter; the wake is late, not lost.
+        let _ = self.ring.submit();
+        true
     }
 
     /// Pushes an SQE; when the SQ is full, submits and reaps, then retries.
@@ -533,6 +561,7 @@ impl Driver {
                 dispatch(
                     &mut self.slots,
                     &mut self.in_flight,
+                    &mut self.wakes_in_flight,
                     &mut self.stats,
                     &mut self.wakes,
                     &mut self.released,
@@ -541,8 +570,8 @@ impl Driver {
                 );
             } else if ud == WAKE_TAG {
                 // A wake only makes the enter return; the executor then looks at the remote
-                // queue's pending flag. The other reserved CQEs (CANCEL_TAG, MSG_RING_TAG,
-                // MSG_RING_SENT_TAG) carry nothing.
+                // queue's pending flag. The other reserved CQEs (CANCEL_TAG, MSG_RING_TAG)
+                // carry nothing.
                 self.wake_armed = false;
             }
         }
@@ -558,7 +587,7 @@ impl Driver {
     pub(crate) fn shutdown(&mut self) {
         self.shutting_down = true;
         let mut rounds = 0u32;
-        while self.in_flight > 0 || self.wake_armed {
+        while self.in_flight > 0 || self.wake_armed || self.wakes_in_flight > 0 {
             rounds += 1;
             if self.features.cancel_any {
                 let entry = opcode::AsyncCancel2::new(types::CancelBuilder::any().all())
@@ -609,9 +638,11 @@ impl Driver {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn dispatch(
     slots: &mut Slab<Entry2>,
     in_flight: &mut usize,
+    wakes_in_flight: &mut usize,
     stats: &mut DriverStats,
     wakes: &mut Vec<Waker>,
     released: &mut Vec<(Box<dyn Orphan>, CqeResult)>,
@@ -672,6 +703,17 @@ fn dispatch(
             }
             if let Some(w) = waker.take() {
                 wakes.push(w);
+            }
+        }
+        Slot::Wake(_) => {
+            let Slot::Wake(target) = slots.remove(index).slot else {
+                unreachable!("matched Wake above")
+            };
+            *wakes_in_flight -= 1;
+            if cqe.res < 0 {
+                // The kernel could not post the wake (target ring gone or its CQ full): ring
+                // the target's eventfd instead, so `pending` never stays set unseen.
+                target.signal_eventfd();
             }
         }
         Slot::Completed(_) => stats.stale_cqes += 1,

@@ -12,8 +12,12 @@
 //!    generation, so a stale CQE never reaches a reused slot.
 //! 4. `mem::forget` of an in-flight op leaks its box; the kernel keeps writing into valid memory.
 //! 5. An op is submitted on its first poll. An op dropped before that never reaches the kernel.
+//! 6. The state never leaves the place the driver can find it (the `Op`, or the slab once
+//!    orphaned) before the final CQE: `poll` matches it in place, and every "no runtime",
+//!    "wrong runtime" or "driver busy" path panics or errors with the state still there, so the
+//!    unwind's `Drop` parks it (own driver current) or leaks it (anywhere else).
 
-use super::{lost_slot, CqeResult, Key};
+use super::{CqeResult, Key};
 use crate::context;
 use io_uring::squeue::Entry;
 use std::future::Future;
@@ -38,6 +42,13 @@ pub unsafe trait OpCode: 'static {
     /// What awaiting the op yields.
     type Output;
 
+    /// Checks, on the thread about to submit, that the op may run on the current ring (for
+    /// example that a resource it names was registered with this ring). An error completes
+    /// the op with that error without submitting it. The default accepts.
+    fn validate(&self) -> io::Result<()> {
+        Ok(())
+    }
+
     /// Builds the SQE. Called once, after `self` was boxed.
     fn build(&mut self) -> Entry;
 
@@ -60,6 +71,11 @@ pub unsafe trait OpCode: 'static {
 pub unsafe trait MultishotOpCode: 'static {
     /// What each CQE turns into.
     type Item;
+
+    /// As [`OpCode::validate`]: an error becomes the stream's only item.
+    fn validate(&self) -> io::Result<()> {
+        Ok(())
+    }
 
     /// Builds the SQE. Called once, after `self` was boxed.
     fn build(&mut self) -> Entry;
@@ -135,36 +151,79 @@ impl<T: OpCode> Future for Op<T> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T::Output> {
         let this = self.get_mut();
-        match std::mem::replace(&mut this.state, State::Done) {
-            State::Unsubmitted(mut data) => {
+        // The state is matched in place: an in-flight op's box never leaves `this.state` until
+        // its final CQE was taken (rule 2), so every panic below (no runtime, wrong runtime,
+        // busy driver) unwinds with the box still here, and `Drop` parks or leaks it.
+        match &mut this.state {
+            State::Unsubmitted(data) => {
+                if let Err(e) = data.validate() {
+                    return Poll::Ready(this.take_unsubmitted().complete(CqeResult::error(e)));
+                }
                 let entry = data.build();
-                match context::with_driver(|d| d.submit(entry, cx.waker()).map(|k| (k, d.id))) {
-                    Ok((key, id)) => {
+                match context::try_with_driver(|d| d.submit(entry, cx.waker()).map(|k| (k, d.id))) {
+                    Ok(Ok((key, id))) => {
+                        let data = this.take_unsubmitted();
                         this.state = State::InFlight(data, key, id);
                         Poll::Pending
                     }
-                    Err(e) => Poll::Ready(data.complete(CqeResult::error(e))),
+                    // Nothing reached the kernel: the state may go back to the caller.
+                    Ok(Err(e)) => {
+                        Poll::Ready(this.take_unsubmitted().complete(CqeResult::error(e)))
+                    }
+                    Err(why) => Poll::Ready(
+                        this.take_unsubmitted()
+                            .complete(CqeResult::error(no_driver_error(why))),
+                    ),
                 }
             }
-            State::InFlight(data, key, id) => {
-                match context::with_driver(|d| (d.id == id).then(|| d.poll_op(key, cx.waker()))) {
-                    Some(Poll::Ready(Some(cqe))) => Poll::Ready(data.complete(cqe.into())),
-                    Some(Poll::Ready(None)) => {
-                        Poll::Ready(data.complete(CqeResult::error(lost_slot())))
+            State::InFlight(_, key, id) => {
+                let (key, id) = (*key, *id);
+                match context::try_with_driver(|d| (d.id == id).then(|| d.poll_op(key, cx.waker())))
+                {
+                    Ok(Some(Poll::Ready(Some(cqe)))) => {
+                        // The final CQE is here: the kernel is done with the state.
+                        let State::InFlight(data, ..) =
+                            std::mem::replace(&mut this.state, State::Done)
+                        else {
+                            unreachable!("matched InFlight above")
+                        };
+                        Poll::Ready(data.complete(cqe.into()))
                     }
-                    Some(Poll::Pending) => {
-                        this.state = State::InFlight(data, key, id);
-                        Poll::Pending
-                    }
-                    None => {
-                        // Keep the state: the other ring still owns the op's memory.
-                        this.state = State::InFlight(data, key, id);
-                        panic!("ringbolt Op polled on a runtime that does not own it");
-                    }
+                    Ok(Some(Poll::Pending)) => Poll::Pending,
+                    // The slot is not this op's: a driver bug. Keep the state (the drop leaks
+                    // it) rather than free memory the kernel may still use.
+                    Ok(Some(Poll::Ready(None))) => panic!("{}", super::lost_slot()),
+                    Ok(None) => panic!("ringbolt Op polled on a runtime that does not own it"),
+                    Err(why) => panic!("{}", why.in_flight_message()),
                 }
             }
             State::Done => panic!("ringbolt Op polled after it completed"),
         }
+    }
+}
+
+impl<T: OpCode> Op<T> {
+    /// Takes the state of an op that never reached the kernel.
+    fn take_unsubmitted(&mut self) -> Box<T> {
+        match std::mem::replace(&mut self.state, State::Done) {
+            State::Unsubmitted(data) => data,
+            _ => unreachable!("only called on an unsubmitted op"),
+        }
+    }
+}
+
+/// The error an op that was never submitted gets when there is no driver to submit it to.
+#[cold]
+fn no_driver_error(why: context::NoDriver) -> io::Error {
+    match why {
+        context::NoDriver::Outside => io::Error::other(
+            "ringbolt I/O must be polled inside a ringbolt runtime (Runtime::block_on or a \
+             spawned task)",
+        ),
+        context::NoDriver::Busy => io::Error::new(
+            io::ErrorKind::WouldBlock,
+            "ringbolt I/O polled while the driver was busy (re-entrant poll)",
+        ),
     }
 }
 
@@ -198,43 +257,72 @@ impl<T: MultishotOpCode> MultiOp<T> {
     }
 
     /// Polls for the next item; `Ready(None)` once the stream has ended.
+    ///
+    /// # Panics
+    ///
+    /// Panics when the stream is in flight and polled outside the runtime that submitted it
+    /// (its state stays with the kernel and is leaked, never freed).
     pub fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<T::Item>> {
-        match std::mem::replace(&mut self.state, State::Done) {
-            State::Unsubmitted(mut data) => {
+        // As in `Op::poll`: the state is matched in place and leaves `self.state` only once the
+        // driver has reaped the stream's final CQE.
+        match &mut self.state {
+            State::Unsubmitted(data) => {
+                if let Err(e) = data.0.validate() {
+                    let mut data = self.take_unsubmitted();
+                    return Poll::Ready(Some(data.0.next(CqeResult::error(e))));
+                }
                 let entry = data.0.build();
                 let waker = cx.waker().clone();
-                match context::with_driver(|d| d.submit_multishot(entry, waker).map(|k| (k, d.id)))
-                {
-                    Ok((key, id)) => {
+                match context::try_with_driver(|d| {
+                    d.submit_multishot(entry, waker).map(|k| (k, d.id))
+                }) {
+                    Ok(Ok((key, id))) => {
+                        let data = self.take_unsubmitted();
                         self.state = State::InFlight(data, key, id);
                         Poll::Pending
                     }
-                    Err(e) => Poll::Ready(Some(data.0.next(CqeResult::error(e)))),
+                    Ok(Err(e)) => {
+                        let mut data = self.take_unsubmitted();
+                        Poll::Ready(Some(data.0.next(CqeResult::error(e))))
+                    }
+                    Err(why) => {
+                        let mut data = self.take_unsubmitted();
+                        Poll::Ready(Some(data.0.next(CqeResult::error(no_driver_error(why)))))
+                    }
                 }
             }
-            State::InFlight(mut data, key, id) => {
-                match context::with_driver(|d| (d.id == id).then(|| d.poll_stream(key, cx))) {
-                    Some(Poll::Ready(Some((cqe, last)))) => {
+            State::InFlight(_, key, id) => {
+                let (key, id) = (*key, *id);
+                match context::try_with_driver(|d| (d.id == id).then(|| d.poll_stream(key, cx))) {
+                    Ok(Some(Poll::Ready(Some((cqe, last))))) => {
+                        let State::InFlight(data, ..) = &mut self.state else {
+                            unreachable!("matched InFlight above")
+                        };
                         let item = data.0.next(cqe.into());
-                        if !last {
-                            self.state = State::InFlight(data, key, id);
+                        if last {
+                            // The driver freed the slot with the final CQE: the box may go.
+                            self.state = State::Done;
                         }
-                        // On the last CQE the driver freed the slot: the box may go.
                         Poll::Ready(Some(item))
                     }
                     // The stream ended and every item was taken: the slot is free.
-                    Some(Poll::Ready(None)) => Poll::Ready(None),
-                    Some(Poll::Pending) => {
-                        self.state = State::InFlight(data, key, id);
-                        Poll::Pending
+                    Ok(Some(Poll::Ready(None))) => {
+                        self.state = State::Done;
+                        Poll::Ready(None)
                     }
-                    None => {
-                        self.state = State::InFlight(data, key, id);
-                        panic!("ringbolt MultiOp polled on a runtime that does not own it");
-                    }
+                    Ok(Some(Poll::Pending)) => Poll::Pending,
+                    Ok(None) => panic!("ringbolt MultiOp polled on a runtime that does not own it"),
+                    Err(why) => panic!("{}", why.in_flight_message()),
                 }
             }
             State::Done => Poll::Ready(None),
+        }
+    }
+
+    fn take_unsubmitted(&mut self) -> Box<Multi<T>> {
+        match std::mem::replace(&mut self.state, State::Done) {
+            State::Unsubmitted(data) => data,
+            _ => unreachable!("only called on an unsubmitted op"),
         }
     }
 

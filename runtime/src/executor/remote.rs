@@ -9,22 +9,30 @@
 //!    drained now or signals again.
 //! 3. After the runtime shut down, `closed` is set and a remote wake just drops its reference:
 //!    waking a dead runtime is a harmless no-op.
+//! 4. A wake is never held hostage by the waker's loop (pitfall 16): a `MSG_RING` wake is
+//!    submitted to the kernel at once (its own `io_uring_enter`), not queued until the waker's
+//!    next turn, because `pending` silences every other waker meanwhile.
+//! 5. The target's ring fd is read and the `MSG_RING` submitted under the queue lock, and the
+//!    owner clears it (under the same lock) before its ring closes: the fd number in the SQE is
+//!    never stale. A `MSG_RING` that fails (its CQE carries an error) writes the eventfd instead.
 
 use super::task::TaskRef;
 use crate::context;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::Arc;
 use std::sync::{Mutex, MutexGuard};
 use std::{io, mem};
 
 /// Work another thread sends to this core: it runs on the core's thread (see `spawn_on`).
 pub(crate) type Job = Box<dyn FnOnce() + Send>;
 
-#[derive(Default)]
 struct Queue {
     tasks: Vec<TaskRef>,
     jobs: Vec<Job>,
     closed: bool,
+    /// The owner's ring fd while its ring is open, -1 otherwise: the MSG_RING target (rule 5).
+    ring_fd: i32,
 }
 
 /// How another core rings this one: by `IORING_OP_MSG_RING` from its own ring, or by a write
@@ -47,8 +55,6 @@ pub(crate) struct Shared {
     /// The `block_on` future was woken.
     pub(crate) main_woken: AtomicBool,
     eventfd: OwnedFd,
-    /// The owner's ring fd while its ring is open, -1 otherwise: the MSG_RING target.
-    ring_fd: AtomicI32,
     /// 0: MSG_RING allowed, 1: eventfd only.
     wake_mode: AtomicU8,
 }
@@ -61,12 +67,16 @@ impl Shared {
             return Err(io::Error::last_os_error());
         }
         Ok(Shared {
-            queue: Mutex::new(Queue::default()),
+            queue: Mutex::new(Queue {
+                tasks: Vec::new(),
+                jobs: Vec::new(),
+                closed: false,
+                ring_fd: -1,
+            }),
             pending: AtomicBool::new(false),
             main_woken: AtomicBool::new(true),
             // SAFETY: fd is a fresh eventfd we own.
             eventfd: unsafe { OwnedFd::from_raw_fd(fd) },
-            ring_fd: AtomicI32::new(-1),
             wake_mode: AtomicU8::new(0),
         })
     }
@@ -81,7 +91,7 @@ impl Shared {
     }
 
     /// Wakes a task from another thread (rule 1).
-    pub(crate) fn push_remote(&self, task: TaskRef) {
+    pub(crate) fn push_remote(self: &Arc<Self>, task: TaskRef) {
         let mut q = self.lock();
         if q.closed {
             drop(q);
@@ -94,7 +104,7 @@ impl Shared {
     }
 
     /// Queues a job to run on the owner's thread; gives it back if the runtime is gone.
-    pub(crate) fn push_job(&self, job: Job) -> Result<(), Job> {
+    pub(crate) fn push_job(self: &Arc<Self>, job: Job) -> Result<(), Job> {
         let mut q = self.lock();
         if q.closed {
             return Err(job);
@@ -105,25 +115,30 @@ impl Shared {
         Ok(())
     }
 
-    /// Records the owner's ring (MSG_RING target) and the wake mode; -1 when it closes.
+    /// Records the owner's ring (MSG_RING target) and the wake mode.
     pub(crate) fn set_ring(&self, ring_fd: i32, mode: CrossWake) {
         self.wake_mode
             .store((mode == CrossWake::Eventfd) as u8, Ordering::Relaxed);
-        self.ring_fd.store(ring_fd, Ordering::Release);
+        self.lock().ring_fd = ring_fd;
     }
 
-    /// Makes the owner's ring return from its wait (at most once per batch).
-    pub(crate) fn notify(&self) {
+    /// Makes the owner's ring return from its wait (at most once per batch; rules 1, 4, 5).
+    pub(crate) fn notify(self: &Arc<Self>) {
         if self.pending.swap(true, Ordering::AcqRel) {
             return;
         }
-        let ring_fd = self.ring_fd.load(Ordering::Acquire);
-        if ring_fd >= 0
-            && self.wake_mode.load(Ordering::Relaxed) == 0
-            && context::msg_ring_wake(ring_fd)
-        {
-            return;
+        if self.wake_mode.load(Ordering::Relaxed) == 0 {
+            let q = self.lock();
+            // Held across the submission: the owner cannot close its ring meanwhile (rule 5).
+            if q.ring_fd >= 0 && context::msg_ring_wake(q.ring_fd, self) {
+                return;
+            }
         }
+        self.signal_eventfd();
+    }
+
+    /// Writes the owner's eventfd, whose read is kept armed in its ring.
+    pub(crate) fn signal_eventfd(&self) {
         let one: u64 = 1;
         // SAFETY: writes 8 bytes from a live u64 to our eventfd. A failure (the counter
         // cannot overflow in practice) only loses a wake the owner also finds via `pending`
@@ -132,7 +147,7 @@ impl Shared {
     }
 
     /// Wakes the owner's `block_on` future from any thread.
-    pub(crate) fn wake_main(&self) {
+    pub(crate) fn wake_main(self: &Arc<Self>) {
         self.main_woken.store(true, Ordering::Release);
         self.notify();
     }
@@ -152,9 +167,9 @@ impl Shared {
 
     /// Refuses further remote wakes and drops the queued ones (rule 3).
     pub(crate) fn close(&self) {
-        self.ring_fd.store(-1, Ordering::Release);
         let (tasks, jobs) = {
             let mut q = self.lock();
+            q.ring_fd = -1;
             q.closed = true;
             (mem::take(&mut q.tasks), mem::take(&mut q.jobs))
         };

@@ -167,11 +167,16 @@ impl RecvMulti {
 // because the op holds a SharedFd clone.
 unsafe impl MultishotOpCode for RecvMulti {
     type Item = io::Result<Option<ProvidedBuf>>;
+    fn validate(&self) -> io::Result<()> {
+        // The SQE names only a group id: it must be this ring's group on this core's ring.
+        self.ring.check_owner()
+    }
     fn build(&mut self) -> Entry {
         opcode::RecvMulti::new(types::Fd(self.fd.raw()), self.ring.bgid()).build()
     }
     fn next(&mut self, cqe: CqeResult) -> Self::Item {
-        // SAFETY: the id comes from this CQE of an op that selected from `self.ring`, and each
+        // SAFETY: the id comes from this CQE of an op that selected from `self.ring` on the
+        // ring that registered it (`validate` checked the core before submission), and each
         // CQE is turned into an item exactly once.
         let buf = cqe.buffer_id().map(|bid| unsafe {
             self.ring
@@ -180,7 +185,7 @@ unsafe impl MultishotOpCode for RecvMulti {
         match cqe.result {
             Ok(0) => Ok(None),
             Ok(_) => match buf {
-                Some(buf) => Ok(Some(buf)),
+                Some(buf) => buf.map(Some),
                 None => Err(io::Error::other(
                     "multishot recv completed without a buffer",
                 )),
