@@ -281,19 +281,40 @@ impl Drop for Runtime {
         // May run inside another runtime's block_on (that one is restored afterwards).
         let _guard = context::switch(&self.core);
         let core = &*self.core;
-        core.sched.shutdown();
-        core.shared.close();
-        core.driver.borrow_mut().shutdown();
-        // Wakes found during shutdown have nobody left to run.
-        let mut d = core.driver.borrow_mut();
-        d.wakes.clear();
-        let released = std::mem::take(&mut d.released);
-        drop(d);
-        for (orphan, cqe) in released {
-            orphan.finish(cqe);
+        // Every step runs whatever an earlier one did (pitfall 17): a panic from user drop code
+        // (a task's future, a job's closure, a buffer released by a late CQE) is kept and
+        // raised once the ring has been drained and closed.
+        let mut panic = None;
+        let mut step = |f: &mut dyn FnMut()| {
+            if let Err(p) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+                panic.get_or_insert(p);
+            }
+        };
+        step(&mut || core.sched.shutdown());
+        step(&mut || core.shared.close());
+        step(&mut || {
+            let caught = core.driver.borrow_mut().shutdown();
+            if let Some(p) = caught {
+                std::panic::resume_unwind(p);
+            }
+        });
+        step(&mut || {
+            // Wakes found during shutdown have nobody left to run.
+            let mut d = core.driver.borrow_mut();
+            d.wakes.clear();
+            let released = std::mem::take(&mut d.released);
+            drop(d);
+            for (orphan, cqe) in released {
+                orphan.finish(cqe);
+            }
+        });
+        step(&mut || core.sched.shutdown());
+        step(&mut || core.run_deferred());
+        if let Some(p) = panic {
+            if !std::thread::panicking() {
+                std::panic::resume_unwind(p);
+            }
         }
-        core.sched.shutdown();
-        core.run_deferred();
     }
 }
 

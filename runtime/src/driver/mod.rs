@@ -583,9 +583,12 @@ impl Driver {
         }
     }
 
-    /// Cancels every in-flight op and reaps until none is left (rule 4).
-    pub(crate) fn shutdown(&mut self) {
+    /// Cancels every in-flight op and reaps until none is left (rule 4). Orphans released on
+    /// the way run user drop code (buffers); a panic there is caught so the reap goes on, and
+    /// the first one is handed back for the caller to raise once shutdown is over.
+    pub(crate) fn shutdown(&mut self) -> Option<Box<dyn std::any::Any + Send>> {
         self.shutting_down = true;
+        let mut panic = None;
         let mut rounds = 0u32;
         while self.in_flight > 0 || self.wake_armed || self.wakes_in_flight > 0 {
             rounds += 1;
@@ -617,23 +620,42 @@ impl Driver {
                 let _ = self.push(&entry);
             }
             if self.enter(true, Some(Duration::from_millis(100))).is_err() && rounds > 100 {
-                // The ring is unusable; leak the remaining op states rather than free memory
-                // the kernel may still write (the ring fd's release waits for them).
+                // The ring is unusable; `Drop` leaks the remaining op states rather than free
+                // memory the kernel may still write.
                 break;
             }
-            for (orphan, cqe) in std::mem::take(&mut self.released) {
-                orphan.finish(cqe);
-            }
+            self.release_caught(&mut panic);
         }
+        self.release_caught(&mut panic);
+        panic
+    }
+
+    /// Finishes released orphans, catching a panic of their drop code (kept in `panic`).
+    fn release_caught(&mut self, panic: &mut Option<Box<dyn std::any::Any + Send>>) {
         for (orphan, cqe) in std::mem::take(&mut self.released) {
-            orphan.finish(cqe);
-        }
-        if self.in_flight > 0 {
-            for e in self.slots.drain() {
-                if let Slot::Ignored(o) = e.slot {
-                    std::mem::forget(o);
-                }
+            let res = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| orphan.finish(cqe)));
+            if let Err(p) = res {
+                panic.get_or_insert(p);
             }
+        }
+    }
+}
+
+impl Drop for Driver {
+    /// Rule 4's last line of defence: a driver dropped with ops still in flight (shutdown never
+    /// ran to the end, or the ring failed) leaks their state and the wake buffer instead of
+    /// freeing memory the kernel may still write; closing the ring then cancels them.
+    fn drop(&mut self) {
+        if self.in_flight == 0 && !self.wake_armed {
+            return;
+        }
+        for e in self.slots.drain() {
+            if let Slot::Ignored(o) = e.slot {
+                std::mem::forget(o);
+            }
+        }
+        if self.wake_armed {
+            std::mem::forget(std::mem::replace(&mut self.wake_buf, Box::new(0)));
         }
     }
 }

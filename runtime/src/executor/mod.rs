@@ -5,6 +5,8 @@
 //! 2. Every live task is in the registry, so shutdown can drop every future on its own thread.
 //! 3. A panic while polling a task is caught; the task ends with a `JoinError` carrying it and
 //!    every other task keeps running.
+//! 4. Shutdown drops futures until none is left; a future whose drop keeps spawning is cut off
+//!    after many rounds: later spawns leak their future (never dropped without a runtime).
 
 pub(crate) mod blocking;
 pub(crate) mod join;
@@ -29,6 +31,9 @@ pub(crate) struct Scheduler {
     registry: RefCell<Slab<TaskRef>>,
     pub(crate) tasks_spawned: Cell<u64>,
     pub(crate) tasks_polled: Cell<u64>,
+    /// Set by `shutdown` after many rounds of drops that keep spawning: later spawns leak their
+    /// future instead of running or dropping it (rule 4).
+    refuse_spawns: Cell<bool>,
 }
 
 impl Scheduler {
@@ -38,6 +43,7 @@ impl Scheduler {
             registry: RefCell::new(Slab::with_capacity(1024)),
             tasks_spawned: Cell::new(0),
             tasks_polled: Cell::new(0),
+            refuse_spawns: Cell::new(false),
         }
     }
 
@@ -46,6 +52,9 @@ impl Scheduler {
         F: Future + 'static,
         F::Output: 'static,
     {
+        if self.refuse_spawns.get() {
+            return refused(shared, future);
+        }
         // Three references: registry, run queue, JoinHandle.
         let task = TaskRef::new(future, shared.clone(), 3, SCHEDULED | JOIN_INTEREST);
         let key = self
@@ -130,16 +139,25 @@ impl Scheduler {
         drop(removed);
     }
 
-    /// Drops every task's future (rule 2), repeating while drops spawn new tasks.
+    /// Drops every task's future (rule 2), repeating while drops spawn new tasks. After
+    /// `SHUTDOWN_ROUNDS` rounds that each found new tasks, spawns are refused (rule 4), so this
+    /// always ends with the registry empty and no future left to drop without a runtime.
     pub(crate) fn shutdown(&self) {
-        for _ in 0..64 {
+        const SHUTDOWN_ROUNDS: u32 = 64;
+        let mut rounds = 0;
+        loop {
             let tasks: Vec<TaskRef> = self.registry.borrow_mut().drain().collect();
             if tasks.is_empty() {
                 break;
             }
+            rounds += 1;
+            if rounds >= SHUTDOWN_ROUNDS {
+                self.refuse_spawns.set(true);
+            }
             for task in tasks {
                 let h = task.header();
                 if h.state.get() & COMPLETE == 0 {
+                    // `cancel` catches a panic of the future's drop and keeps it for the join.
                     task.cancel();
                     h.state.set(h.state.get() | COMPLETE);
                     if let Some(w) = h.join_waker.take() {
@@ -151,6 +169,27 @@ impl Scheduler {
         let queued: Vec<TaskRef> = self.run_queue.borrow_mut().drain(..).collect();
         drop(queued);
     }
+}
+
+/// A spawn refused during shutdown: the future is leaked (never polled, never dropped, so its
+/// drop code cannot spawn again), and the handle reports a cancelled task.
+#[cold]
+fn refused<F>(shared: &Arc<remote::Shared>, future: F) -> JoinHandle<F::Output>
+where
+    F: Future + 'static,
+    F::Output: 'static,
+{
+    std::mem::forget(future);
+    let task = TaskRef::new(
+        std::future::pending::<F::Output>(),
+        shared.clone(),
+        1,
+        JOIN_INTEREST,
+    );
+    task.cancel();
+    let h = task.header();
+    h.state.set(h.state.get() | COMPLETE);
+    JoinHandle::new(task)
 }
 
 impl TaskRef {

@@ -8,6 +8,8 @@ use std::time::{Duration, Instant};
 
 use super::{deadline_after, Registration};
 use crate::context;
+use crate::runtime::Core;
+use std::rc::Weak;
 
 /// Waits until `duration` has elapsed.
 ///
@@ -69,6 +71,7 @@ pub fn sleep_until(deadline: Instant) -> Sleep {
     Sleep {
         deadline,
         registration: None,
+        home: None,
         _not_send: PhantomData,
     }
 }
@@ -87,6 +90,9 @@ pub fn sleep_until(deadline: Instant) -> Sleep {
 pub struct Sleep {
     deadline: Instant,
     registration: Option<Registration>,
+    /// The core whose wheel holds `registration`: a sleep polled under another runtime (or
+    /// dropped outside any) still removes its entry from the wheel it is in.
+    home: Option<Weak<Core>>,
     _not_send: PhantomData<*const ()>,
 }
 
@@ -127,15 +133,24 @@ impl Sleep {
         if let Some(registration) = self.registration {
             let moved = context::try_with_timers(|t| t.reschedule(&registration, deadline));
             if moved != Some(true) {
-                self.registration = None;
+                self.deregister();
             }
         }
     }
 
-    /// Removes the registered timer, if any, dropping its waker outside the timers' borrow.
+    /// Removes the registered timer, if any, from the wheel that holds it (whichever runtime
+    /// is current), dropping its waker outside the timers' borrow.
     pub(super) fn deregister(&mut self) {
+        let home = self.home.take();
         if let Some(registration) = self.registration.take() {
-            let waker = context::try_with_timers(|t| t.take(&registration));
+            let Some(core) = home.and_then(|w| w.upgrade()) else {
+                // That runtime is gone, and its wheel with it.
+                return;
+            };
+            let waker = match core.timers.try_borrow_mut() {
+                Ok(mut t) => t.take(&registration),
+                Err(_) => None,
+            };
             drop(waker);
         }
     }
@@ -153,11 +168,16 @@ impl Future for Sleep {
         // Not due (or woken early, which rule 1 rules out): make sure a timer will wake us.
         let deadline = this.deadline;
         let waker = cx.waker();
-        let registration = &mut this.registration;
-        context::with_timers(|timers| match registration {
-            Some(r) if timers.set_waker(r, waker) => {}
-            _ => *registration = Some(timers.register(deadline, waker.clone())),
-        });
+        if let Some(r) = this.registration {
+            if context::try_with_timers(|timers| timers.set_waker(&r, waker)) == Some(true) {
+                return Poll::Pending;
+            }
+            // Fired already, or registered under another runtime: leave that wheel first.
+            this.deregister();
+        }
+        let registration = context::with_timers(|timers| timers.register(deadline, waker.clone()));
+        this.registration = Some(registration);
+        this.home = context::current_weak();
         Poll::Pending
     }
 }

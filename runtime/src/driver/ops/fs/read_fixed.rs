@@ -47,11 +47,15 @@ unsafe impl<B: FixedIoBuf + IoBufMut> OpCode for ReadFixed<B> {
     }
     fn complete(self: Box<Self>, cqe: CqeResult) -> BufResult<usize, B> {
         let mut buf = self.buf;
+        let asked = clamp_len(buf.bytes_total()) as usize;
         let res = cqe.result.map(|n| {
-            // SAFETY: the kernel wrote n bytes from the start of the buffer, n <= the length we
-            // passed <= bytes_total.
-            unsafe { buf.set_init(n as usize) };
-            n as usize
+            // Trust no count beyond what was asked for: a kernel (or an injected fault) that
+            // reported more never wrote past the length we passed.
+            let n = (n as usize).min(asked);
+            // SAFETY: the kernel wrote n bytes from the start of the buffer, and n <= the
+            // length we passed <= bytes_total.
+            unsafe { buf.set_init(n) };
+            n
         });
         (res, buf)
     }
