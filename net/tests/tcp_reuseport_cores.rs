@@ -48,9 +48,10 @@ fn connections_spread_over_cores() {
                             accepted.fetch_add(1, Ordering::AcqRel);
                             mine += 1;
                             ringbolt_runtime::spawn(async move {
-                                let (res, buf) = stream.read(vec![0u8; 16]).await;
-                                let n = res.unwrap();
-                                let (res, _) = stream.write_all(buf[..n].to_vec()).await;
+                                // Each client sends 4 bytes (read_exact: a short read is legal).
+                                let (res, buf) = stream.read_exact(vec![0u8; 4]).await;
+                                res.unwrap();
+                                let (res, _) = stream.write_all(buf).await;
                                 res.unwrap();
                             });
                         }

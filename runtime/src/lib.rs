@@ -66,6 +66,8 @@ pub mod sync;
 pub mod time;
 
 pub use builder::Builder;
+#[cfg(feature = "fault-injection")]
+pub use driver::fault;
 pub use driver::ops;
 pub use driver::{CqeResult, MultiOp, MultishotOpCode, Op, OpCode, SharedFd};
 pub use executor::remote::CrossWake;

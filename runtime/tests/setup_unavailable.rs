@@ -48,3 +48,17 @@ fn launch_reports_which_core_failed() {
     assert!(err.to_string().starts_with("core "), "{err}");
     assert!(err.to_string().contains("seccomp"), "{err}");
 }
+
+#[test]
+fn debug_form_names_cause_and_fix_too() {
+    // `fn main() -> io::Result<()>` prints the error with `Debug`.
+    let err = Runtime::builder()
+        .inject_setup_error(libc::EPERM)
+        .build()
+        .unwrap_err();
+    let dbg = format!("{err:?}");
+    assert!(
+        dbg.contains("seccomp") && dbg.contains("kernel.io_uring_disabled"),
+        "{dbg}"
+    );
+}

@@ -12,6 +12,8 @@
 //! 5. Wakers and orphan releases found while reaping are deferred until the driver is no
 //!    longer borrowed, so no user code runs inside the driver.
 
+#[cfg(feature = "fault-injection")]
+pub mod fault;
 mod fd;
 pub(crate) mod op;
 pub mod ops;
@@ -188,11 +190,29 @@ pub(crate) struct Driver {
     next_bgid: u16,
     /// `MSG_RING` wakes sent whose own CQE has not arrived.
     wakes_in_flight: usize,
+    #[cfg(feature = "fault-injection")]
+    faults: Option<fault::Faults>,
 }
 
 impl Driver {
     /// Sets up the ring (see [`setup`]) and arms the wake eventfd read.
     pub(crate) fn new(cfg: &DriverConfig, wake_fd: RawFd) -> io::Result<Driver> {
+        #[cfg(feature = "fault-injection")]
+        let mut faults = fault::Faults::for_new_driver();
+        #[cfg(feature = "fault-injection")]
+        let cfg = &{
+            let mut cfg = cfg.clone();
+            if let Some(f) = faults.as_mut() {
+                if f.tiny_rings() {
+                    cfg.entries = cfg.entries.min(4);
+                    cfg.cq_entries = Some(8);
+                }
+                if let Some(errno) = f.setup_error() {
+                    cfg.inject_setup_errno = Some(errno);
+                }
+            }
+            cfg
+        };
         let (ring, mut features) = setup::build_ring(cfg)?;
         let mut probe = Probe::new();
         if ring.submitter().register_probe(&mut probe).is_err() {
@@ -222,6 +242,8 @@ impl Driver {
             stats: DriverStats::default(),
             next_bgid: 0,
             wakes_in_flight: 0,
+            #[cfg(feature = "fault-injection")]
+            faults,
         };
         driver.probe = probe;
         driver.arm_wake()?;
@@ -290,6 +312,17 @@ impl Driver {
 
     #[inline]
     fn submit_entry(&mut self, entry: Entry, slot: Slot) -> io::Result<Key> {
+        #[cfg(feature = "fault-injection")]
+        let entry = {
+            let mut entry = entry;
+            if let Some(f) = self.faults.as_mut() {
+                if let Some(errno) = f.op_error(&entry) {
+                    return Ok(self.fail_now(slot, errno));
+                }
+                f.shorten(&mut entry);
+            }
+            entry
+        };
         let key = self.insert(slot);
         let entry = entry.user_data(key);
         if let Err(e) = self.push(&entry) {
@@ -299,6 +332,30 @@ impl Driver {
         self.in_flight += 1;
         self.stats.ops_submitted += 1;
         Ok(key)
+    }
+
+    /// Completes an op with `-errno` without submitting it (fault injection), as if the
+    /// kernel had: its waker runs at the next turn.
+    #[cfg(feature = "fault-injection")]
+    fn fail_now(&mut self, slot: Slot, errno: i32) -> Key {
+        let cqe = RawCqe {
+            res: -errno,
+            flags: 0,
+        };
+        let (slot, waker) = match slot {
+            Slot::Waiting { waker, .. } => (Slot::Completed(cqe), waker),
+            Slot::Stream { waker, .. } => (
+                Slot::Stream {
+                    waker: None,
+                    queue: VecDeque::from([cqe]),
+                    done: true,
+                },
+                waker,
+            ),
+            other => (other, None),
+        };
+        self.wakes.extend(waker);
+        self.insert(slot)
     }
 
     /// Queues a single-shot op's SQE; it reaches the kernel with the next enter.
@@ -476,6 +533,11 @@ impl Driver {
 
     /// Pushes an SQE; when the SQ is full, submits and reaps, then retries.
     fn push(&mut self, entry: &Entry) -> io::Result<()> {
+        #[cfg(feature = "fault-injection")]
+        if self.faults.as_mut().is_some_and(|f| f.sq_full()) {
+            // As if the SQ were full: the same submit-and-reap path.
+            self.enter(false, None)?;
+        }
         loop {
             // SAFETY: every pointer in `entry` points into a boxed op state that the driver
             // keeps alive until the final CQE (OpCode contract, op.rs rules 1-2), or into the
@@ -502,12 +564,19 @@ impl Driver {
                 // Nothing to submit and the kernel says no completion work is pending.
                 break;
             }
-            if !self.ring.completion().is_empty() && wait {
-                // Completions are already waiting: do not sleep.
+            if wait && (!self.ring.completion().is_empty() || !self.wakes.is_empty()) {
+                // Completions already waiting, or wakes found by a reap during a task's poll
+                // (an SQ-full submit) not yet handed to the executor: do not sleep.
                 return self.enter(false, None);
             }
             self.stats.enters += 1;
-            let res = if wait {
+            #[cfg(feature = "fault-injection")]
+            let injected = self.faults.as_mut().and_then(|f| f.enter_error());
+            #[cfg(not(feature = "fault-injection"))]
+            let injected: Option<i32> = None;
+            let res = if let Some(errno) = injected {
+                Err(io::Error::from_raw_os_error(errno))
+            } else if wait {
                 let ts;
                 let mut args = types::SubmitArgs::new();
                 if let Some(t) = timeout {

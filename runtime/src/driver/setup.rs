@@ -79,7 +79,9 @@ pub(crate) fn build_ring(cfg: &DriverConfig) -> io::Result<(IoUring, Features)> 
 }
 
 /// Why io_uring could not be set up, with the likely cause and the fix.
-#[derive(Debug)]
+///
+/// Both `Display` and `Debug` print the cause and the fix: `fn main() -> io::Result<()>` shows
+/// the `Debug` form.
 pub struct SetupError {
     errno: Option<i32>,
     source: io::Error,
@@ -122,6 +124,14 @@ impl fmt::Display for SetupError {
             ),
             _ => f.write_str("see io_uring_setup(2) for this error"),
         }
+    }
+}
+
+impl fmt::Debug for SetupError {
+    /// The same text as `Display`: an error returned from `main` is printed with `Debug`, and
+    /// the cause and fix must reach the user (a struct dump would drop them).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
     }
 }
 
