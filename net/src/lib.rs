@@ -73,6 +73,7 @@
 #![warn(missing_docs)]
 
 mod addr;
+mod handoff;
 mod incoming;
 mod macros;
 mod recv_stream;
@@ -82,6 +83,7 @@ pub mod tcp;
 mod udp;
 pub mod unix;
 
+pub use handoff::IntoStdError;
 pub use incoming::Incoming;
 pub use recv_stream::RecvStream;
 pub use split::{OwnedReadHalf, OwnedWriteHalf, ReuniteError};

@@ -80,9 +80,65 @@ impl TcpStream {
         }
     }
 
-    /// Takes over a connected std stream (blocking or not; io_uring does not care).
+    /// Takes over a connected std stream (blocking or not; io_uring does not care) on the
+    /// current core's ring. With [`into_std`](Self::into_std), this moves a connection to
+    /// another core.
     pub fn from_std(stream: std::net::TcpStream) -> TcpStream {
         TcpStream::from_socket(Socket::from_fd(OwnedFd::from(stream)))
+    }
+
+    /// Turns the stream back into a std stream, which is `Send`: the way to hand a connection
+    /// to another core, where [`from_std`](Self::from_std) puts it on that core's ring (for
+    /// example to rebalance when `SO_REUSEPORT` hashing is uneven).
+    ///
+    /// Sound by construction: it fails while any op on the socket is in flight, including an
+    /// abandoned one still waiting for its cancellation to complete, or while other handles
+    /// share it (split halves, a [`RecvStream`](crate::RecvStream) from
+    /// [`recv_stream`](Self::recv_stream)). The fd stays open throughout; nothing is lost.
+    ///
+    /// # Examples
+    ///
+    /// Accept on core 0, serve on core 1:
+    ///
+    /// ```
+    /// use ringbolt_net::{TcpListener, TcpStream};
+    ///
+    /// let out = ringbolt_runtime::Runtime::builder()
+    ///     .cores(2)
+    ///     .pin_threads(false)
+    ///     .launch(|core| async move {
+    ///         if core != 0 {
+    ///             return Ok(None);
+    ///         }
+    ///         let listener = TcpListener::bind("127.0.0.1:0")?;
+    ///         let mut client = std::net::TcpStream::connect(listener.local_addr()?)?;
+    ///         let (stream, _) = listener.accept().await?;
+    ///         let std_stream = stream.into_std()?;
+    ///         let served_on = ringbolt_runtime::spawn_on(1, move || async move {
+    ///             let stream = TcpStream::from_std(std_stream);
+    ///             let (res, _) = stream.write_all(b"hi".to_vec()).await;
+    ///             res.map(|()| ringbolt_runtime::core_id())
+    ///         })
+    ///         .await
+    ///         .expect("task on core 1")?;
+    ///         let mut buf = [0u8; 2];
+    ///         std::io::Read::read_exact(&mut client, &mut buf)?;
+    ///         assert_eq!(&buf, b"hi");
+    ///         Ok::<_, std::io::Error>(Some(served_on))
+    ///     })?;
+    /// assert_eq!(out[0].as_ref().ok(), Some(&Some(1)));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`IntoStdError`](crate::IntoStdError) (with the stream back) while ops are in flight
+    /// or other handles exist.
+    pub fn into_std(self) -> Result<std::net::TcpStream, crate::IntoStdError<TcpStream>> {
+        match self.sock.try_into_owned() {
+            Ok(fd) => Ok(std::net::TcpStream::from(fd)),
+            Err(sock) => Err(crate::IntoStdError::new(TcpStream::from_socket(sock))),
+        }
     }
 
     stream_read_methods!(sock);
