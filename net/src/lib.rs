@@ -77,6 +77,7 @@ mod handoff;
 mod incoming;
 mod macros;
 mod recv_stream;
+mod resolve;
 mod socket;
 mod split;
 pub mod tcp;
@@ -86,6 +87,9 @@ pub mod unix;
 pub use handoff::IntoStdError;
 pub use incoming::Incoming;
 pub use recv_stream::RecvStream;
+#[doc(hidden)]
+pub use resolve::set_lookup_delay_for_tests;
+pub use resolve::ToSocketAddrs;
 pub use split::{OwnedReadHalf, OwnedWriteHalf, ReuniteError};
 pub use tcp::{TcpListener, TcpSocket, TcpStream};
 pub use udp::{RecvMeta, UdpSocket};

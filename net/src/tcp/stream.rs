@@ -1,9 +1,10 @@
 use super::{OwnedReadHalf, OwnedWriteHalf, TcpSocket};
-use crate::addr::{ip_from_socket2, resolve};
+use crate::addr::ip_from_socket2;
 use crate::macros::{stream_read_methods, stream_write_methods};
+use crate::resolve::{resolve_async, ToSocketAddrs};
 use crate::socket::Socket;
 use std::io;
-use std::net::{Shutdown, SocketAddr, ToSocketAddrs};
+use std::net::{Shutdown, SocketAddr};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::time::Duration;
 
@@ -40,19 +41,21 @@ impl TcpStream {
         TcpStream { sock }
     }
 
-    /// Connects to `addr`, trying each address it resolves to in turn (host names resolve
-    /// with a blocking lookup; pass a [`SocketAddr`] to avoid it).
+    /// Connects to `addr`, trying each address it resolves to in turn. A host name is looked
+    /// up on the blocking pool, so the core goes on running its other tasks meanwhile; a
+    /// numeric address needs no lookup (see [`ToSocketAddrs`]).
     ///
     /// # Errors
     ///
-    /// The last address's error (`ECONNREFUSED`, `ETIMEDOUT`, `ENETUNREACH`, ...).
+    /// The lookup's error, or the last address's error (`ECONNREFUSED`, `ETIMEDOUT`,
+    /// `ENETUNREACH`, ...).
     ///
     /// # Panics
     ///
     /// Panics outside a ringbolt runtime.
     pub async fn connect(addr: impl ToSocketAddrs) -> io::Result<TcpStream> {
         let mut last = None;
-        for addr in resolve(addr)? {
+        for addr in resolve_async(&addr).await? {
             match TcpSocket::for_addr(addr)?.connect(addr).await {
                 Ok(s) => return Ok(s),
                 Err(e) => last = Some(e),
@@ -61,7 +64,7 @@ impl TcpStream {
         Err(last.unwrap_or_else(|| io::Error::other("no address to connect to")))
     }
 
-    /// [`connect`](Self::connect) with a deadline for the whole attempt.
+    /// [`connect`](Self::connect) with a deadline for the whole attempt, lookup included.
     ///
     /// # Errors
     ///
