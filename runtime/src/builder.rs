@@ -7,6 +7,7 @@ use std::future::Future;
 use std::io;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
+use std::time::Duration;
 
 /// Configures and builds runtimes.
 ///
@@ -53,6 +54,8 @@ pub struct Builder {
     pin: Option<bool>,
     cpus: Option<Vec<usize>>,
     cpu_offset: usize,
+    blocking_threads_max: Option<usize>,
+    blocking_idle: Option<Duration>,
     event_interval: usize,
     wake: CrossWake,
 }
@@ -77,6 +80,8 @@ impl Builder {
             pin: None,
             cpus: None,
             cpu_offset: 0,
+            blocking_threads_max: None,
+            blocking_idle: None,
             event_interval: 128,
             wake: CrossWake::default(),
         }
@@ -150,6 +155,26 @@ impl Builder {
         self
     }
 
+    /// The most threads the blocking pool ([`spawn_blocking`](crate::task::spawn_blocking),
+    /// host-name lookups, directory listing) runs at once; further jobs queue. Default
+    /// [`MAX_BLOCKING_THREADS`](crate::task::MAX_BLOCKING_THREADS), at least 1.
+    ///
+    /// The pool is shared by the whole process: the setting takes effect when this builder
+    /// builds or launches a runtime, and a later builder's setting replaces it. Threads
+    /// already running are not stopped; the pool just starts no new one above the limit.
+    pub fn blocking_threads_max(mut self, n: usize) -> Builder {
+        self.blocking_threads_max = Some(n);
+        self
+    }
+
+    /// How long an idle blocking-pool thread waits for work before it exits. Default
+    /// [`BLOCKING_IDLE`](crate::task::BLOCKING_IDLE). Process-wide, like
+    /// [`blocking_threads_max`](Self::blocking_threads_max).
+    pub fn blocking_idle(mut self, idle: Duration) -> Builder {
+        self.blocking_idle = Some(idle);
+        self
+    }
+
     /// Test hook: make ring setup fail with this errno, to check how callers report an
     /// environment without io_uring.
     #[doc(hidden)]
@@ -164,6 +189,7 @@ impl Builder {
     ///
     /// Fails when io_uring cannot be set up; the message names the cause and the fix.
     pub fn build(&self) -> io::Result<Runtime> {
+        crate::executor::blocking::configure(self.blocking_threads_max, self.blocking_idle);
         Runtime::with_config(0, &self.cfg, self.event_interval, self.wake, None)
     }
 
@@ -183,6 +209,7 @@ impl Builder {
         Fut: Future,
         Fut::Output: Send,
     {
+        crate::executor::blocking::configure(self.blocking_threads_max, self.blocking_idle);
         let available = core_affinity::get_core_ids().unwrap_or_default();
         let n = self.cores.unwrap_or_else(|| available.len().max(1));
         let offset = if self.cpus.is_some() {
