@@ -6,42 +6,39 @@ use bytes::{Bytes, BytesMut};
 use ringbolt::buf::IoBuf;
 use ringbolt::net::UnixStream;
 
-#[test]
-fn bytes_and_bytes_mut_carry_data() {
-    let rt = ringbolt::Runtime::new().unwrap();
-    rt.block_on(async {
-        let (a, b) = UnixStream::pair().unwrap();
-        let data: Vec<u8> = (0..10_000u32).map(|i| (i * 13) as u8).collect();
-        let payload = Bytes::from(data.clone());
+#[ringbolt::test(timeout_ms = 10_000)]
+async fn bytes_and_bytes_mut_carry_data() {
+    let (a, b) = UnixStream::pair().unwrap();
+    let data: Vec<u8> = (0..10_000u32).map(|i| (i * 13) as u8).collect();
+    let payload = Bytes::from(data.clone());
 
-        // Whole Bytes, then a slice of another handle to the same data.
-        let (res, back) = a.write_all(payload.clone()).await;
-        res.unwrap();
-        assert_eq!(back, payload, "the buffer comes back unchanged");
-        let (res, _) = a.write_all(payload.clone().slice(100..200)).await;
-        res.unwrap();
+    // Whole Bytes, then a slice of another handle to the same data.
+    let (res, back) = a.write_all(payload.clone()).await;
+    res.unwrap();
+    assert_eq!(back, payload, "the buffer comes back unchanged");
+    let (res, _) = a.write_all(payload.clone().slice(100..200)).await;
+    res.unwrap();
 
-        // read_exact into a BytesMut: length grows to exactly what was read.
-        let buf = BytesMut::with_capacity(data.len());
-        let (res, buf) = b.read_exact(buf).await;
-        res.unwrap();
-        assert_eq!(buf.len(), data.len());
-        assert_eq!(&buf[..], &data[..]);
+    // read_exact into a BytesMut: length grows to exactly what was read.
+    let buf = BytesMut::with_capacity(data.len());
+    let (res, buf) = b.read_exact(buf).await;
+    res.unwrap();
+    assert_eq!(buf.len(), data.len());
+    assert_eq!(&buf[..], &data[..]);
 
-        // A plain read with spare capacity: keeps what was there, appends after it.
-        let mut buf = BytesMut::with_capacity(64);
-        buf.extend_from_slice(b"head:");
-        let (res, buf) = b.read(buf.slice(5..)).await;
-        let n = res.unwrap();
-        let buf = buf.into_inner();
-        assert_eq!(n, 59.min(100), "one read fills the spare capacity");
-        assert_eq!(&buf[..5], b"head:");
-        assert_eq!(&buf[5..5 + n], &data[100..100 + n]);
-        assert!(buf.capacity() >= 64 && buf.len() == 5 + n);
+    // A plain read with spare capacity: keeps what was there, appends after it.
+    let mut buf = BytesMut::with_capacity(64);
+    buf.extend_from_slice(b"head:");
+    let (res, buf) = b.read(buf.slice(5..)).await;
+    let n = res.unwrap();
+    let buf = buf.into_inner();
+    assert_eq!(n, 59.min(100), "one read fills the spare capacity");
+    assert_eq!(&buf[..5], b"head:");
+    assert_eq!(&buf[5..5 + n], &data[100..100 + n]);
+    assert!(buf.capacity() >= 64 && buf.len() == 5 + n);
 
-        // The rest of the slice is still there: nothing was lost or overwritten.
-        let (res, rest) = b.read_exact(BytesMut::with_capacity(100 - n)).await;
-        res.unwrap();
-        assert_eq!(&rest[..], &data[100 + n..200]);
-    });
+    // The rest of the slice is still there: nothing was lost or overwritten.
+    let (res, rest) = b.read_exact(BytesMut::with_capacity(100 - n)).await;
+    res.unwrap();
+    assert_eq!(&rest[..], &data[100 + n..200]);
 }
