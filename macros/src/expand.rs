@@ -68,17 +68,14 @@ fn main_body(args: &Args, f: ItemFn) -> TokenStream {
     let attrs = &outer.attrs;
     let vis = &outer.vis;
     let sig = &outer.sig;
-    let start_failed = quote! {
-        Err(e) => {
-            ::std::eprintln!("error: could not start ringbolt: {e}");
-            ::std::process::exit(1)
-        }
-    };
     let run = match args.cores {
         Cores::Current => quote! {
             let rt = match #krate::Runtime::new() {
                 Ok(rt) => rt,
-                #start_failed
+                Err(e) => {
+                    ::std::eprintln!("error: could not start ringbolt: {e}");
+                    ::std::process::exit(1)
+                }
             };
             rt.block_on(__ringbolt_body())
         },
@@ -97,7 +94,12 @@ fn main_body(args: &Args, f: ItemFn) -> TokenStream {
                     .launch(|_core| __ringbolt_body())
                 {
                     Ok(results) => results,
-                    #start_failed
+                    // A core that could not start, or whose body panicked (the error says
+                    // which core and why).
+                    Err(e) => {
+                        ::std::eprintln!("error: ringbolt: {e}");
+                        ::std::process::exit(1)
+                    }
                 };
                 <#output as #krate::__private::MainOutput>::first_failure(results)
             }

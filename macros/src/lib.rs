@@ -16,8 +16,9 @@ use proc_macro::TokenStream;
 /// - `#[ringbolt::main]`: one runtime on the main thread (`Runtime::new` + `block_on`).
 /// - `#[ringbolt::main(cores = N)]`: `Builder::launch` on `N` pinned cores, running the body
 ///   on every core (`ringbolt::core_id()` tells which); `cores = "all"` takes one core per
-///   CPU this process may run on. `main` must then return `()` or `Result<(), E>`; the first
-///   core's error (in core order) is returned.
+///   CPU this process may run on. `main` must then return `()` or `Result<(), E>` with
+///   `E: Send` (each core's result crosses threads); the first core's error (in core order)
+///   is returned. A panic on a core is reported as an error naming the core.
 /// - `crate = "path"`: the path of the `ringbolt` crate, if renamed.
 ///
 /// If the runtime cannot start (io_uring unavailable), the error, which names the cause and
