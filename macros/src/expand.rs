@@ -8,9 +8,26 @@ use syn::spanned::Spanned;
 use syn::{ItemFn, ReturnType};
 
 pub(crate) fn main(args: TokenStream, item: TokenStream) -> TokenStream {
-    match parse(Kind::Main, args, item) {
+    match parse(Kind::Main, args, item.clone()) {
         Ok((args, f)) => main_body(&args, f),
-        Err(e) => e.to_compile_error(),
+        Err(e) => {
+            let error = e.to_compile_error();
+            // A stand-in `fn main` (never run: compilation fails) so the only error shown is
+            // the one above, not also "`main` function not found".
+            match syn::parse2::<ItemFn>(item) {
+                Ok(mut f) => {
+                    f.sig.asyncness = None;
+                    f.sig.inputs.clear();
+                    let (attrs, vis, sig) = (&f.attrs, &f.vis, &f.sig);
+                    quote! {
+                        #error
+                        #(#attrs)*
+                        #vis #sig { ::core::unreachable!() }
+                    }
+                }
+                Err(_) => error,
+            }
+        }
     }
 }
 
