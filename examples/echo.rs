@@ -14,6 +14,10 @@
 //! per-core ring of provided buffers and sends each buffer straight back; `--recv read` uses
 //! one `read` per chunk into a per-connection buffer. Kernels without multishot receive fall
 //! back to `read`.
+//!
+//! `--handoff` demonstrates cross-core connection hand-off: each core passes every connection
+//! it accepts to the next core (`TcpStream::into_std`, `spawn_on`, `TcpStream::from_std`),
+//! which serves it with `read`. A real server would pick the least-loaded core instead.
 
 use ringbolt::net::{BufRing, TcpSocket, TcpStream};
 use ringbolt_runtime::buf::IoBuf;
@@ -36,11 +40,12 @@ struct Args {
     secs: Option<u64>,
     buf: usize,
     multishot: bool,
+    handoff: bool,
 }
 
 fn usage() -> ! {
     eprintln!(
-        "usage: echo [--addr IP:PORT] [--cores N] [--secs N] [--buf BYTES] [--recv multishot|read]"
+        "usage: echo [--addr IP:PORT] [--cores N] [--secs N] [--buf BYTES] [--recv multishot|read] [--handoff]"
     );
     std::process::exit(2);
 }
@@ -52,9 +57,14 @@ fn parse_args() -> Args {
         secs: None,
         buf: 16 * 1024,
         multishot: true,
+        handoff: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
+        if flag == "--handoff" {
+            args.handoff = true;
+            continue;
+        }
         let value = it.next().unwrap_or_else(|| usage());
         match flag.as_str() {
             "--addr" => args.addr = value.parse().unwrap_or_else(|_| usage()),
@@ -114,6 +124,18 @@ async fn serve_read(stream: TcpStream, buf_len: usize) -> io::Result<()> {
     stream.close().await
 }
 
+/// Passes an accepted connection to the next core, which serves it with `read`.
+fn hand_off(core: usize, stream: TcpStream, buf_len: usize) {
+    let target = (core + 1) % ringbolt_runtime::cores();
+    // A freshly accepted stream has no op in flight, so this succeeds.
+    match stream.into_std() {
+        Ok(std_stream) => drop(ringbolt_runtime::spawn_on(target, move || async move {
+            let _ = serve_read(TcpStream::from_std(std_stream), buf_len).await;
+        })),
+        Err(e) => eprintln!("echo: core {core}: hand-off failed: {e}"),
+    }
+}
+
 /// One core: bind, accept until told to stop, return the number of connections served.
 async fn core_main(core: usize, args: &Args, deadline: Option<Instant>) -> io::Result<u64> {
     let sock = TcpSocket::for_addr(args.addr)?;
@@ -140,11 +162,16 @@ async fn core_main(core: usize, args: &Args, deadline: Option<Instant>) -> io::R
     } else {
         None
     };
+    let handoff = args.handoff;
     let acceptor = {
         let served = served.clone();
         ringbolt_runtime::spawn(async move {
             loop {
                 match incoming.next().await {
+                    Ok(stream) if handoff => {
+                        served.set(served.get() + 1);
+                        hand_off(core, stream, buf_len);
+                    }
                     Ok(stream) => {
                         served.set(served.get() + 1);
                         let ring = ring.clone();

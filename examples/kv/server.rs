@@ -96,7 +96,7 @@ pub fn start(addr: SocketAddr, cores: usize) -> io::Result<Handle> {
 }
 
 /// Runs every core until its stop signal fires. Core 0 binds first (so port 0 picks one port)
-/// and passes the address to the other cores, which bind the same one (`SO_REUSEPORT`).
+/// and passes the address to the other cores, which bind the same one (`TcpListener::bind_reuseport`).
 fn serve(
     addr: SocketAddr,
     cores: usize,
@@ -126,7 +126,7 @@ fn serve(
             };
             let listener = match addr_txs {
                 Some(txs) => {
-                    let l = TcpListener::bind(addr)?;
+                    let l = TcpListener::bind_reuseport(addr)?;
                     let local = l.local_addr()?;
                     for tx in txs {
                         // A core that already failed dropped its receiver: nothing to tell.
@@ -141,7 +141,7 @@ fn serve(
                     let local = addr_rx
                         .await
                         .map_err(|_| io::Error::other("core 0 failed to bind"))?;
-                    TcpListener::bind(local)?
+                    TcpListener::bind_reuseport(local)?
                 }
             };
             run_core(core, listener, peer, stop).await

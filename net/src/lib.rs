@@ -4,8 +4,11 @@
 //!
 //! - **Every socket belongs to one core.** A socket's operations go through the io_uring of
 //!   the core that runs the task awaiting them; socket types are `!Send`. To serve on every
-//!   core, bind one [`TcpListener`] per core on the same address: [`TcpListener::bind`] sets
-//!   `SO_REUSEPORT`, so the kernel spreads incoming connections over the cores.
+//!   core, bind one [`TcpListener`] per core on the same address with
+//!   [`TcpListener::bind_reuseport`], and the kernel spreads incoming connections over the
+//!   cores. [`TcpListener::bind`] is exclusive: a port already taken fails with `EADDRINUSE`
+//!   (with `SO_REUSEPORT`, a second server started on the port by mistake would instead
+//!   silently take part of the traffic).
 //! - **Buffers by value.** Reads and writes take an owned buffer and give it back with the
 //!   result, on success and on error: `let (res, buf) = stream.read(buf).await;`.
 //! - **No `SIGPIPE`.** Every send sets `MSG_NOSIGNAL`: writing to a closed peer returns
@@ -70,17 +73,23 @@
 #![warn(missing_docs)]
 
 mod addr;
+mod handoff;
 mod incoming;
 mod macros;
 mod recv_stream;
+mod resolve;
 mod socket;
 mod split;
 pub mod tcp;
 mod udp;
 pub mod unix;
 
+pub use handoff::IntoStdError;
 pub use incoming::Incoming;
 pub use recv_stream::RecvStream;
+#[doc(hidden)]
+pub use resolve::set_lookup_delay_for_tests;
+pub use resolve::ToSocketAddrs;
 pub use split::{OwnedReadHalf, OwnedWriteHalf, ReuniteError};
 pub use tcp::{TcpListener, TcpSocket, TcpStream};
 pub use udp::{RecvMeta, UdpSocket};

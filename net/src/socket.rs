@@ -29,6 +29,12 @@ impl Socket {
         Socket::from_fd(OwnedFd::from(s))
     }
 
+    /// The fd, if this is its only holder (no op in flight, no other handle); `self` back
+    /// otherwise.
+    pub(crate) fn try_into_owned(self) -> Result<OwnedFd, Socket> {
+        self.fd.try_into_owned().map_err(|fd| Socket { fd })
+    }
+
     /// A borrowed `socket2` view, for socket options.
     pub(crate) fn sock_ref(&self) -> socket2::SockRef<'_> {
         socket2::SockRef::from(&self.fd)

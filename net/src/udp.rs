@@ -60,7 +60,9 @@ pub struct UdpSocket {
 }
 
 impl UdpSocket {
-    /// Binds a UDP socket to `addr` (the first address it resolves to that works).
+    /// Binds a UDP socket to `addr` (the first address it resolves to that works). A host
+    /// name is resolved with a blocking lookup on this thread: pass a numeric address on a
+    /// busy core.
     ///
     /// # Errors
     ///
@@ -91,7 +93,8 @@ impl UdpSocket {
     }
 
     /// Sets the default destination for [`send`](Self::send) and the only source
-    /// [`recv`](Self::recv) accepts (a local operation; nothing is sent).
+    /// [`recv`](Self::recv) accepts (a local operation; nothing is sent). A host name is
+    /// resolved with a blocking lookup on this thread: pass a numeric address on a busy core.
     ///
     /// # Errors
     ///

@@ -27,13 +27,14 @@ fn connections_spread_over_cores() {
                     let (port, accepted, bound) = (&port, &accepted, &bound);
                     async move {
                         let listener = if core == 0 {
-                            let l = TcpListener::bind("127.0.0.1:0").unwrap();
+                            let l = TcpListener::bind_reuseport("127.0.0.1:0").unwrap();
                             port.store(l.local_addr().unwrap().port(), Ordering::Release);
                             bound.wait();
                             l
                         } else {
                             bound.wait();
-                            TcpListener::bind(("127.0.0.1", port.load(Ordering::Acquire))).unwrap()
+                            TcpListener::bind_reuseport(("127.0.0.1", port.load(Ordering::Acquire)))
+                                .unwrap()
                         };
                         bound.wait(); // every core listens before any client connects
                         let mut incoming = listener.incoming();

@@ -7,6 +7,7 @@ use std::future::Future;
 use std::io;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
+use std::time::Duration;
 
 /// Configures and builds runtimes.
 ///
@@ -23,12 +24,38 @@ use std::sync::Arc;
 /// assert_eq!(ids, vec![0, 10]);
 /// # Ok::<(), std::io::Error>(())
 /// ```
+///
+/// # Placement
+///
+/// By default `launch` pins core *i* to the *i*-th CPU this process may run on (its
+/// `taskset`/cgroup CPU set). Two ringbolt services started on one host therefore both pin
+/// their core 0 to the same CPU and compete for it while other CPUs idle. Give each service
+/// its own CPUs: [`cpus`](Self::cpus) names them, [`cpu_offset`](Self::cpu_offset) skips the
+/// first allowed ones, or start each service under its own `taskset -c`.
+///
+/// ```
+/// // A second service on this host: its cores start at the second allowed CPU.
+/// let n = core_affinity::get_core_ids().map_or(0, |c| c.len());
+/// # if n >= 2 {
+/// let builder = ringbolt_runtime::Runtime::builder().cores(1).cpu_offset(1);
+/// let cpu = builder.launch(|_| async {
+///     // SAFETY: sched_getcpu takes no arguments.
+///     unsafe { libc::sched_getcpu() }
+/// })?;
+/// let second = core_affinity::get_core_ids().unwrap()[1].id as i32;
+/// assert_eq!(cpu, vec![second]);
+/// # }
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[derive(Clone, Debug)]
 pub struct Builder {
     cfg: DriverConfig,
     cores: Option<usize>,
     pin: Option<bool>,
     cpus: Option<Vec<usize>>,
+    cpu_offset: usize,
+    blocking_threads_max: Option<usize>,
+    blocking_idle: Option<Duration>,
     event_interval: usize,
     wake: CrossWake,
 }
@@ -52,6 +79,9 @@ impl Builder {
             cores: None,
             pin: None,
             cpus: None,
+            cpu_offset: 0,
+            blocking_threads_max: None,
+            blocking_idle: None,
             event_interval: 128,
             wake: CrossWake::default(),
         }
@@ -100,17 +130,48 @@ impl Builder {
         self
     }
 
-    /// Whether `launch` pins thread *i* to CPU *i* (or to `cpus[i]`). Default: on when the
-    /// number of cores is at most the number of available CPUs.
+    /// Whether `launch` pins thread *i* to the *i*-th allowed CPU (or to `cpus[i]`). Default:
+    /// on when the cores (plus [`cpu_offset`](Self::cpu_offset)) fit on the available CPUs.
     pub fn pin_threads(mut self, pin: bool) -> Builder {
         self.pin = Some(pin);
         self
     }
 
-    /// The CPUs `launch` pins its threads to, in core order (implies pinning).
+    /// The CPUs `launch` pins its threads to, in core order (implies pinning). See
+    /// [Placement](Self#placement).
     pub fn cpus(mut self, cpus: Vec<usize>) -> Builder {
         self.cpus = Some(cpus);
         self.pin = Some(true);
+        self
+    }
+
+    /// Skips the first `offset` CPUs this process may run on: core *i* is pinned to the
+    /// `(offset + i)`-th allowed CPU (default 0). Lets services on one host take disjoint CPUs
+    /// (see [Placement](Self#placement)); ignored when [`cpus`](Self::cpus) names the CPUs.
+    /// `launch` fails with `InvalidInput` when pinning is asked for and the cores do not fit
+    /// after the offset.
+    pub fn cpu_offset(mut self, offset: usize) -> Builder {
+        self.cpu_offset = offset;
+        self
+    }
+
+    /// The most threads the blocking pool ([`spawn_blocking`](crate::task::spawn_blocking),
+    /// host-name lookups, directory listing) runs at once; further jobs queue. Default
+    /// [`MAX_BLOCKING_THREADS`](crate::task::MAX_BLOCKING_THREADS), at least 1.
+    ///
+    /// The pool is shared by the whole process: the setting takes effect when this builder
+    /// builds or launches a runtime, and a later builder's setting replaces it. Threads
+    /// already running are not stopped; the pool just starts no new one above the limit.
+    pub fn blocking_threads_max(mut self, n: usize) -> Builder {
+        self.blocking_threads_max = Some(n);
+        self
+    }
+
+    /// How long an idle blocking-pool thread waits for work before it exits. Default
+    /// [`BLOCKING_IDLE`](crate::task::BLOCKING_IDLE). Process-wide, like
+    /// [`blocking_threads_max`](Self::blocking_threads_max).
+    pub fn blocking_idle(mut self, idle: Duration) -> Builder {
+        self.blocking_idle = Some(idle);
         self
     }
 
@@ -128,6 +189,7 @@ impl Builder {
     ///
     /// Fails when io_uring cannot be set up; the message names the cause and the fix.
     pub fn build(&self) -> io::Result<Runtime> {
+        crate::executor::blocking::configure(self.blocking_threads_max, self.blocking_idle);
         Runtime::with_config(0, &self.cfg, self.event_interval, self.wake, None)
     }
 
@@ -147,19 +209,38 @@ impl Builder {
         Fut: Future,
         Fut::Output: Send,
     {
+        crate::executor::blocking::configure(self.blocking_threads_max, self.blocking_idle);
         let available = core_affinity::get_core_ids().unwrap_or_default();
         let n = self.cores.unwrap_or_else(|| available.len().max(1));
-        let pin = self.pin.unwrap_or(n <= available.len());
+        let offset = if self.cpus.is_some() {
+            0
+        } else {
+            self.cpu_offset
+        };
+        let pin = self
+            .pin
+            .unwrap_or(n.saturating_add(offset) <= available.len());
         let cpus: Vec<usize> = match &self.cpus {
             Some(c) => c.clone(),
             // The CPUs this process may run on (taskset, cgroup cpusets), in order.
-            None => available.iter().map(|c| c.id).take(n).collect(),
+            None => available
+                .iter()
+                .map(|c| c.id)
+                .skip(offset)
+                .take(n)
+                .collect(),
         };
         if pin && cpus.len() < n {
+            let after = if offset > 0 {
+                format!(" after skipping {offset} (cpu_offset)")
+            } else {
+                String::new()
+            };
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
                 format!(
-                    "{n} cores asked for but only {} CPUs given to pin to",
+                    "{n} cores asked for but only {} CPUs to pin to{after}: ask for fewer cores, \
+                     a smaller offset, or turn pinning off",
                     cpus.len()
                 ),
             ));

@@ -75,6 +75,10 @@ impl TcpSocket {
     /// Sets `SO_REUSEPORT` (several sockets, e.g. one per core, bound to the same port; the
     /// kernel spreads incoming connections over them).
     ///
+    /// Any other socket of the same user with this option can join the port too, so a second
+    /// server started on it by mistake does not fail but silently takes part of the traffic.
+    /// Leave it off unless the per-core listeners of one server need it.
+    ///
     /// # Errors
     ///
     /// `setsockopt(2)`'s error.

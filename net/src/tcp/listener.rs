@@ -38,19 +38,62 @@ impl TcpListener {
         TcpListener { sock }
     }
 
-    /// Binds a listener to `addr` with `SO_REUSEADDR` and `SO_REUSEPORT` and a backlog of
-    /// 1024. Each address `addr` resolves to is tried in turn.
+    /// Binds a listener to `addr` exclusively, with `SO_REUSEADDR` (as std and tokio do) and
+    /// a backlog of 1024. Each address `addr` resolves to is tried in turn.
     ///
-    /// Every core may bind the same address; the kernel spreads connections across them.
+    /// A second socket bound to the same port fails with `EADDRINUSE`, so a server started
+    /// twice by mistake reports it instead of silently sharing the traffic. To serve one port
+    /// from every core, bind each core's listener with [`bind_reuseport`](Self::bind_reuseport).
+    ///
+    /// A host name in `addr` is resolved with a blocking lookup on this thread (bind at
+    /// start-up, or pass a numeric address).
     ///
     /// # Errors
     ///
-    /// The last address's error (`EADDRINUSE` if a socket without `SO_REUSEPORT` holds the
-    /// port, `EADDRNOTAVAIL`, `EMFILE`, ...).
+    /// The last address's error: `EADDRINUSE` when another socket holds the port,
+    /// `EADDRNOTAVAIL`, `EMFILE`, ...
     pub fn bind(addr: impl ToSocketAddrs) -> io::Result<TcpListener> {
+        Self::bind_with(addr, false)
+    }
+
+    /// Binds a listener to `addr` with `SO_REUSEADDR` and `SO_REUSEPORT`, so one listener per
+    /// core can share the port and the kernel spreads incoming connections over them.
+    ///
+    /// **The trap:** any process of the same user that also binds with `SO_REUSEPORT` joins
+    /// the group without error and receives part of the connections; a second copy of a
+    /// server started by mistake does not fail, it silently takes traffic. Use this only for
+    /// the per-core listeners of one server; [`bind`](Self::bind) is exclusive.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringbolt_net::TcpListener;
+    ///
+    /// let rt = ringbolt_runtime::Runtime::new()?;
+    /// rt.block_on(async {
+    ///     let a = TcpListener::bind_reuseport("127.0.0.1:0")?;
+    ///     // A second listener on the same port (another core's, in a real server).
+    ///     let b = TcpListener::bind_reuseport(a.local_addr()?)?;
+    ///     assert_eq!(a.local_addr()?, b.local_addr()?);
+    ///     // An exclusive bind of that port fails.
+    ///     assert!(TcpListener::bind(a.local_addr()?).is_err());
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`bind`](Self::bind); `EADDRINUSE` when a socket without `SO_REUSEPORT` (or owned
+    /// by another user) holds the port.
+    pub fn bind_reuseport(addr: impl ToSocketAddrs) -> io::Result<TcpListener> {
+        Self::bind_with(addr, true)
+    }
+
+    fn bind_with(addr: impl ToSocketAddrs, reuseport: bool) -> io::Result<TcpListener> {
         let mut last = None;
         for addr in resolve(addr)? {
-            match Self::bind_one(addr) {
+            match Self::bind_one(addr, reuseport) {
                 Ok(l) => return Ok(l),
                 Err(e) => last = Some(e),
             }
@@ -58,10 +101,12 @@ impl TcpListener {
         Err(last.unwrap_or_else(|| io::Error::other("no address to bind")))
     }
 
-    fn bind_one(addr: SocketAddr) -> io::Result<TcpListener> {
+    fn bind_one(addr: SocketAddr, reuseport: bool) -> io::Result<TcpListener> {
         let sock = TcpSocket::for_addr(addr)?;
         sock.set_reuseaddr(true)?;
-        sock.set_reuseport(true)?;
+        if reuseport {
+            sock.set_reuseport(true)?;
+        }
         sock.bind(addr)?;
         sock.listen(DEFAULT_BACKLOG)
     }

@@ -1,8 +1,9 @@
 //! TCP: [`TcpListener`], [`TcpStream`] and the [`TcpSocket`] builder.
 //!
-//! `TcpListener::bind` sets `SO_REUSEADDR` and `SO_REUSEPORT`, so one listener per core can
-//! bind the same port and the kernel spreads connections across them. Use [`TcpSocket`] to
-//! choose the backlog, reuse-port, IPv6-only and buffer sizes yourself.
+//! [`TcpListener::bind`] binds exclusively (`EADDRINUSE` if the port is taken, as with std);
+//! [`TcpListener::bind_reuseport`] sets `SO_REUSEPORT`, so one listener per core can bind the
+//! same port and the kernel spreads connections across them. Use [`TcpSocket`] to choose the
+//! backlog, reuse-port, IPv6-only and buffer sizes yourself.
 
 mod builder;
 mod listener;

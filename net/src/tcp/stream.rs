@@ -1,9 +1,10 @@
 use super::{OwnedReadHalf, OwnedWriteHalf, TcpSocket};
-use crate::addr::{ip_from_socket2, resolve};
+use crate::addr::ip_from_socket2;
 use crate::macros::{stream_read_methods, stream_write_methods};
+use crate::resolve::{resolve_async, ToSocketAddrs};
 use crate::socket::Socket;
 use std::io;
-use std::net::{Shutdown, SocketAddr, ToSocketAddrs};
+use std::net::{Shutdown, SocketAddr};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::time::Duration;
 
@@ -40,19 +41,21 @@ impl TcpStream {
         TcpStream { sock }
     }
 
-    /// Connects to `addr`, trying each address it resolves to in turn (host names resolve
-    /// with a blocking lookup; pass a [`SocketAddr`] to avoid it).
+    /// Connects to `addr`, trying each address it resolves to in turn. A host name is looked
+    /// up on the blocking pool, so the core goes on running its other tasks meanwhile; a
+    /// numeric address needs no lookup (see [`ToSocketAddrs`]).
     ///
     /// # Errors
     ///
-    /// The last address's error (`ECONNREFUSED`, `ETIMEDOUT`, `ENETUNREACH`, ...).
+    /// The lookup's error, or the last address's error (`ECONNREFUSED`, `ETIMEDOUT`,
+    /// `ENETUNREACH`, ...).
     ///
     /// # Panics
     ///
     /// Panics outside a ringbolt runtime.
     pub async fn connect(addr: impl ToSocketAddrs) -> io::Result<TcpStream> {
         let mut last = None;
-        for addr in resolve(addr)? {
+        for addr in resolve_async(&addr).await? {
             match TcpSocket::for_addr(addr)?.connect(addr).await {
                 Ok(s) => return Ok(s),
                 Err(e) => last = Some(e),
@@ -61,7 +64,7 @@ impl TcpStream {
         Err(last.unwrap_or_else(|| io::Error::other("no address to connect to")))
     }
 
-    /// [`connect`](Self::connect) with a deadline for the whole attempt.
+    /// [`connect`](Self::connect) with a deadline for the whole attempt, lookup included.
     ///
     /// # Errors
     ///
@@ -80,9 +83,65 @@ impl TcpStream {
         }
     }
 
-    /// Takes over a connected std stream (blocking or not; io_uring does not care).
+    /// Takes over a connected std stream (blocking or not; io_uring does not care) on the
+    /// current core's ring. With [`into_std`](Self::into_std), this moves a connection to
+    /// another core.
     pub fn from_std(stream: std::net::TcpStream) -> TcpStream {
         TcpStream::from_socket(Socket::from_fd(OwnedFd::from(stream)))
+    }
+
+    /// Turns the stream back into a std stream, which is `Send`: the way to hand a connection
+    /// to another core, where [`from_std`](Self::from_std) puts it on that core's ring (for
+    /// example to rebalance when `SO_REUSEPORT` hashing is uneven).
+    ///
+    /// Sound by construction: it fails while any op on the socket is in flight, including an
+    /// abandoned one still waiting for its cancellation to complete, or while other handles
+    /// share it (split halves, a [`RecvStream`](crate::RecvStream) from
+    /// [`recv_stream`](Self::recv_stream)). The fd stays open throughout; nothing is lost.
+    ///
+    /// # Examples
+    ///
+    /// Accept on core 0, serve on core 1:
+    ///
+    /// ```
+    /// use ringbolt_net::{TcpListener, TcpStream};
+    ///
+    /// let out = ringbolt_runtime::Runtime::builder()
+    ///     .cores(2)
+    ///     .pin_threads(false)
+    ///     .launch(|core| async move {
+    ///         if core != 0 {
+    ///             return Ok(None);
+    ///         }
+    ///         let listener = TcpListener::bind("127.0.0.1:0")?;
+    ///         let mut client = std::net::TcpStream::connect(listener.local_addr()?)?;
+    ///         let (stream, _) = listener.accept().await?;
+    ///         let std_stream = stream.into_std()?;
+    ///         let served_on = ringbolt_runtime::spawn_on(1, move || async move {
+    ///             let stream = TcpStream::from_std(std_stream);
+    ///             let (res, _) = stream.write_all(b"hi".to_vec()).await;
+    ///             res.map(|()| ringbolt_runtime::core_id())
+    ///         })
+    ///         .await
+    ///         .expect("task on core 1")?;
+    ///         let mut buf = [0u8; 2];
+    ///         std::io::Read::read_exact(&mut client, &mut buf)?;
+    ///         assert_eq!(&buf, b"hi");
+    ///         Ok::<_, std::io::Error>(Some(served_on))
+    ///     })?;
+    /// assert_eq!(out[0].as_ref().ok(), Some(&Some(1)));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`IntoStdError`](crate::IntoStdError) (with the stream back) while ops are in flight
+    /// or other handles exist.
+    pub fn into_std(self) -> Result<std::net::TcpStream, crate::IntoStdError<TcpStream>> {
+        match self.sock.try_into_owned() {
+            Ok(fd) => Ok(std::net::TcpStream::from(fd)),
+            Err(sock) => Err(crate::IntoStdError::new(TcpStream::from_socket(sock))),
+        }
     }
 
     stream_read_methods!(sock);

@@ -83,10 +83,28 @@ impl UnixStream {
         Ok((UnixStream::from_std(a), UnixStream::from_std(b)))
     }
 
-    /// Takes over a connected std stream.
+    /// Takes over a connected std stream on the current core's ring. With
+    /// [`into_std`](Self::into_std), this moves a connection to another core.
     pub fn from_std(stream: std::os::unix::net::UnixStream) -> UnixStream {
         UnixStream {
             sock: Socket::from_fd(OwnedFd::from(stream)),
+        }
+    }
+
+    /// Turns the stream back into a std stream, which is `Send`, to hand it to another core
+    /// (rebind it there with [`from_std`](Self::from_std)). Works as
+    /// [`TcpStream::into_std`](crate::TcpStream::into_std).
+    ///
+    /// # Errors
+    ///
+    /// [`IntoStdError`](crate::IntoStdError) (with the stream back) while ops are in flight
+    /// or other handles exist.
+    pub fn into_std(
+        self,
+    ) -> Result<std::os::unix::net::UnixStream, crate::IntoStdError<UnixStream>> {
+        match self.sock.try_into_owned() {
+            Ok(fd) => Ok(std::os::unix::net::UnixStream::from(fd)),
+            Err(sock) => Err(crate::IntoStdError::new(UnixStream::from_socket(sock))),
         }
     }
 

@@ -13,8 +13,14 @@
 //! 3. Writes send the initialised part, `[0, bytes_init)`.
 //! 4. Lengths handed to the kernel are clamped to [`MAX_RW_COUNT`]; callers who need everything
 //!    moved use the `*_all` helpers, which loop over short transfers.
+//!
+//! Buffers: `Vec<u8>`, `Box<[u8]>`, `&'static [u8]`/`&'static str`, [`aligned`] and
+//! [`fixed`] buffers, slices of any of them; with the `bytes` feature, `bytes::Bytes`
+//! (written from) and `bytes::BytesMut` (read into and written from).
 
 pub mod aligned;
+#[cfg(feature = "bytes")]
+mod bytes;
 pub mod fixed;
 pub mod provided;
 mod slice;

@@ -5,6 +5,8 @@
 //!    open until that op's final CQE, even if the socket or file handle was dropped.
 //! 2. The fd is closed exactly once: by [`SharedFd::close`] (through the ring, after every other
 //!    holder is gone) or, failing that, by the drop of the last holder (a plain `close(2)`).
+//! 3. The fd leaves (to another core) only through [`SharedFd::try_into_owned`], which
+//!    succeeds only for the sole holder, so no op in flight can still name it.
 
 use crate::context;
 use crate::driver::Op;
@@ -30,7 +32,8 @@ impl Drop for Inner {
     fn drop(&mut self) {
         if !self.closed.get() {
             // SAFETY: `fd` is owned by this Inner (taken from an OwnedFd) and was not closed:
-            // `closed` is set only when ownership passed to a close op.
+            // `closed` is set only when ownership passed to a close op or out through
+            // `try_into_owned`.
             unsafe { libc::close(self.fd) };
         }
     }
@@ -64,6 +67,29 @@ impl SharedFd {
     /// The raw fd, for building SQEs and for socket options. Do not close it.
     pub fn raw(&self) -> RawFd {
         self.inner.fd
+    }
+
+    /// Takes the fd back out if this is its only holder: no op in flight names it (not even
+    /// an abandoned one waiting for its final CQE) and no other handle shares it. Otherwise
+    /// gives `self` back unchanged.
+    ///
+    /// This is how a socket leaves its core: the returned [`OwnedFd`] is `Send`, and another
+    /// core can wrap it in a new `SharedFd` for its own ring.
+    ///
+    /// # Errors
+    ///
+    /// `Err(self)` while other holders exist.
+    pub fn try_into_owned(self) -> Result<OwnedFd, SharedFd> {
+        if Rc::strong_count(&self.inner) != 1 || self.inner.closed.get() {
+            return Err(self);
+        }
+        // Ownership leaves this SharedFd: mark it so the drop of Inner does not close it.
+        self.inner.closed.set(true);
+        let fd = self.inner.fd;
+        drop(self);
+        // SAFETY: `fd` was owned by the only holder, which is gone, and `closed` was set so
+        // its drop did not close it: nobody else uses or closes it from here.
+        Ok(unsafe { OwnedFd::from_raw_fd(fd) })
     }
 
     /// Closes the fd through the ring once every other holder (in-flight ops, other handles)

@@ -6,7 +6,10 @@
 //!
 //! Rules:
 //! 1. Threads start on demand, up to [`MAX_BLOCKING_THREADS`], and exit after
-//!    [`BLOCKING_IDLE`] without work. A new thread starts when queued jobs outnumber idle ones.
+//!    [`BLOCKING_IDLE`] without work (both adjustable with
+//!    [`Builder::blocking_threads_max`](crate::Builder::blocking_threads_max) and
+//!    [`Builder::blocking_idle`](crate::Builder::blocking_idle)). A new thread starts when
+//!    queued jobs outnumber idle ones.
 //! 2. The result comes back through a `Send` handle whose waker rings the waiting core's ring;
 //!    a panic in the closure is caught and returned as a `JoinError`.
 //! 3. If no helper thread can be started at all (thread limit, out of memory), the job runs
@@ -16,13 +19,38 @@ use super::join::JoinError;
 use super::spawn_on::{Guard, RemoteJoinHandle, Slot};
 use std::collections::VecDeque;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, OnceLock};
 use std::time::Duration;
 
-/// Most helper threads alive at once; further work queues.
+/// Most helper threads alive at once by default; further work queues.
 pub const MAX_BLOCKING_THREADS: usize = 64;
-/// How long an idle helper thread waits for work before it exits.
+/// How long an idle helper thread waits for work before it exits, by default.
 pub const BLOCKING_IDLE: Duration = Duration::from_secs(10);
+
+/// The pool's current thread limit (process-wide; set by the builder).
+static THREADS_MAX: AtomicUsize = AtomicUsize::new(MAX_BLOCKING_THREADS);
+/// The pool's current idle timeout in nanoseconds (process-wide; set by the builder).
+static IDLE_NANOS: AtomicU64 = AtomicU64::new(BLOCKING_IDLE.as_nanos() as u64);
+
+/// Sets the process-wide pool limits (from `Builder`); `None` leaves a limit as it is.
+pub(crate) fn configure(threads_max: Option<usize>, idle: Option<Duration>) {
+    if let Some(n) = threads_max {
+        THREADS_MAX.store(n.max(1), Ordering::Relaxed);
+    }
+    if let Some(d) = idle {
+        let nanos = u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
+        IDLE_NANOS.store(nanos, Ordering::Relaxed);
+    }
+}
+
+fn threads_max() -> usize {
+    THREADS_MAX.load(Ordering::Relaxed)
+}
+
+fn idle_timeout() -> Duration {
+    Duration::from_nanos(IDLE_NANOS.load(Ordering::Relaxed))
+}
 
 type Job = Box<dyn FnOnce() + Send>;
 
@@ -53,7 +81,7 @@ impl Pool {
         // Idle threads take queued jobs; start a thread only when the jobs waiting outnumber
         // them (an idle thread counts until it actually wakes, so counting notifications
         // instead would let a burst pile up behind one thread).
-        let spawn = s.queue.len() > s.idle && s.threads < MAX_BLOCKING_THREADS;
+        let spawn = s.queue.len() > s.idle && s.threads < threads_max();
         if spawn {
             s.threads += 1;
         }
@@ -93,7 +121,7 @@ impl Pool {
             s.idle += 1;
             let (guard, timeout) = self
                 .cond
-                .wait_timeout(s, BLOCKING_IDLE)
+                .wait_timeout(s, idle_timeout())
                 .unwrap_or_else(|e| e.into_inner());
             s = guard;
             s.idle -= 1;

@@ -1,6 +1,6 @@
 //! ringbolt echo server: one runtime per server core (`Builder::launch`, pinned to the server
-//! cores), each with its own `TcpListener::bind` on the same port (`SO_REUSEPORT`), the echo loop
-//! users write: `read` into an owned buffer, `write_all` the bytes read.
+//! cores), each with its own `TcpListener::bind_reuseport` on the same port, the echo loop users
+//! write: `read` into an owned buffer, `write_all` the bytes read.
 //!
 //! The port is reserved first by a std listener so every core binds the same one; that listener
 //! is closed once every core has bound, before `ready` is printed, so it never gets a connection.
@@ -32,7 +32,7 @@ pub fn start(cores: &[usize], buf_size: usize) -> io::Result<u16> {
                 .launch(|_core| {
                     let bound = bound_tx.clone();
                     async move {
-                        let listener = match TcpListener::bind(("127.0.0.1", port)) {
+                        let listener = match TcpListener::bind_reuseport(("127.0.0.1", port)) {
                             Ok(l) => l,
                             Err(e) => {
                                 let _ = bound.send(Err(e.to_string()));

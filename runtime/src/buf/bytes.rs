@@ -1,0 +1,52 @@
+//! `bytes::Bytes` and `bytes::BytesMut` as I/O buffers (feature `bytes`).
+//!
+//! A [`Bytes`] is a read-only view, so it can be written from but not read into; a
+//! [`BytesMut`] works both ways: a read fills its spare capacity and grows its length, as
+//! with `Vec<u8>`.
+
+use super::{IoBuf, IoBufMut};
+use bytes::{Bytes, BytesMut};
+
+// SAFETY: a Bytes' data lives in a heap block (or 'static memory) that moving the handle does
+// not move; it is immutable and freed only when the last handle to it is dropped, and this
+// handle is owned by the op until its final CQE.
+unsafe impl IoBuf for Bytes {
+    fn stable_ptr(&self) -> *const u8 {
+        self.as_ptr()
+    }
+    fn bytes_init(&self) -> usize {
+        self.len()
+    }
+    fn bytes_total(&self) -> usize {
+        self.len()
+    }
+}
+
+// SAFETY: a BytesMut's buffer is a heap block that moving the handle does not move; it is
+// reallocated only through &mut methods (reserve, extend, split), which nobody can call while
+// an op owns the value.
+unsafe impl IoBuf for BytesMut {
+    fn stable_ptr(&self) -> *const u8 {
+        self.as_ptr()
+    }
+    fn bytes_init(&self) -> usize {
+        self.len()
+    }
+    fn bytes_total(&self) -> usize {
+        self.capacity()
+    }
+}
+
+// SAFETY: as for IoBuf; the pointer starts the same block and is writable for the whole
+// capacity.
+unsafe impl IoBufMut for BytesMut {
+    fn stable_mut_ptr(&mut self) -> *mut u8 {
+        self.as_mut_ptr()
+    }
+    unsafe fn set_init(&mut self, pos: usize) {
+        if self.len() < pos {
+            // SAFETY: the caller guarantees pos <= capacity and that the bytes are initialised.
+            unsafe { self.set_len(pos) };
+        }
+    }
+}
