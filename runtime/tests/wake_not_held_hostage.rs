@@ -83,11 +83,13 @@ fn msg_ring_wake_is_delivered_while_the_waker_computes() {
     let _wd = watchdog("wake_not_held_hostage", Duration::from_secs(60));
     let block = Duration::from_millis(1500);
     let lat = wake_latency(CrossWake::MsgRing, block);
+    eprintln!("MSG_RING wake latency while the waker computes: {lat:?}");
     assert!(
         lat < Duration::from_millis(700),
         "the receiver woke {lat:?} after the wake; it waited for the waker's loop ({block:?})"
     );
     let lat = wake_latency(CrossWake::Eventfd, block);
+    eprintln!("eventfd wake latency while the waker computes: {lat:?}");
     assert!(
         lat < Duration::from_millis(700),
         "eventfd wake took {lat:?}"
