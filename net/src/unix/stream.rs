@@ -1,5 +1,5 @@
 use super::{new_socket, OwnedReadHalf, OwnedWriteHalf};
-use crate::addr::{unix_from_socket2, unix_to_op};
+use crate::addr::{unix_addr_of, unix_to_op, End};
 use crate::macros::{stream_read_methods, stream_write_methods};
 use crate::socket::Socket;
 use ringbolt_runtime::ops::net::SockAddr;
@@ -141,7 +141,7 @@ impl UnixStream {
     ///
     /// `getsockname(2)`'s error.
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        unix_from_socket2(&self.sock.sock_ref().local_addr()?)
+        unix_addr_of(self.sock.as_fd(), End::Local)
     }
 
     /// The peer's address.
@@ -150,7 +150,7 @@ impl UnixStream {
     ///
     /// `getpeername(2)`'s error.
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
-        unix_from_socket2(&self.sock.sock_ref().peer_addr()?)
+        unix_addr_of(self.sock.as_fd(), End::Peer)
     }
 
     /// Sets `SO_SNDBUF`.
