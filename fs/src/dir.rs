@@ -2,10 +2,10 @@
 //! `getdents` exists).
 
 use crate::blocking::unblock;
-use ringbolt_runtime::task::{spawn_blocking, RemoteJoinHandle};
 use crate::metadata::{FileType, Metadata};
 use crate::path::{cstr, symlink_metadata};
 use ringbolt_runtime::ops::fs::{MkDirAt, UnlinkAt};
+use ringbolt_runtime::task::{spawn_blocking, RemoteJoinHandle};
 use std::collections::VecDeque;
 use std::ffi::OsString;
 use std::fmt;

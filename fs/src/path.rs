@@ -115,8 +115,7 @@ pub async fn read(path: impl AsRef<Path>) -> io::Result<Vec<u8>> {
         .ok()
         .filter(|&n| n < isize::MAX as usize)
         .ok_or_else(|| too_big(hint))?;
-    buf.try_reserve_exact(want + 1)
-        .map_err(|_| too_big(hint))?;
+    buf.try_reserve_exact(want + 1).map_err(|_| too_big(hint))?;
     loop {
         if buf.len() == buf.capacity() {
             let more = buf.capacity().max(8192);

@@ -16,7 +16,9 @@ fn create_dir_all_over_a_file_matches_std() {
     let std_below = std::fs::create_dir_all(&below).expect_err("std: parent is a file");
     let std_same = std::fs::create_dir_all(&file).expect_err("std: path is a file");
     run(secs(30), async {
-        let e = fs::create_dir_all(&below).await.expect_err("parent is a file");
+        let e = fs::create_dir_all(&below)
+            .await
+            .expect_err("parent is a file");
         assert_eq!(e.kind(), ErrorKind::NotADirectory, "{e}");
         assert_eq!(e.kind(), std_below.kind());
         let e = fs::create_dir_all(&file).await.expect_err("path is a file");

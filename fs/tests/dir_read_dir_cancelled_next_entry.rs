@@ -51,7 +51,10 @@ fn cancelled_next_entry_does_not_break_the_listing() {
             }
         }
         assert!(errors.is_empty(), "errors after cancellation: {errors:?}");
-        assert!(cancelled >= 3, "each batch fetch was cancelled once ({cancelled})");
+        assert!(
+            cancelled >= 3,
+            "each batch fetch was cancelled once ({cancelled})"
+        );
         assert_eq!(seen, expected, "every entry listed once");
         // The listing stays ended.
         assert!(dir.next_entry().await.expect("after the end").is_none());

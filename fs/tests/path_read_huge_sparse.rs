@@ -28,10 +28,14 @@ fn read_of_sparse_1_tib_file_is_out_of_memory_not_an_abort() {
     }
     drop(f);
     run(secs(60), async {
-        let e = fs::read(&path).await.expect_err("1 TiB cannot be read into memory");
+        let e = fs::read(&path)
+            .await
+            .expect_err("1 TiB cannot be read into memory");
         assert_eq!(e.kind(), ErrorKind::OutOfMemory, "{e}");
         assert!(e.to_string().contains(&SPARSE_LEN.to_string()), "{e}");
-        let e = fs::read_to_string(&path).await.expect_err("nor as a string");
+        let e = fs::read_to_string(&path)
+            .await
+            .expect_err("nor as a string");
         assert_eq!(e.kind(), ErrorKind::OutOfMemory, "{e}");
         // The runtime is fine afterwards: a small file still reads.
         let small = tmp.join("small");

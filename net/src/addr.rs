@@ -3,10 +3,10 @@
 use ringbolt_runtime::ops::net::{SockAddr, UnixAddr};
 use std::io;
 use std::net::SocketAddr;
+use std::os::fd::BorrowedFd;
 use std::os::linux::net::SocketAddrExt;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::net::SocketAddr as UnixSocketAddr;
-use std::os::fd::BorrowedFd;
 use std::path::Path;
 
 /// The IP address in a kernel-reported address.

@@ -91,7 +91,11 @@ fn accept_hands_over_a_peer_with_a_full_length_path() {
             .accept()
             .await
             .expect("accept succeeds whatever the peer's address");
-        assert_eq!(addr.as_pathname(), Some(peer_path.as_path()), "exact address");
+        assert_eq!(
+            addr.as_pathname(),
+            Some(peer_path.as_path()),
+            "exact address"
+        );
         let peer_addr = server.peer_addr().expect("peer_addr");
         assert_eq!(peer_addr.as_pathname(), Some(peer_path.as_path()));
 
@@ -136,11 +140,10 @@ fn recv_from_keeps_the_datagram_of_a_full_length_sender() {
     let peer_path = full_length_path(&dir.0, 'd');
     Runtime::new().unwrap().block_on(async {
         let server = UnixDatagram::bind(&server_path).expect("bind server");
-        let peer = std::os::unix::net::UnixDatagram::from(bind_without_nul(
-            libc::SOCK_DGRAM,
-            &peer_path,
-        ));
-        peer.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+        let peer =
+            std::os::unix::net::UnixDatagram::from(bind_without_nul(libc::SOCK_DGRAM, &peer_path));
+        peer.set_read_timeout(Some(Duration::from_secs(20)))
+            .unwrap();
         assert_eq!(peer.send_to(b"hello", &server_path).expect("send 1"), 5);
         assert_eq!(peer.send_to(b"world!", &server_path).expect("send 2"), 6);
 

@@ -1,5 +1,7 @@
 use super::new_socket;
-use crate::addr::{unix_addr_of, unix_from, unix_path_to_socket2, unix_to_op, unix_to_socket2, End};
+use crate::addr::{
+    unix_addr_of, unix_from, unix_path_to_socket2, unix_to_op, unix_to_socket2, End,
+};
 use crate::socket::Socket;
 use crate::RecvMeta;
 use ringbolt_runtime::buf::{BufResult, IoBuf, IoBufMut};

@@ -275,7 +275,10 @@ mod tests {
         assert!(SockAddr::unix_path(Path::new(&"x".repeat(109))).is_err());
         let full = SockAddr::unix_path(Path::new(&"x".repeat(108))).unwrap();
         assert_eq!(full.len(), 2 + 108);
-        assert_eq!(full.as_unix(), Some(UnixAddr::Pathname("x".repeat(108).into())));
+        assert_eq!(
+            full.as_unix(),
+            Some(UnixAddr::Pathname("x".repeat(108).into()))
+        );
         assert!(SockAddr::unix_path(Path::new("a\0b")).is_err());
         assert!(SockAddr::unix_abstract(&[b'y'; 107]).is_ok());
         let mut u = SockAddr::unix_abstract(b"").unwrap();
