@@ -161,8 +161,13 @@ impl TcpStream {
         crate::split::split(self.sock, TcpStream::from_socket)
     }
 
-    /// Closes the connection once every op on it has completed (all other handles, such as
-    /// split halves, must be dropped too), and reports the result of `close(2)`.
+    /// Closes the connection and reports the result of `close(2)`.
+    ///
+    /// It first waits for the ops on the socket to end: only ops whose futures were dropped
+    /// can still be in flight, and their cancellation completes promptly, so the fd number
+    /// is never reused under them. Nothing else can keep it waiting: a
+    /// [`RecvStream`](crate::RecvStream) borrows the stream and must be dropped before `close`
+    /// can be called (so `close` cannot hang on a handle its own task still holds).
     ///
     /// # Errors
     ///

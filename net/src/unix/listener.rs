@@ -105,8 +105,8 @@ impl UnixListener {
     }
 
     /// The stream of accepted connections; see [`Incoming`].
-    pub fn incoming(&self) -> Incoming<UnixStream> {
-        Incoming::new(self.sock.clone(), UnixStream::from_socket)
+    pub fn incoming(&self) -> Incoming<'_, UnixStream> {
+        Incoming::new(&self.sock, UnixStream::from_socket)
     }
 
     /// The bound address.
@@ -118,8 +118,10 @@ impl UnixListener {
         unix_addr_of(self.sock.as_fd(), End::Local)
     }
 
-    /// Closes the listener once every accept on it has completed. The socket file of a
-    /// pathname address stays; remove it yourself.
+    /// Closes the listener and reports `close(2)`'s result, after the accepts on it have ended
+    /// (an [`Incoming`] borrows the listener, so it is dropped first, as for
+    /// [`TcpListener::close`](crate::TcpListener::close)). The socket file of a pathname
+    /// address stays; remove it yourself.
     ///
     /// # Errors
     ///

@@ -125,8 +125,10 @@ impl UnixStream {
         crate::split::split(self.sock, UnixStream::from_socket)
     }
 
-    /// Closes the connection once every op on it has completed (other handles such as split
-    /// halves must be dropped too), and reports `close(2)`'s result.
+    /// Closes the connection and reports `close(2)`'s result, after the ops on it have ended
+    /// (only cancelled ones can still be in flight; see
+    /// [`TcpStream::close`](crate::TcpStream::close)). A [`RecvStream`](crate::RecvStream)
+    /// borrows the stream, so it is dropped before `close` can be called.
     ///
     /// # Errors
     ///
