@@ -144,6 +144,11 @@ impl File {
     /// A zeroed buffer of `capacity` bytes aligned for this file's direct I/O (at least 4096).
     /// For direct transfers, keep lengths a multiple of
     /// [`DirectAlignment::offset`] too.
+    ///
+    /// # Panics
+    ///
+    /// As [`AlignedBuf::new`]: if `capacity` is too large for any allocation, or (through the
+    /// allocation error handler) if memory runs out, as `Vec::with_capacity` does.
     pub fn alloc_aligned(&self, capacity: usize) -> AlignedBuf {
         let align = self
             .direct
