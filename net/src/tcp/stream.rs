@@ -95,9 +95,10 @@ impl TcpStream {
     /// example to rebalance when `SO_REUSEPORT` hashing is uneven).
     ///
     /// Sound by construction: it fails while any op on the socket is in flight, including an
-    /// abandoned one still waiting for its cancellation to complete, or while other handles
-    /// share it (split halves, a [`RecvStream`](crate::RecvStream) from
-    /// [`recv_stream`](Self::recv_stream)). The fd stays open throughout; nothing is lost.
+    /// abandoned one still waiting for its cancellation to complete. (A
+    /// [`RecvStream`](crate::RecvStream) from [`recv_stream`](Self::recv_stream) borrows the
+    /// stream, so it is dropped first; split halves are reunited first.) The fd stays open
+    /// throughout; nothing is lost.
     ///
     /// # Examples
     ///
@@ -135,8 +136,7 @@ impl TcpStream {
     ///
     /// # Errors
     ///
-    /// [`IntoStdError`](crate::IntoStdError) (with the stream back) while ops are in flight
-    /// or other handles exist.
+    /// [`IntoStdError`](crate::IntoStdError) (with the stream back) while ops are in flight.
     pub fn into_std(self) -> Result<std::net::TcpStream, crate::IntoStdError<TcpStream>> {
         match self.sock.try_into_owned() {
             Ok(fd) => Ok(std::net::TcpStream::from(fd)),

@@ -97,8 +97,7 @@ impl UnixStream {
     ///
     /// # Errors
     ///
-    /// [`IntoStdError`](crate::IntoStdError) (with the stream back) while ops are in flight
-    /// or other handles exist.
+    /// [`IntoStdError`](crate::IntoStdError) (with the stream back) while ops are in flight.
     pub fn into_std(
         self,
     ) -> Result<std::os::unix::net::UnixStream, crate::IntoStdError<UnixStream>> {
