@@ -148,7 +148,6 @@ async fn core_main(core: usize, args: &Args, deadline: Option<Instant>) -> io::R
         println!("echo: listening on {}", listener.local_addr()?);
     }
     let served = Rc::new(Cell::new(0u64));
-    let mut incoming = listener.incoming();
     let buf_len = args.buf;
     // One ring of provided buffers per core, shared by its connections.
     let ring = if args.multishot {
@@ -166,6 +165,8 @@ async fn core_main(core: usize, args: &Args, deadline: Option<Instant>) -> io::R
     let acceptor = {
         let served = served.clone();
         ringbolt_runtime::spawn(async move {
+            // The task owns the listener; its `Incoming` borrows it.
+            let mut incoming = listener.incoming();
             loop {
                 match incoming.next().await {
                     Ok(stream) if handoff => {

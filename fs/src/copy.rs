@@ -31,8 +31,9 @@ type BlockFuture<'a> = Pin<Box<dyn Future<Output = io::Result<(u64, Vec<u8>)>> +
 ///
 /// # Errors
 ///
-/// `InvalidInput` if `from` is not a regular file; otherwise what opening, reading or writing
-/// reports.
+/// `InvalidInput` if `from` is not a regular file, or if `to` is the same file as `from`
+/// (the same path, a hard link or a symlink to it; `std::fs::copy` empties the file then, this
+/// leaves it untouched); otherwise what opening, reading or writing reports.
 pub async fn copy(from: impl AsRef<Path>, to: impl AsRef<Path>) -> io::Result<u64> {
     let (from, to) = (from.as_ref(), to.as_ref());
     let src = File::open(from).await?;
@@ -44,17 +45,32 @@ pub async fn copy(from: impl AsRef<Path>, to: impl AsRef<Path>) -> io::Result<u6
         ));
     }
     let perm = meta.mode() & 0o7777;
+    // Not truncated at open: `to` may be `from` itself (the same path, a hard link, a symlink),
+    // and truncating it would destroy the source before a byte is copied.
     let dst = OpenOptions::new()
         .write(true)
         .create(true)
-        .truncate(true)
         .mode(perm)
         .open(to)
         .await?;
+    let dst_meta = dst.metadata().await?;
+    if (dst_meta.dev(), dst_meta.ino()) == (meta.dev(), meta.ino()) {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!(
+                "copy source {} and destination {} are the same file; nothing was changed",
+                from.display(),
+                to.display()
+            ),
+        ));
+    }
+    if dst_meta.is_file() {
+        dst.set_len(0).await?;
+    }
     let len = meta.len();
     let mut total = copy_blocks(&src, &dst, len).await?;
     total += copy_tail(&src, &dst, len).await?;
-    if dst.metadata().await?.mode() & 0o7777 != perm {
+    if dst_meta.mode() & 0o7777 != perm {
         let to = to.to_path_buf();
         let perms = meta.permissions();
         unblock(move || std::fs::set_permissions(to, perms)).await?;

@@ -5,6 +5,7 @@ use crate::blocking::unblock;
 use crate::metadata::{FileType, Metadata};
 use crate::path::{cstr, symlink_metadata};
 use ringbolt_runtime::ops::fs::{MkDirAt, UnlinkAt};
+use ringbolt_runtime::task::{spawn_blocking, RemoteJoinHandle};
 use std::collections::VecDeque;
 use std::ffi::OsString;
 use std::fmt;
@@ -29,8 +30,9 @@ pub async fn create_dir(path: impl AsRef<Path>) -> io::Result<()> {
 ///
 /// # Errors
 ///
-/// `AlreadyExists` if the path (or a parent) exists and is not a directory; otherwise what
-/// `mkdirat(2)` reports.
+/// As `std::fs::create_dir_all`: `NotADirectory` (`ENOTDIR`) if a parent exists and is not
+/// a directory; `AlreadyExists` if the path itself exists and is not a directory; otherwise
+/// what `mkdirat(2)` reports (`PermissionDenied`, ...).
 pub async fn create_dir_all(path: impl AsRef<Path>) -> io::Result<()> {
     let path = path.as_ref();
     if path.as_os_str().is_empty() {
@@ -115,17 +117,24 @@ pub async fn read_dir(path: impl AsRef<Path>) -> io::Result<ReadDir> {
     })
 }
 
+/// What one trip to the helper thread brings back: the iterator (unless the directory
+/// ended) and up to [`BATCH`] entries.
+type Batch = (Option<std::fs::ReadDir>, VecDeque<io::Result<DirEntry>>);
+
 enum State {
     /// Between batches; the helper is not using the iterator.
     Idle(std::fs::ReadDir),
-    /// A batch is being read (or its `next_entry` future was dropped mid-batch, which loses
-    /// the position).
-    Busy,
+    /// A batch is being read on the helper thread. A `next_entry` future dropped meanwhile
+    /// leaves the job's handle here, and the next call collects the batch, so the listing
+    /// goes on where it was.
+    Busy(RemoteJoinHandle<Batch>),
     /// The directory was read to its end.
     Done,
 }
 
 /// A directory listing in progress; see [`read_dir`].
+///
+/// Cancellation-safe: dropping a [`next_entry`](Self::next_entry) future loses no entry.
 pub struct ReadDir {
     state: State,
     ready: VecDeque<io::Result<DirEntry>>,
@@ -139,48 +148,66 @@ impl fmt::Debug for ReadDir {
     }
 }
 
+/// Reads up to [`BATCH`] entries on the helper thread.
+fn read_batch(mut iter: std::fs::ReadDir) -> Batch {
+    let mut batch = VecDeque::with_capacity(BATCH);
+    while batch.len() < BATCH {
+        match iter.next() {
+            Some(entry) => batch.push_back(entry.map(DirEntry::from_std)),
+            None => return (None, batch),
+        }
+    }
+    (Some(iter), batch)
+}
+
 impl ReadDir {
     /// The next entry, or `None` at the end.
     ///
+    /// Cancellation-safe: if the future is dropped before it completes, the entries it was
+    /// fetching are returned by the next call.
+    ///
     /// # Errors
     ///
-    /// An error reading the directory (the listing goes on after it), or `Other` if an earlier
-    /// `next_entry` future was dropped while its batch was being read, which loses the
-    /// position.
+    /// An error reading one entry (the listing goes on after it, and still ends with
+    /// `None`).
+    ///
+    /// # Panics
+    ///
+    /// Resumes a panic of the helper-thread job that reads the directory.
     pub async fn next_entry(&mut self) -> io::Result<Option<DirEntry>> {
         loop {
             if let Some(entry) = self.ready.pop_front() {
                 return entry.map(Some);
             }
-            let mut iter = match std::mem::replace(&mut self.state, State::Busy) {
-                State::Idle(iter) => iter,
-                State::Done => {
-                    self.state = State::Done;
-                    return Ok(None);
-                }
-                State::Busy => {
-                    return Err(io::Error::other(
-                        "ReadDir lost its position: a next_entry call was cancelled mid-batch",
-                    ))
+            let job = match &mut self.state {
+                State::Done => return Ok(None),
+                State::Busy(job) => job,
+                State::Idle(_) => {
+                    if let State::Idle(iter) = std::mem::replace(&mut self.state, State::Done) {
+                        self.state = State::Busy(spawn_blocking(move || read_batch(iter)));
+                    }
+                    continue;
                 }
             };
-            let (iter, batch) = unblock(move || {
-                let mut batch = VecDeque::with_capacity(BATCH);
-                let mut end = false;
-                while batch.len() < BATCH {
-                    match iter.next() {
-                        Some(entry) => batch.push_back(entry.map(DirEntry::from_std)),
-                        None => {
-                            end = true;
-                            break;
+            let res = job.await;
+            match res {
+                Ok((iter, batch)) => {
+                    self.state = iter.map_or(State::Done, State::Idle);
+                    self.ready = batch;
+                }
+                Err(e) => {
+                    self.state = State::Done;
+                    match e.try_into_panic() {
+                        Ok(payload) => std::panic::resume_unwind(payload),
+                        Err(e) => {
+                            return Err(io::Error::other(format!(
+                                "directory listing stopped: its helper-thread job was lost \
+                                 ({e})"
+                            )))
                         }
                     }
                 }
-                ((!end).then_some(iter), batch)
-            })
-            .await;
-            self.state = iter.map_or(State::Done, State::Idle);
-            self.ready = batch;
+            }
         }
     }
 }

@@ -83,6 +83,12 @@ fn check_pos(pos: u64) -> io::Result<()> {
     Ok(())
 }
 
+/// Where a looping transfer resumes after `done` bytes: `done` rounded down to `step` (a
+/// power of two), so a direct transfer stays aligned after a short, unaligned count.
+fn resume_at(done: usize, step: usize) -> usize {
+    done - done % step
+}
+
 impl File {
     pub(crate) fn from_parts(fd: SharedFd, direct: Option<DirectAlignment>) -> File {
         File { fd, direct }
@@ -138,6 +144,11 @@ impl File {
     /// A zeroed buffer of `capacity` bytes aligned for this file's direct I/O (at least 4096).
     /// For direct transfers, keep lengths a multiple of
     /// [`DirectAlignment::offset`] too.
+    ///
+    /// # Panics
+    ///
+    /// As [`AlignedBuf::new`]: if `capacity` is too large for any allocation, or (through the
+    /// allocation error handler) if memory runs out, as `Vec::with_capacity` does.
     pub fn alloc_aligned(&self, capacity: usize) -> AlignedBuf {
         let align = self
             .direct
@@ -176,18 +187,28 @@ impl File {
 
     /// Fills `buf` to its capacity from file offset `pos`, looping over short reads.
     ///
+    /// On a direct (`O_DIRECT`) file every read must start on an aligned offset, so after a
+    /// short count that is not a multiple of the alignment, the next read starts again at the
+    /// last aligned boundary (re-reading a few bytes); a read that adds nothing means the
+    /// file ended.
+    ///
     /// # Errors
     ///
     /// `UnexpectedEof` if the file ends first (the bytes read so far are in the buffer), or as
     /// [`read_at`](Self::read_at).
     pub async fn read_exact_at<B: IoBufMut>(&self, mut buf: B, pos: u64) -> BufResult<(), B> {
         let total = buf.bytes_total();
+        let step = self.resume_step();
         let mut filled = 0;
         while filled < total {
-            let (res, slice) = self.read_at(buf.slice(filled..), pos + filled as u64).await;
+            let start = resume_at(filled, step);
+            let (res, slice) = self
+                .read_at(buf.slice(start..), pos.saturating_add(start as u64))
+                .await;
             buf = slice.into_inner();
             match res {
-                Ok(0) => {
+                Ok(n) if start + n > filled => filled = start + n,
+                Ok(_) => {
                     let e = io::Error::new(
                         io::ErrorKind::UnexpectedEof,
                         format!(
@@ -196,12 +217,17 @@ impl File {
                     );
                     return (Err(e), buf);
                 }
-                Ok(n) => filled += n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return (Err(e), buf),
             }
         }
         (Ok(()), buf)
+    }
+
+    /// The granularity at which a looping transfer may resume after a short count: the
+    /// direct-I/O alignment (offset and memory, both powers of two), or 1.
+    fn resume_step(&self) -> usize {
+        self.direct.map_or(1, |a| a.offset().max(a.memory()))
     }
 
     /// Writes the initialised part of `buf` at file offset `pos`; returns the number of bytes
@@ -220,26 +246,37 @@ impl File {
 
     /// Writes all of the initialised part of `buf` at `pos`, looping over short writes.
     ///
+    /// On a direct (`O_DIRECT`) file, after a short count that is not a multiple of the
+    /// alignment, the next write starts again at the last aligned boundary (rewriting a few
+    /// bytes with the same data).
+    ///
     /// # Errors
     ///
-    /// `WriteZero` if the kernel accepts no byte, or as [`write_at`](Self::write_at).
+    /// `WriteZero` if a write makes no progress (the kernel accepts no new byte), or as
+    /// [`write_at`](Self::write_at).
     pub async fn write_all_at<B: IoBuf>(&self, mut buf: B, pos: u64) -> BufResult<(), B> {
         let total = buf.bytes_init();
+        let step = self.resume_step();
         let mut written = 0;
         while written < total {
+            let start = resume_at(written, step);
             let (res, slice) = self
-                .write_at(buf.slice(written..total), pos + written as u64)
+                .write_at(buf.slice(start..total), pos.saturating_add(start as u64))
                 .await;
             buf = slice.into_inner();
             match res {
-                Ok(0) => {
+                Ok(n) if start + n > written => written = start + n,
+                Ok(n) => {
                     let e = io::Error::new(
                         io::ErrorKind::WriteZero,
-                        format!("wrote 0 bytes after {written} of {total} (write_all_at {pos})"),
+                        format!(
+                            "write made no progress ({n} bytes at offset {}) after {written} of \
+                             {total} bytes (write_all_at {pos})",
+                            pos.saturating_add(start as u64)
+                        ),
                     );
                     return (Err(e), buf);
                 }
-                Ok(n) => written += n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return (Err(e), buf),
             }
@@ -387,5 +424,18 @@ impl File {
     /// What `close(2)` reports (`EIO` on some network filesystems).
     pub async fn close(self) -> io::Result<()> {
         self.fd.close().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::resume_at;
+
+    #[test]
+    fn resume_rounds_down_to_the_step() {
+        assert_eq!(resume_at(0, 512), 0);
+        assert_eq!(resume_at(5000, 512), 4608);
+        assert_eq!(resume_at(4608, 512), 4608);
+        assert_eq!(resume_at(5000, 1), 5000);
     }
 }

@@ -97,18 +97,30 @@ pub async fn try_exists(path: impl AsRef<Path>) -> io::Result<bool> {
 /// Reads a whole file into a `Vec<u8>`: one `statx` for the size hint, then reads until end
 /// of file.
 ///
+/// The buffer is reserved fallibly, as `std::fs::read` does: a file whose reported size
+/// cannot be allocated (a sparse 1 TiB file, say) fails with `OutOfMemory` instead of
+/// aborting the process.
+///
 /// # Errors
 ///
-/// What opening or reading reports.
+/// `OutOfMemory` if the file does not fit in memory; otherwise what opening or reading
+/// reports.
 pub async fn read(path: impl AsRef<Path>) -> io::Result<Vec<u8>> {
     let file = File::open(path).await?;
     let hint = file.metadata().await.map_or(0, |m| m.len());
+    let mut buf = Vec::new();
     // One byte beyond the size: a file that did not grow is read by one read plus one that
-    // returns 0.
-    let mut buf = Vec::with_capacity(usize::try_from(hint).unwrap_or(0).saturating_add(1));
+    // returns 0. A size beyond the address space cannot be held at all.
+    let want = usize::try_from(hint)
+        .ok()
+        .filter(|&n| n < isize::MAX as usize)
+        .ok_or_else(|| too_big(hint))?;
+    buf.try_reserve_exact(want + 1).map_err(|_| too_big(hint))?;
     loop {
         if buf.len() == buf.capacity() {
-            buf.reserve(buf.capacity().max(8192));
+            let more = buf.capacity().max(8192);
+            buf.try_reserve(more)
+                .map_err(|_| too_big(buf.len() as u64 + more as u64))?;
         }
         let len = buf.len();
         let (res, slice) = file.read_at(buf.slice(len..), len as u64).await;
@@ -122,6 +134,17 @@ pub async fn read(path: impl AsRef<Path>) -> io::Result<Vec<u8>> {
     }
     file.close().await?;
     Ok(buf)
+}
+
+/// The error for a file too large to read into memory.
+fn too_big(len: u64) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::OutOfMemory,
+        format!(
+            "cannot allocate {len} bytes to read the whole file; read it in pieces with \
+             File::read_at instead"
+        ),
+    )
 }
 
 /// Reads a whole UTF-8 file into a `String`.

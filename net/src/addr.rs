@@ -3,9 +3,11 @@
 use ringbolt_runtime::ops::net::{SockAddr, UnixAddr};
 use std::io;
 use std::net::SocketAddr;
+use std::os::fd::BorrowedFd;
 use std::os::linux::net::SocketAddrExt;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::net::SocketAddr as UnixSocketAddr;
+use std::path::Path;
 
 /// The IP address in a kernel-reported address.
 pub(crate) fn ip_from(addr: &SockAddr) -> io::Result<SocketAddr> {
@@ -19,47 +21,106 @@ pub(crate) fn ip_from_socket2(addr: &socket2::SockAddr) -> io::Result<SocketAddr
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "not an IP address"))
 }
 
-thread_local! {
-    /// std cannot build an unnamed Unix address directly; the local address of an unbound
-    /// datagram socket is one, made once per thread.
-    static UNNAMED: Result<UnixSocketAddr, io::ErrorKind> =
-        std::os::unix::net::UnixDatagram::unbound()
-            .and_then(|s| s.local_addr())
-            .map_err(|e| e.kind());
+/// The unnamed Unix address (that of an unbound socket), made without a syscall: std reads
+/// an empty pathname as one (length `sizeof(sa_family_t)`, which `is_unnamed` reports; pinned
+/// by a unit test below).
+///
+/// # Errors
+///
+/// Only if std stopped accepting the empty pathname.
+pub(crate) fn unnamed() -> io::Result<UnixSocketAddr> {
+    UnixSocketAddr::from_pathname("")
 }
 
-fn unnamed() -> io::Result<UnixSocketAddr> {
-    UNNAMED.with(|u| u.clone().map_err(io::Error::from))
-}
-
-/// A kernel-reported Unix address as std's type.
-pub(crate) fn unix_from(addr: &SockAddr) -> io::Result<UnixSocketAddr> {
+/// A kernel-reported Unix address as std's type, or `None` where std cannot hold it: a
+/// pathname of the full 108 bytes of `sun_path` without a terminating NUL, which Linux lets
+/// any local user bind. Callers must not discard completed I/O over a `None`.
+pub(crate) fn unix_from(addr: &SockAddr) -> Option<UnixSocketAddr> {
     match addr.as_unix() {
-        Some(UnixAddr::Pathname(p)) => UnixSocketAddr::from_pathname(p),
-        Some(UnixAddr::Abstract(name)) => UnixSocketAddr::from_abstract_name(name),
-        Some(UnixAddr::Unnamed) => unnamed(),
-        None if addr.is_empty() => unnamed(),
-        None => Err(io::Error::new(
-            io::ErrorKind::InvalidData,
-            "not a Unix address",
-        )),
+        Some(UnixAddr::Pathname(p)) => UnixSocketAddr::from_pathname(p).ok(),
+        Some(UnixAddr::Abstract(name)) => UnixSocketAddr::from_abstract_name(name).ok(),
+        Some(UnixAddr::Unnamed) => unnamed().ok(),
+        None if addr.is_empty() => unnamed().ok(),
+        None => None,
     }
 }
 
-/// A `socket2` Unix address as std's type.
-pub(crate) fn unix_from_socket2(addr: &socket2::SockAddr) -> io::Result<UnixSocketAddr> {
+/// A `socket2` Unix address as std's type, or `None` where std's constructors cannot hold it
+/// (see [`unix_from`]).
+fn unix_from_socket2(addr: &socket2::SockAddr) -> Option<UnixSocketAddr> {
     if let Some(p) = addr.as_pathname() {
-        UnixSocketAddr::from_pathname(p)
+        UnixSocketAddr::from_pathname(p).ok()
     } else if let Some(name) = addr.as_abstract_namespace() {
-        UnixSocketAddr::from_abstract_name(name)
+        UnixSocketAddr::from_abstract_name(name).ok()
     } else if addr.is_unix() {
-        unnamed()
+        unnamed().ok()
     } else {
-        Err(io::Error::new(
+        None
+    }
+}
+
+/// Which end of a Unix socket to name.
+#[derive(Clone, Copy)]
+pub(crate) enum End {
+    /// `getsockname`.
+    Local,
+    /// `getpeername`.
+    Peer,
+}
+
+/// The local or peer address of the Unix socket `fd`, losslessly.
+///
+/// The common case converts `socket2`'s answer. An address std cannot build from parts (a
+/// 108-byte pathname) is asked for again through a std socket on a duplicate of the fd,
+/// since std's own `getsockname`/`getpeername` keep every byte.
+///
+/// # Errors
+///
+/// `getsockname(2)`/`getpeername(2)`'s error (`ENOTCONN`), or `dup`'s (`EMFILE`) in the
+/// rare case above.
+pub(crate) fn unix_addr_of(fd: BorrowedFd<'_>, end: End) -> io::Result<UnixSocketAddr> {
+    let sock = socket2::SockRef::from(&fd);
+    let raw = match end {
+        End::Local => sock.local_addr()?,
+        End::Peer => sock.peer_addr()?,
+    };
+    if let Some(addr) = unix_from_socket2(&raw) {
+        return Ok(addr);
+    }
+    if !raw.is_unix() {
+        return Err(io::Error::new(
             io::ErrorKind::InvalidData,
             "not a Unix address",
-        ))
+        ));
     }
+    // Any socket type will do: getsockname/getpeername do not look at it.
+    let std_sock = std::os::unix::net::UnixDatagram::from(fd.try_clone_to_owned()?);
+    match end {
+        End::Local => std_sock.local_addr(),
+        End::Peer => std_sock.peer_addr(),
+    }
+}
+
+/// A pathname (or, with a leading NUL byte, an abstract name) as a `socket2` address for
+/// `bind` and `connect`.
+///
+/// # Errors
+///
+/// `InvalidInput` if a pathname contains a NUL byte (the kernel would silently cut the path
+/// there, as std refuses to) or does not fit `sun_path`.
+pub(crate) fn unix_path_to_socket2(path: &Path) -> io::Result<socket2::SockAddr> {
+    let bytes = path.as_os_str().as_bytes();
+    if bytes.first() != Some(&0) && bytes.contains(&0) {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!(
+                "Unix socket path contains a NUL byte: {:?} (only an abstract name, which \
+                 starts with NUL, may hold one)",
+                path
+            ),
+        ));
+    }
+    socket2::SockAddr::unix(path)
 }
 
 fn unnamed_error() -> io::Error {
@@ -105,4 +166,31 @@ pub(crate) fn resolve(addr: impl std::net::ToSocketAddrs) -> io::Result<Vec<Sock
         ));
     }
     Ok(addrs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unnamed_needs_no_socket() {
+        let a = unnamed().expect("std builds an unnamed address from an empty path");
+        assert!(a.is_unnamed());
+        assert!(a.as_pathname().is_none() && a.as_abstract_name().is_none());
+    }
+
+    #[test]
+    fn full_length_pathname_is_not_representable_in_std() {
+        let p = "p".repeat(108);
+        let a = SockAddr::unix_path(Path::new(&p)).expect("Linux takes a 108-byte path");
+        assert_eq!(a.as_unix(), Some(UnixAddr::Pathname(p.into())));
+        assert!(unix_from(&a).is_none());
+    }
+
+    #[test]
+    fn nul_in_a_pathname_is_refused_but_not_in_an_abstract_name() {
+        let e = unix_path_to_socket2(Path::new("/tmp/a\0b")).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::InvalidInput);
+        assert!(unix_path_to_socket2(Path::new("\0a\0b")).is_ok());
+    }
 }

@@ -27,10 +27,25 @@ const BACKOFF_MAX: Duration = Duration::from_millis(100);
 ///
 /// Dropping it cancels the accept in flight; a connection the kernel accepted anyway is closed.
 ///
+/// It borrows its listener, so the listener cannot be closed while it lives (closing waits
+/// for every handle on the socket, and would otherwise wait for this one forever):
+///
+/// ```compile_fail,E0505
+/// # async fn f(listener: ringbolt_net::TcpListener) -> std::io::Result<()> {
+/// let mut incoming = listener.incoming();
+/// let _first = incoming.next().await?;
+/// listener.close().await?; // error: `listener` is still borrowed by `incoming`
+/// let _second = incoming.next().await?;
+/// # Ok(())
+/// # }
+/// ```
+///
+/// Drop it first: `drop(incoming); listener.close().await?;`.
+///
 /// [`TcpListener::incoming`]: crate::TcpListener::incoming
 /// [`UnixListener::incoming`]: crate::UnixListener::incoming
-pub struct Incoming<S> {
-    listener: Socket,
+pub struct Incoming<'a, S> {
+    listener: &'a Socket,
     multi: Option<MultiOp<AcceptMulti>>,
     multishot: Option<bool>,
     backoff: Duration,
@@ -38,7 +53,7 @@ pub struct Incoming<S> {
     wrap: fn(Socket) -> S,
 }
 
-impl<S> std::fmt::Debug for Incoming<S> {
+impl<S> std::fmt::Debug for Incoming<'_, S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Incoming")
             .field("listener", &self.listener)
@@ -82,8 +97,8 @@ fn classify(e: &io::Error) -> Verdict {
     }
 }
 
-impl<S> Incoming<S> {
-    pub(crate) fn new(listener: Socket, wrap: fn(Socket) -> S) -> Incoming<S> {
+impl<'a, S> Incoming<'a, S> {
+    pub(crate) fn new(listener: &'a Socket, wrap: fn(Socket) -> S) -> Incoming<'a, S> {
         Incoming {
             listener,
             multi: None,
@@ -122,7 +137,7 @@ impl<S> Incoming<S> {
 
     /// Test hook: accept with single-shot requests even where multishot accept exists.
     #[doc(hidden)]
-    pub fn single_shot(mut self) -> Incoming<S> {
+    pub fn single_shot(mut self) -> Incoming<'a, S> {
         self.multishot = Some(false);
         self
     }

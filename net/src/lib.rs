@@ -16,7 +16,11 @@
 //! - **Drop is safe; `close` is exact.** Dropping a socket closes its fd only after every
 //!   operation naming it has completed. `close().await` waits for those operations and
 //!   reports the result of `close(2)`. A dropped `accept` whose connection the kernel
-//!   accepted anyway closes that connection.
+//!   accepted anyway closes that connection. [`RecvStream`] and [`Incoming`] borrow their
+//!   socket, so `close` cannot be called (and wait forever) while one is alive.
+//! - **A peer's address never costs the data.** A Unix peer bound to a path std cannot
+//!   represent (all 108 bytes of `sun_path`, no NUL) is still accepted, with its exact
+//!   address, and its datagrams are still received, from an unnamed sender.
 //! - **Zero-length transfers.** A read into an empty buffer returns `Ok(0)` at once and is not
 //!   end of file; `Ok(0)` from a non-empty buffer is. An empty datagram is a real datagram.
 //!

@@ -43,8 +43,9 @@ macro_rules! stream_read_methods {
 
         /// A multishot receive: the data as it arrives, in buffers the kernel picks from
         /// `ring` (see [`RecvStream`](crate::RecvStream)). Linux 6.0+.
-        pub fn recv_stream(&self, ring: &$crate::BufRing) -> $crate::RecvStream {
-            $crate::recv_stream::RecvStream::new(self.$sock.clone(), ring)
+        /// It borrows `self`: drop it before closing the stream.
+        pub fn recv_stream(&self, ring: &$crate::BufRing) -> $crate::RecvStream<'_> {
+            $crate::recv_stream::RecvStream::new(&self.$sock, ring)
         }
     };
 }

@@ -17,14 +17,30 @@ use std::time::Duration;
 /// When the kernel ends the request without an error, the stream re-arms it.
 ///
 /// Do not mix with `read` on the same socket: both would take data in an unspecified order.
-pub struct RecvStream {
-    sock: Socket,
+///
+/// It borrows its stream, so the stream cannot be closed while it lives (closing waits for
+/// every handle on the socket and every op in flight, and the armed receive is one):
+///
+/// ```compile_fail,E0505
+/// # async fn f(stream: ringbolt_net::TcpStream, ring: ringbolt_net::BufRing) -> std::io::Result<()> {
+/// let mut chunks = stream.recv_stream(&ring);
+/// let _first = chunks.next().await?;
+/// stream.close().await?; // error: `stream` is still borrowed by `chunks`
+/// let _more = chunks.next().await?;
+/// # Ok(())
+/// # }
+/// ```
+///
+/// Drop it first: `drop(chunks); stream.close().await?;` (the drop cancels the armed receive,
+/// and `close` returns once that cancellation has completed).
+pub struct RecvStream<'a> {
+    sock: &'a Socket,
     ring: BufRing,
     op: Option<MultiOp<RecvMulti>>,
     eof: bool,
 }
 
-impl std::fmt::Debug for RecvStream {
+impl std::fmt::Debug for RecvStream<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RecvStream")
             .field("sock", &self.sock)
@@ -34,8 +50,8 @@ impl std::fmt::Debug for RecvStream {
     }
 }
 
-impl RecvStream {
-    pub(crate) fn new(sock: Socket, ring: &BufRing) -> RecvStream {
+impl<'a> RecvStream<'a> {
+    pub(crate) fn new(sock: &'a Socket, ring: &BufRing) -> RecvStream<'a> {
         RecvStream {
             sock,
             ring: ring.clone(),

@@ -154,7 +154,8 @@ fn op_in_flight_blocks_the_handoff() {
 }
 
 #[test]
-fn shared_handles_block_the_handoff_as_resource_busy() {
+fn busy_handoff_is_resource_busy_through_question_mark() {
+    let _w = watchdog(Duration::from_secs(30));
     let rt = Runtime::new().unwrap();
     rt.block_on(async {
         let (a, _b) = UnixStream::pair().unwrap();
@@ -163,13 +164,18 @@ fn shared_handles_block_the_handoff_as_resource_busy() {
         // Reunited: the only holder again.
         let std_a = a.into_std().expect("reunited stream hands off");
         let a = UnixStream::from_std(std_a);
-        // A stream whose fd another handle shares (a receive stream keeps a clone) refuses,
-        // and `?` turns the refusal into ResourceBusy.
-        let keep = a.recv_stream(&ringbolt_net::BufRing::new(4, 64).unwrap());
+        // A stream whose fd an op still names (an abandoned read whose cancellation has not
+        // completed) refuses, and `?` turns the refusal into ResourceBusy. (A RecvStream or
+        // an Incoming borrows its socket, so `into_std` cannot be called while one lives.)
+        let read =
+            ringbolt_runtime::time::timeout(Duration::from_millis(20), a.read(vec![0u8; 16]));
+        assert!(
+            read.await.is_err(),
+            "nothing was sent; the read must time out"
+        );
         let res: std::io::Result<_> = (|| Ok(a.into_std()?))();
-        let err = res.expect_err("a RecvStream shares the fd");
+        let err = res.expect_err("an op is in flight");
         assert_eq!(err.kind(), ErrorKind::ResourceBusy);
-        drop(keep);
     });
 }
 

@@ -217,12 +217,13 @@ fn child_server(single_shot: bool) -> ! {
         let mut stdout = std::io::stdout();
         writeln!(stdout, "\nPORT {port}").unwrap();
         stdout.flush().unwrap();
-        let mut incoming = listener.incoming();
-        if single_shot {
-            incoming = incoming.single_shot();
-        }
         let stop2 = stop.clone();
+        // The task owns the listener: an `Incoming` borrows it.
         let server = ringbolt_runtime::spawn(async move {
+            let mut incoming = listener.incoming();
+            if single_shot {
+                incoming = incoming.single_shot();
+            }
             while !stop2.load(Ordering::Acquire) {
                 let Ok(stream) = incoming.next().await else {
                     break;

@@ -29,10 +29,11 @@ fn twenty_thousand_connections_leave_nothing_behind() {
             let listener = TcpListener::from_std(std_listener);
             let served = Rc::new(Cell::new(0usize));
             let resets = Rc::new(Cell::new(0usize));
-            let mut incoming = listener.incoming();
             let acceptor = {
                 let (served, resets) = (served.clone(), resets.clone());
+                // The task owns the listener (its `Incoming` borrows it); the abort drops both.
                 ringbolt_runtime::spawn(async move {
+                    let mut incoming = listener.incoming();
                     loop {
                         let stream = incoming.next().await.unwrap();
                         let (served, resets) = (served.clone(), resets.clone());
@@ -73,7 +74,6 @@ fn twenty_thousand_connections_leave_nothing_behind() {
             }
             acceptor.abort();
             let _ = acceptor.await;
-            drop(listener);
             for _ in 0..200 {
                 if ringbolt_runtime::stats().ops_in_flight == 0 {
                     break;

@@ -137,8 +137,8 @@ impl TcpListener {
 
     /// The stream of accepted connections, multishot when the kernel supports it; it backs
     /// off when out of fds instead of failing. See [`Incoming`].
-    pub fn incoming(&self) -> Incoming<TcpStream> {
-        Incoming::new(self.sock.clone(), TcpStream::from_socket)
+    pub fn incoming(&self) -> Incoming<'_, TcpStream> {
+        Incoming::new(&self.sock, TcpStream::from_socket)
     }
 
     /// The address the listener is bound to.
@@ -159,8 +159,10 @@ impl TcpListener {
         self.sock.sock_ref().set_ttl_v4(ttl)
     }
 
-    /// Closes the listener once every accept in flight on it has completed (an
-    /// [`Incoming`] still alive keeps it open until it is dropped).
+    /// Closes the listener and reports `close(2)`'s result, after the accepts on it have ended
+    /// (only cancelled ones can still be in flight, and they end promptly). An [`Incoming`]
+    /// borrows the listener, so it is dropped (cancelling its accept) before `close` can be
+    /// called: `close` cannot hang on a handle its own task still holds.
     ///
     /// # Errors
     ///

@@ -95,9 +95,10 @@ impl TcpStream {
     /// example to rebalance when `SO_REUSEPORT` hashing is uneven).
     ///
     /// Sound by construction: it fails while any op on the socket is in flight, including an
-    /// abandoned one still waiting for its cancellation to complete, or while other handles
-    /// share it (split halves, a [`RecvStream`](crate::RecvStream) from
-    /// [`recv_stream`](Self::recv_stream)). The fd stays open throughout; nothing is lost.
+    /// abandoned one still waiting for its cancellation to complete. (A
+    /// [`RecvStream`](crate::RecvStream) from [`recv_stream`](Self::recv_stream) borrows the
+    /// stream, so it is dropped first; split halves are reunited first.) The fd stays open
+    /// throughout; nothing is lost.
     ///
     /// # Examples
     ///
@@ -135,8 +136,7 @@ impl TcpStream {
     ///
     /// # Errors
     ///
-    /// [`IntoStdError`](crate::IntoStdError) (with the stream back) while ops are in flight
-    /// or other handles exist.
+    /// [`IntoStdError`](crate::IntoStdError) (with the stream back) while ops are in flight.
     pub fn into_std(self) -> Result<std::net::TcpStream, crate::IntoStdError<TcpStream>> {
         match self.sock.try_into_owned() {
             Ok(fd) => Ok(std::net::TcpStream::from(fd)),
@@ -161,8 +161,13 @@ impl TcpStream {
         crate::split::split(self.sock, TcpStream::from_socket)
     }
 
-    /// Closes the connection once every op on it has completed (all other handles, such as
-    /// split halves, must be dropped too), and reports the result of `close(2)`.
+    /// Closes the connection and reports the result of `close(2)`.
+    ///
+    /// It first waits for the ops on the socket to end: only ops whose futures were dropped
+    /// can still be in flight, and their cancellation completes promptly, so the fd number
+    /// is never reused under them. Nothing else can keep it waiting: a
+    /// [`RecvStream`](crate::RecvStream) borrows the stream and must be dropped before `close`
+    /// can be called (so `close` cannot hang on a handle its own task still holds).
     ///
     /// # Errors
     ///

@@ -1,5 +1,7 @@
 use super::new_socket;
-use crate::addr::{unix_from, unix_from_socket2, unix_to_op, unix_to_socket2};
+use crate::addr::{
+    unix_addr_of, unix_from, unix_path_to_socket2, unix_to_op, unix_to_socket2, End,
+};
 use crate::socket::Socket;
 use crate::RecvMeta;
 use ringbolt_runtime::buf::{BufResult, IoBuf, IoBufMut};
@@ -39,9 +41,9 @@ impl UnixDatagram {
     ///
     /// # Errors
     ///
-    /// `bind(2)`'s error.
+    /// `InvalidInput` if a pathname contains a NUL byte or is too long; `bind(2)`'s error.
     pub fn bind(path: impl AsRef<Path>) -> io::Result<UnixDatagram> {
-        Self::bind_socket2(&socket2::SockAddr::unix(path)?)
+        Self::bind_socket2(&unix_path_to_socket2(path.as_ref())?)
     }
 
     /// A datagram socket bound to `addr` (pathname or abstract).
@@ -93,11 +95,12 @@ impl UnixDatagram {
     ///
     /// # Errors
     ///
-    /// `connect(2)`'s error (`ENOENT`, `ECONNREFUSED`).
+    /// `InvalidInput` if a pathname contains a NUL byte or is too long; `connect(2)`'s error
+    /// (`ENOENT`, `ECONNREFUSED`).
     pub fn connect(&self, path: impl AsRef<Path>) -> io::Result<()> {
         self.sock
             .sock_ref()
-            .connect(&socket2::SockAddr::unix(path)?)
+            .connect(&unix_path_to_socket2(path.as_ref())?)
     }
 
     /// Sets the default destination for [`send`](Self::send) to `addr`.
@@ -151,6 +154,10 @@ impl UnixDatagram {
     /// Receives one datagram; returns the bytes placed and the sender (a longer datagram's
     /// tail is discarded; [`recv_msg`](Self::recv_msg) reports it).
     ///
+    /// A sender bound to a 108-byte path without a terminating NUL (which Linux allows and
+    /// std cannot build from parts) is reported as unnamed: the datagram is never dropped
+    /// over its sender's address.
+    ///
     /// # Errors
     ///
     /// The socket's error; the buffer comes back either way.
@@ -159,7 +166,8 @@ impl UnixDatagram {
         (res.map(|m| (m.len, m.addr)), buf)
     }
 
-    /// Receives one datagram and reports its full length, truncation and sender.
+    /// Receives one datagram and reports its full length, truncation and sender (unnamed
+    /// where std cannot hold it, as for [`recv_from`](Self::recv_from)).
     ///
     /// # Errors
     ///
@@ -168,10 +176,14 @@ impl UnixDatagram {
         let cap = buf.bytes_total();
         let (res, buf) = self.sock.recv_msg(buf).await;
         let res = res.and_then(|out| {
+            let addr = match unix_from(&out.addr) {
+                Some(addr) => addr,
+                None => crate::addr::unnamed()?,
+            };
             Ok(RecvMeta {
                 len: out.len.min(cap),
                 datagram_len: out.len,
-                addr: unix_from(&out.addr)?,
+                addr,
             })
         });
         (res, buf)
@@ -201,7 +213,7 @@ impl UnixDatagram {
     ///
     /// `getsockname(2)`'s error.
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        unix_from_socket2(&self.sock.sock_ref().local_addr()?)
+        unix_addr_of(self.sock.as_fd(), End::Local)
     }
 
     /// The connected peer's address.
@@ -210,7 +222,7 @@ impl UnixDatagram {
     ///
     /// `ENOTCONN` if not connected.
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
-        unix_from_socket2(&self.sock.sock_ref().peer_addr()?)
+        unix_addr_of(self.sock.as_fd(), End::Peer)
     }
 
     /// Closes the socket once every op on it has completed, and reports `close(2)`'s result.

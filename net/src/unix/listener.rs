@@ -1,5 +1,5 @@
 use super::{new_socket, UnixStream};
-use crate::addr::{unix_from, unix_from_socket2, unix_to_socket2};
+use crate::addr::{unix_addr_of, unix_from, unix_path_to_socket2, unix_to_socket2, End};
 use crate::socket::Socket;
 use crate::Incoming;
 use std::io;
@@ -45,9 +45,10 @@ impl UnixListener {
     ///
     /// # Errors
     ///
-    /// `bind(2)`'s error (`EADDRINUSE` if the path exists).
+    /// `InvalidInput` if a pathname contains a NUL byte or is too long; `bind(2)`'s error
+    /// (`EADDRINUSE` if the path exists).
     pub fn bind(path: impl AsRef<Path>) -> io::Result<UnixListener> {
-        Self::bind_socket2(&socket2::SockAddr::unix(path)?)
+        Self::bind_socket2(&unix_path_to_socket2(path.as_ref())?)
     }
 
     /// Binds a listener to an address (pathname or abstract).
@@ -78,6 +79,11 @@ impl UnixListener {
     /// Accepts one connection. Dropping the future cancels it; a connection the kernel
     /// accepted anyway is closed.
     ///
+    /// The peer's address is exact even where std cannot build it from parts (a peer bound
+    /// to a 108-byte path without a terminating NUL, which any local user can do): it is then
+    /// read back with `getpeername`, and if even that fails the address is unnamed. A
+    /// connection is never dropped over its address.
+    ///
     /// # Errors
     ///
     /// `accept(2)`'s error (`EMFILE`, ...).
@@ -87,13 +93,20 @@ impl UnixListener {
     /// Panics outside a ringbolt runtime.
     pub async fn accept(&self) -> io::Result<(UnixStream, SocketAddr)> {
         let (sock, addr) = self.sock.accept().await?;
-        let addr = unix_from(&addr)?;
+        let addr = match unix_from(&addr) {
+            Some(addr) => addr,
+            None => match unix_addr_of(sock.as_fd(), End::Peer) {
+                Ok(addr) => addr,
+                // The connection is what matters: hand it over with an unnamed address.
+                Err(_) => crate::addr::unnamed()?,
+            },
+        };
         Ok((UnixStream::from_socket(sock), addr))
     }
 
     /// The stream of accepted connections; see [`Incoming`].
-    pub fn incoming(&self) -> Incoming<UnixStream> {
-        Incoming::new(self.sock.clone(), UnixStream::from_socket)
+    pub fn incoming(&self) -> Incoming<'_, UnixStream> {
+        Incoming::new(&self.sock, UnixStream::from_socket)
     }
 
     /// The bound address.
@@ -102,11 +115,13 @@ impl UnixListener {
     ///
     /// `getsockname(2)`'s error.
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        unix_from_socket2(&self.sock.sock_ref().local_addr()?)
+        unix_addr_of(self.sock.as_fd(), End::Local)
     }
 
-    /// Closes the listener once every accept on it has completed. The socket file of a
-    /// pathname address stays; remove it yourself.
+    /// Closes the listener and reports `close(2)`'s result, after the accepts on it have ended
+    /// (an [`Incoming`] borrows the listener, so it is dropped first, as for
+    /// [`TcpListener::close`](crate::TcpListener::close)). The socket file of a pathname
+    /// address stays; remove it yourself.
     ///
     /// # Errors
     ///

@@ -1,5 +1,5 @@
 use super::{new_socket, OwnedReadHalf, OwnedWriteHalf};
-use crate::addr::{unix_from_socket2, unix_to_op};
+use crate::addr::{unix_addr_of, unix_to_op, End};
 use crate::macros::{stream_read_methods, stream_write_methods};
 use crate::socket::Socket;
 use ringbolt_runtime::ops::net::SockAddr;
@@ -97,8 +97,7 @@ impl UnixStream {
     ///
     /// # Errors
     ///
-    /// [`IntoStdError`](crate::IntoStdError) (with the stream back) while ops are in flight
-    /// or other handles exist.
+    /// [`IntoStdError`](crate::IntoStdError) (with the stream back) while ops are in flight.
     pub fn into_std(
         self,
     ) -> Result<std::os::unix::net::UnixStream, crate::IntoStdError<UnixStream>> {
@@ -125,8 +124,10 @@ impl UnixStream {
         crate::split::split(self.sock, UnixStream::from_socket)
     }
 
-    /// Closes the connection once every op on it has completed (other handles such as split
-    /// halves must be dropped too), and reports `close(2)`'s result.
+    /// Closes the connection and reports `close(2)`'s result, after the ops on it have ended
+    /// (only cancelled ones can still be in flight; see
+    /// [`TcpStream::close`](crate::TcpStream::close)). A [`RecvStream`](crate::RecvStream)
+    /// borrows the stream, so it is dropped before `close` can be called.
     ///
     /// # Errors
     ///
@@ -141,7 +142,7 @@ impl UnixStream {
     ///
     /// `getsockname(2)`'s error.
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        unix_from_socket2(&self.sock.sock_ref().local_addr()?)
+        unix_addr_of(self.sock.as_fd(), End::Local)
     }
 
     /// The peer's address.
@@ -150,7 +151,7 @@ impl UnixStream {
     ///
     /// `getpeername(2)`'s error.
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
-        unix_from_socket2(&self.sock.sock_ref().peer_addr()?)
+        unix_addr_of(self.sock.as_fd(), End::Peer)
     }
 
     /// Sets `SO_SNDBUF`.

@@ -5,8 +5,10 @@
 //!    one permit (at most one), which the next `notified().await` consumes at once.
 //! 2. [`Notify::notify_waiters`] wakes every `Notified` created before the call, polled or not,
 //!    and stores no permit. A `Notified` records the call count when it is created to see this.
-//! 3. A `Notified` dropped after `notify_one` picked it, but before it returned `Ready`, passes the
-//!    notification on to the next waiter (or back into the permit), so it is never lost.
+//! 3. A `Notified` dropped after `notify_one` or `notify_last` picked it, but before it returned
+//!    `Ready`, passes the notification on the same way (to the next oldest waiter for
+//!    `notify_one`, the next newest for `notify_last`, or back into the permit), so it is never
+//!    lost.
 
 use std::cell::RefCell;
 use std::fmt;
@@ -64,8 +66,10 @@ struct State {
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Outcome {
     Waiting,
-    /// Picked by `notify_one` / `notify_last`; must be passed on if dropped unobserved.
-    One,
+    /// Picked by `notify_one`; passed on to the next oldest waiter if dropped unobserved.
+    First,
+    /// Picked by `notify_last`; passed on to the next newest waiter if dropped unobserved.
+    Last,
     /// Woken by `notify_waiters`.
     All,
 }
@@ -116,7 +120,7 @@ impl Notify {
             };
             match popped {
                 Some((outcome, waker)) => {
-                    *outcome = Outcome::One;
+                    *outcome = if front { Outcome::First } else { Outcome::Last };
                     waker
                 }
                 None => {
@@ -211,9 +215,11 @@ impl Drop for Notified<'_> {
     fn drop(&mut self) {
         let Some(key) = self.key.take() else { return };
         let outcome = self.notify.state.borrow_mut().waiters.remove(key);
-        if outcome == Outcome::One {
-            // Rule 3.
-            self.notify.notify_one();
+        // Rule 3.
+        match outcome {
+            Outcome::First => self.notify.notify_single(true),
+            Outcome::Last => self.notify.notify_single(false),
+            Outcome::Waiting | Outcome::All => {}
         }
     }
 }

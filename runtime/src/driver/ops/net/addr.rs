@@ -92,20 +92,26 @@ impl SockAddr {
             sun_path: [0; 108],
         };
         let start = usize::from(abstract_name);
-        // A pathname needs room for its terminating NUL.
-        let room = un.sun_path.len() - usize::from(!abstract_name);
+        let room = un.sun_path.len();
         if start + bytes.len() > room || (!abstract_name && bytes.contains(&0)) {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
-                "Unix socket address too long or contains a NUL byte",
+                format!(
+                    "Unix socket address of {} bytes is longer than sun_path ({room} bytes) or \
+                     contains a NUL byte",
+                    start + bytes.len()
+                ),
             ));
         }
         for (dst, &b) in un.sun_path[start..].iter_mut().zip(bytes) {
             *dst = b as libc::c_char;
         }
+        // A pathname gets its terminating NUL when there is room; Linux also takes one that
+        // fills all of `sun_path` without it (and any local user may bind such a path, so a
+        // peer's address can be one).
+        let nul = usize::from(!abstract_name && bytes.len() < room);
         let mut addr = SockAddr::from_raw(un);
-        addr.len = (SUN_PATH_OFFSET + start + bytes.len() + usize::from(!abstract_name))
-            as libc::socklen_t;
+        addr.len = (SUN_PATH_OFFSET + start + bytes.len() + nul) as libc::socklen_t;
         Ok(addr)
     }
 
@@ -113,7 +119,8 @@ impl SockAddr {
     ///
     /// # Errors
     ///
-    /// `InvalidInput` if the path does not fit `sun_path` or contains a NUL byte.
+    /// `InvalidInput` if the path is longer than `sun_path` (108 bytes; a path of exactly 108
+    /// bytes goes without its NUL, as Linux allows) or contains a NUL byte.
     pub fn unix_path(path: &Path) -> io::Result<SockAddr> {
         use std::os::unix::ffi::OsStrExt;
         SockAddr::unix_bytes(path.as_os_str().as_bytes(), false)
@@ -265,7 +272,14 @@ mod tests {
         let a = SockAddr::unix_abstract(b"ringbolt").unwrap();
         assert_eq!(a.as_unix(), Some(UnixAddr::Abstract(b"ringbolt".to_vec())));
         assert_eq!(a.len(), 2 + 1 + 8);
-        assert!(SockAddr::unix_path(Path::new(&"x".repeat(108))).is_err());
+        assert!(SockAddr::unix_path(Path::new(&"x".repeat(109))).is_err());
+        let full = SockAddr::unix_path(Path::new(&"x".repeat(108))).unwrap();
+        assert_eq!(full.len(), 2 + 108);
+        assert_eq!(
+            full.as_unix(),
+            Some(UnixAddr::Pathname("x".repeat(108).into()))
+        );
+        assert!(SockAddr::unix_path(Path::new("a\0b")).is_err());
         assert!(SockAddr::unix_abstract(&[b'y'; 107]).is_ok());
         let mut u = SockAddr::unix_abstract(b"").unwrap();
         u.set_len(2);
