@@ -1,12 +1,13 @@
 //! `Builder`: ring size, cores, pinning; `launch` starts one runtime per core.
 
 use crate::driver::DriverConfig;
-use crate::executor::remote::{CrossWake, Shared};
+use crate::executor::remote::CrossWake;
+use crate::launch::{self, Plan};
 use crate::runtime::Runtime;
+use crate::shutdown::{CoreReport, Shutdown};
+use crate::sync::CancellationToken;
 use std::future::Future;
 use std::io;
-use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::Arc;
 use std::time::Duration;
 
 /// Configures and builds runtimes.
@@ -58,6 +59,7 @@ pub struct Builder {
     blocking_idle: Option<Duration>,
     event_interval: usize,
     wake: CrossWake,
+    drain: Duration,
 }
 
 impl Default for Builder {
@@ -84,6 +86,7 @@ impl Builder {
             blocking_idle: None,
             event_interval: 128,
             wake: CrossWake::default(),
+            drain: Duration::from_secs(10),
         }
     }
 
@@ -175,6 +178,15 @@ impl Builder {
         self
     }
 
+    /// How long [`launch_with_shutdown`](Builder::launch_with_shutdown) lets futures and tasks
+    /// finish once the shutdown is triggered, before it aborts them (default 10 s). Keep it
+    /// below the service manager's stop timeout (systemd `TimeoutStopSec`, 90 s by default;
+    /// Kubernetes `terminationGracePeriodSeconds`, 30 s; `docker stop`, 10 s).
+    pub fn drain_timeout(mut self, drain: Duration) -> Builder {
+        self.drain = drain;
+        self
+    }
+
     /// Test hook: make ring setup fail with this errno, to check how callers report an
     /// environment without io_uring.
     #[doc(hidden)]
@@ -197,12 +209,15 @@ impl Builder {
     /// [`Runtime::block_on`], and returns every core's output in core order once all finished.
     ///
     /// A core whose future is done keeps serving the others (jobs from `spawn_on`, tasks it
-    /// still runs, wakes) until every core's future is done; then all runtimes shut down.
+    /// still runs, wakes) until every core's future is done; then the tasks still running are
+    /// dropped and all runtimes shut down. For a service that stops on a signal and drains its
+    /// tasks first, use [`launch_with_shutdown`](Builder::launch_with_shutdown).
     ///
     /// # Errors
     ///
-    /// The first core whose runtime could not be built or whose future panicked (the error
-    /// says which core and why), or a failure to start or pin a thread.
+    /// Fails fast: the first core whose runtime could not be built or whose future panicked
+    /// (the error says which core and why) stops the other cores at once (their futures and
+    /// tasks are dropped) and is returned. Also a failure to start or pin a thread.
     pub fn launch<F, Fut>(&self, f: F) -> io::Result<Vec<Fut::Output>>
     where
         F: Fn(usize) -> Fut + Sync,
@@ -210,6 +225,121 @@ impl Builder {
         Fut::Output: Send,
     {
         crate::executor::blocking::configure(self.blocking_threads_max, self.blocking_idle);
+        let plan = self.plan()?;
+        let mut outcomes = launch::run(
+            &plan,
+            &Shutdown::new(),
+            Duration::ZERO,
+            |core, _| f(core),
+            |_| false,
+        )?;
+        if let Some(e) = outcomes.take_failure() {
+            return Err(e);
+        }
+        outcomes
+            .cores
+            .into_iter()
+            .enumerate()
+            .map(|(core, o)| match (o.output, o.failure) {
+                (Some(v), _) => Ok(v),
+                (None, Some(e)) => Err(e),
+                (None, None) => Err(io::Error::other(format!(
+                    "core {core}: its future was stopped before it finished"
+                ))),
+            })
+            .collect()
+    }
+
+    /// Like [`launch`](Builder::launch), for a service: runs `f(core_id, token)` on every core
+    /// until `shutdown` is triggered, lets it drain, and reports per core its output and how
+    /// many tasks drained and how many were aborted.
+    ///
+    /// `token` is a [`CancellationToken`] of the core, cancelled when the shutdown starts: the
+    /// future and its tasks select on `token.cancelled()` to stop accepting and finish the
+    /// work in hand. The shutdown starts when `shutdown` is triggered (from any thread, core or
+    /// signal: see [`Shutdown::trigger_on`]), when a core fails, or when every core's future
+    /// has returned. Then each core waits for its future and all its tasks to finish, at most
+    /// until the drain deadline ([`drain_timeout`](Builder::drain_timeout) after the trigger),
+    /// and aborts what is left. See the [`shutdown`](crate::shutdown) module.
+    ///
+    /// # Errors
+    ///
+    /// Fails fast: the first core that could not start, whose future panicked or returned an
+    /// error triggers the shutdown; its error (naming the core) is returned once the other
+    /// cores have drained, at the latest after the drain deadline. Also a failure to start or
+    /// pin a thread.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use ringbolt_runtime::shutdown::Shutdown;
+    ///
+    /// let shutdown = Shutdown::new();
+    /// let stopper = shutdown.clone();
+    /// std::thread::spawn(move || {
+    ///     std::thread::sleep(Duration::from_millis(50));
+    ///     stopper.trigger(); // e.g. from a control thread
+    /// });
+    /// let reports = ringbolt_runtime::Runtime::builder()
+    ///     .cores(2)
+    ///     .drain_timeout(Duration::from_secs(5))
+    ///     .launch_with_shutdown(&shutdown, |core, token| async move {
+    ///         // A task that finishes its work once told to stop.
+    ///         ringbolt_runtime::spawn({
+    ///             let token = token.clone();
+    ///             async move { token.cancelled().await }
+    ///         });
+    ///         token.cancelled().await;
+    ///         Ok(core)
+    ///     })?;
+    /// for r in &reports {
+    ///     assert_eq!(r.output, Some(r.core));
+    ///     assert_eq!((r.tasks_drained, r.tasks_aborted), (1, 0));
+    /// }
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn launch_with_shutdown<F, Fut, T>(
+        &self,
+        shutdown: &Shutdown,
+        f: F,
+    ) -> io::Result<Vec<CoreReport<T>>>
+    where
+        F: Fn(usize, CancellationToken) -> Fut + Sync,
+        Fut: Future<Output = io::Result<T>>,
+        T: Send,
+    {
+        crate::executor::blocking::configure(self.blocking_threads_max, self.blocking_idle);
+        let plan = self.plan()?;
+        let mut outcomes = launch::run(&plan, shutdown, self.drain, f, |r| r.is_err())?;
+        if let Some(e) = outcomes.take_failure() {
+            return Err(e);
+        }
+        if let Some(core) = outcomes.first_failed {
+            if let Some(Err(e)) = outcomes.cores[core].output.take() {
+                return Err(io::Error::new(e.kind(), format!("core {core}: {e}")));
+            }
+        }
+        outcomes
+            .cores
+            .into_iter()
+            .enumerate()
+            .map(|(core, o)| {
+                if let Some(e) = o.failure {
+                    return Err(e);
+                }
+                Ok(CoreReport {
+                    core,
+                    output: o.output.transpose()?,
+                    tasks_drained: o.drained,
+                    tasks_aborted: o.aborted,
+                })
+            })
+            .collect()
+    }
+
+    /// Resolves the number of cores and their CPUs for `launch`.
+    fn plan(&self) -> io::Result<Plan> {
         let available = core_affinity::get_core_ids().unwrap_or_default();
         let n = self.cores.unwrap_or_else(|| available.len().max(1));
         let offset = if self.cpus.is_some() {
@@ -245,127 +375,12 @@ impl Builder {
                 ),
             ));
         }
-        let mesh: Vec<Arc<Shared>> = (0..n)
-            .map(|_| Shared::new().map(Arc::new))
-            .collect::<io::Result<_>>()?;
-        let mesh = Arc::new(mesh);
-        let finished = &std::sync::atomic::AtomicUsize::new(0);
-        let f = &f;
-        std::thread::scope(|scope| {
-            let mut handles = Vec::with_capacity(n);
-            for core in 0..n {
-                let cpu = cpus.get(core).copied();
-                let cfg = self.cfg.clone();
-                let interval = self.event_interval;
-                let wake = self.wake;
-                let core_mesh = mesh.clone();
-                let h = std::thread::Builder::new()
-                    .name(format!("ringbolt-core-{core}"))
-                    .spawn_scoped(scope, move || -> io::Result<Fut::Output> {
-                        // Counts this core as done on every exit path, so a core that fails
-                        // to start never leaves the others waiting.
-                        let mut done = Done {
-                            finished,
-                            n,
-                            mesh: &core_mesh[..],
-                            marked: false,
-                        };
-                        if pin {
-                            let cpu = cpu.unwrap_or(core);
-                            if !core_affinity::set_for_current(core_affinity::CoreId { id: cpu }) {
-                                return Err(io::Error::other(format!(
-                                    "core {core}: could not pin the thread to CPU {cpu} (is it in this process's CPU set?)"
-                                )));
-                            }
-                        }
-                        let rt = Runtime::with_config(core, &cfg, interval, wake, Some(core_mesh.clone()))
-                            .map_err(|e| io::Error::new(e.kind(), format!("core {core}: {e}")))?;
-                        let out = catch_unwind(AssertUnwindSafe(|| rt.block_on(f(core))));
-                        // Keep serving the other cores (spawn_on, channels, wakes) until every
-                        // core's future is done; then all runtimes shut down together.
-                        done.mark();
-                        // The last core to finish wakes every core's block_on (Done::mark), so
-                        // this parks in io_uring_enter instead of polling a timer.
-                        rt.block_on(std::future::poll_fn(|_| {
-                            if finished.load(std::sync::atomic::Ordering::Acquire) >= n {
-                                std::task::Poll::Ready(())
-                            } else {
-                                std::task::Poll::Pending
-                            }
-                        }));
-                        drop(rt);
-                        out.map_err(|p| {
-                            let msg = p
-                                .downcast_ref::<&str>()
-                                .map(|s| s.to_string())
-                                .or_else(|| p.downcast_ref::<String>().cloned())
-                                .unwrap_or_else(|| "non-string panic payload".into());
-                            io::Error::other(format!("core {core} panicked: {msg}"))
-                        })
-                    });
-                match h {
-                    Ok(h) => handles.push(h),
-                    Err(e) => {
-                        // The cores not started count as done, so started ones can finish.
-                        arrive(finished, n, &mesh[..], n - core);
-                        for h in handles {
-                            let _ = h.join();
-                        }
-                        return Err(e);
-                    }
-                }
-            }
-            let mut results = Vec::with_capacity(n);
-            let mut first_err = None;
-            for h in handles {
-                match h.join() {
-                    Ok(Ok(v)) => results.push(v),
-                    Ok(Err(e)) => {
-                        first_err.get_or_insert(e);
-                    }
-                    Err(_) => {
-                        first_err.get_or_insert(io::Error::other("a core thread panicked"));
-                    }
-                }
-            }
-            match first_err {
-                Some(e) => Err(e),
-                None => Ok(results),
-            }
+        Ok(Plan {
+            cores: n,
+            cpus: pin.then_some(cpus),
+            cfg: self.cfg.clone(),
+            event_interval: self.event_interval,
+            wake: self.wake,
         })
-    }
-}
-
-/// Counts `k` more cores as done; the arrival that completes the count wakes every core's
-/// `block_on` (through the remote-wake path), so the waiting cores see it at once.
-fn arrive(finished: &std::sync::atomic::AtomicUsize, n: usize, mesh: &[Arc<Shared>], k: usize) {
-    let before = finished.fetch_add(k, std::sync::atomic::Ordering::AcqRel);
-    if before < n && before + k >= n {
-        for shared in mesh {
-            shared.wake_main();
-        }
-    }
-}
-
-/// Marks a launched core as done (once), at the latest when dropped.
-struct Done<'a> {
-    finished: &'a std::sync::atomic::AtomicUsize,
-    n: usize,
-    mesh: &'a [Arc<Shared>],
-    marked: bool,
-}
-
-impl Done<'_> {
-    fn mark(&mut self) {
-        if !self.marked {
-            self.marked = true;
-            arrive(self.finished, self.n, self.mesh, 1);
-        }
-    }
-}
-
-impl Drop for Done<'_> {
-    fn drop(&mut self) {
-        self.mark();
     }
 }

@@ -59,9 +59,12 @@ mod context;
 mod driver;
 mod executor;
 mod group;
+mod launch;
 #[macro_use]
 mod macros;
 mod runtime;
+pub mod shutdown;
+pub mod signal;
 pub mod sync;
 pub mod time;
 
@@ -84,6 +87,7 @@ pub mod task {
     pub use crate::executor::spawn_on::{spawn_on, RemoteJoinHandle};
     pub use crate::executor::yield_now;
     pub use crate::group::JoinSet;
+    pub use crate::shutdown::TaskTracker;
 }
 
 /// The opcode types an [`Op`] can carry, re-exported from the `io-uring` crate, for checking

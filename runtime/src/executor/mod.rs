@@ -22,7 +22,7 @@ use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 use task::{TaskRef, CANCELLED, COMPLETE, JOIN_INTEREST, RUNNING, SCHEDULED};
 
 /// Per-core run queue and task registry.
@@ -34,6 +34,8 @@ pub(crate) struct Scheduler {
     /// Set by `shutdown` after many rounds of drops that keep spawning: later spawns leak their
     /// future instead of running or dropping it (rule 4).
     refuse_spawns: Cell<bool>,
+    /// Woken when the last task ends (a graceful shutdown waiting for tasks to drain).
+    no_tasks_waker: Cell<Option<Waker>>,
 }
 
 impl Scheduler {
@@ -44,6 +46,7 @@ impl Scheduler {
             tasks_spawned: Cell::new(0),
             tasks_polled: Cell::new(0),
             refuse_spawns: Cell::new(false),
+            no_tasks_waker: Cell::new(None),
         }
     }
 
@@ -137,14 +140,33 @@ impl Scheduler {
         let key = h.registry_key.get();
         let removed = self.registry.borrow_mut().try_remove(key);
         drop(removed);
+        if let Some(w) = self.no_tasks_waker.take() {
+            if self.registry.borrow().is_empty() {
+                w.wake();
+            } else {
+                self.no_tasks_waker.set(Some(w));
+            }
+        }
+    }
+
+    /// Wakes `waker` once when no task is left on this core (at once if none is). One waiter at
+    /// a time: a later call replaces the earlier waker.
+    pub(crate) fn wake_when_no_tasks(&self, waker: &Waker) {
+        if self.registry.borrow().is_empty() {
+            waker.wake_by_ref();
+        } else {
+            self.no_tasks_waker.set(Some(waker.clone()));
+        }
     }
 
     /// Drops every task's future (rule 2), repeating while drops spawn new tasks. After
     /// `SHUTDOWN_ROUNDS` rounds that each found new tasks, spawns are refused (rule 4), so this
     /// always ends with the registry empty and no future left to drop without a runtime.
-    pub(crate) fn shutdown(&self) {
+    /// Returns how many unfinished tasks it dropped.
+    pub(crate) fn shutdown(&self) -> usize {
         const SHUTDOWN_ROUNDS: u32 = 64;
         let mut rounds = 0;
+        let mut aborted = 0;
         loop {
             let tasks: Vec<TaskRef> = self.registry.borrow_mut().drain().collect();
             if tasks.is_empty() {
@@ -157,6 +179,7 @@ impl Scheduler {
             for task in tasks {
                 let h = task.header();
                 if h.state.get() & COMPLETE == 0 {
+                    aborted += 1;
                     // `cancel` catches a panic of the future's drop and keeps it for the join.
                     task.cancel();
                     h.state.set(h.state.get() | COMPLETE);
@@ -168,6 +191,7 @@ impl Scheduler {
         }
         let queued: Vec<TaskRef> = self.run_queue.borrow_mut().drain(..).collect();
         drop(queued);
+        aborted
     }
 }
 
