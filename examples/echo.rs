@@ -1,14 +1,19 @@
 //! A per-core TCP echo server on ringbolt.
 //!
 //! ```text
-//! cargo run --release --example echo -- --addr 127.0.0.1:7878 --cores 1 [--secs N] [--buf BYTES]
+//! cargo run --release --example echo -- --addr 127.0.0.1:7878 --cores 1 [--secs N] [--buf BYTES] [--drain SECS]
 //! ```
 //!
 //! Every core binds its own listener on the same address (`SO_REUSEPORT`; the kernel spreads
 //! connections over the cores), accepts with multishot accept, and echoes every byte back until
 //! the client closes. When out of fds it backs off and keeps serving the connections it has.
-//! On Ctrl-C, or after `--secs N`, it prints how many connections each core served and exits.
 //! `--cores` defaults to every CPU this process may run on; core *i* is pinned to CPU *i*.
+//!
+//! On SIGTERM or Ctrl-C (or after `--secs N`) it shuts down gracefully: every core stops
+//! accepting, each connection shuts down its read side, echoes what the client had already sent
+//! and closes; after `--drain SECS` (default 10) whatever is left is aborted. It then prints
+//! how many connections each core served, how many tasks drained and were aborted, and the fds
+//! still open (those it started with, plus the process's signalfd), and exits 0.
 //!
 //! `--recv multishot` (the default) receives with one multishot request per connection into a
 //! per-core ring of provided buffers and sends each buffer straight back; `--recv read` uses
@@ -20,19 +25,16 @@
 //! which serves it with `read`. A real server would pick the least-loaded core instead.
 
 use ringbolt::net::{BufRing, TcpSocket, TcpStream};
+use ringbolt::shutdown::Shutdown;
+use ringbolt::signal::unix::SignalKind;
+use ringbolt::sync::CancellationToken;
+use ringbolt::task::{select, Either};
 use ringbolt_runtime::buf::IoBuf;
-use std::cell::Cell;
+use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
-use std::rc::Rc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
-
-static STOP: AtomicBool = AtomicBool::new(false);
-
-extern "C" fn on_sigint(_: libc::c_int) {
-    STOP.store(true, Ordering::Release);
-}
+use std::pin::pin;
+use std::time::Duration;
 
 struct Args {
     addr: SocketAddr,
@@ -40,12 +42,13 @@ struct Args {
     secs: Option<u64>,
     buf: usize,
     multishot: bool,
+    drain: Duration,
     handoff: bool,
 }
 
 fn usage() -> ! {
     eprintln!(
-        "usage: echo [--addr IP:PORT] [--cores N] [--secs N] [--buf BYTES] [--recv multishot|read] [--handoff]"
+        "usage: echo [--addr IP:PORT] [--cores N] [--secs N] [--buf BYTES] [--recv multishot|read] [--drain SECS] [--handoff]"
     );
     std::process::exit(2);
 }
@@ -57,6 +60,7 @@ fn parse_args() -> Args {
         secs: None,
         buf: 16 * 1024,
         multishot: true,
+        drain: Duration::from_secs(10),
         handoff: false,
     };
     let mut it = std::env::args().skip(1);
@@ -71,6 +75,9 @@ fn parse_args() -> Args {
             "--cores" => args.cores = Some(value.parse().unwrap_or_else(|_| usage())),
             "--secs" => args.secs = Some(value.parse().unwrap_or_else(|_| usage())),
             "--buf" => args.buf = value.parse().unwrap_or_else(|_| usage()),
+            "--drain" => {
+                args.drain = Duration::from_secs(value.parse().unwrap_or_else(|_| usage()))
+            }
             "--recv" => {
                 args.multishot = match value.as_str() {
                     "multishot" => true,
@@ -84,13 +91,50 @@ fn parse_args() -> Args {
     args
 }
 
+/// One connection's view of the shutdown: once the token is cancelled, the read side of the
+/// socket is shut down (once), so a pending or later read returns what the client had already
+/// sent and then end-of-file. A read in flight is never dropped (that would lose its bytes).
+struct Drain<'a> {
+    stream: &'a TcpStream,
+    token: &'a CancellationToken,
+    read_shut: bool,
+}
+
+impl Drain<'_> {
+    /// Awaits `read`, shutting the read side down if the token is cancelled meanwhile.
+    async fn read<F: Future>(&mut self, read: F) -> F::Output {
+        let mut read = pin!(read);
+        if !self.read_shut && !self.token.is_cancelled() {
+            if let Either::Left(v) = select(read.as_mut(), self.token.cancelled()).await {
+                return v;
+            }
+        }
+        if !self.read_shut {
+            self.read_shut = true;
+            // Fails only if the client is gone already; the read then ends by itself.
+            let _ = self.stream.shutdown(std::net::Shutdown::Read).await;
+        }
+        read.await
+    }
+}
+
 /// Echoes with a multishot receive: each buffer the kernel filled is sent straight back, then
 /// returns to the ring. Falls back to `serve_read` if the kernel lacks multishot receive.
-async fn serve_multishot(stream: TcpStream, ring: BufRing, buf_len: usize) -> io::Result<()> {
+async fn serve_multishot(
+    stream: TcpStream,
+    ring: BufRing,
+    buf_len: usize,
+    token: CancellationToken,
+) -> io::Result<()> {
     let mut chunks = stream.recv_stream(&ring);
+    let mut drain = Drain {
+        stream: &stream,
+        token: &token,
+        read_shut: false,
+    };
     let mut first = true;
     loop {
-        match chunks.next().await {
+        match drain.read(chunks.next()).await {
             Ok(Some(buf)) => {
                 let (res, _buf) = stream.write_all(buf).await;
                 res?;
@@ -98,7 +142,7 @@ async fn serve_multishot(stream: TcpStream, ring: BufRing, buf_len: usize) -> io
             Ok(None) => break,
             Err(e) if first && e.raw_os_error() == Some(libc::EINVAL) => {
                 drop(chunks);
-                return serve_read(stream, buf_len).await;
+                return serve_read(stream, buf_len, token).await;
             }
             Err(e) => return Err(e),
         }
@@ -108,11 +152,16 @@ async fn serve_multishot(stream: TcpStream, ring: BufRing, buf_len: usize) -> io
     stream.close().await
 }
 
-/// Echoes until the peer closes; one read buffer per connection, reused.
-async fn serve_read(stream: TcpStream, buf_len: usize) -> io::Result<()> {
+/// Echoes until the peer closes (or the shutdown drained it); one read buffer per connection.
+async fn serve_read(stream: TcpStream, buf_len: usize, token: CancellationToken) -> io::Result<()> {
+    let mut drain = Drain {
+        stream: &stream,
+        token: &token,
+        read_shut: false,
+    };
     let mut buf = vec![0u8; buf_len];
     loop {
-        let (res, b) = stream.read(buf).await;
+        let (res, b) = drain.read(stream.read(buf)).await;
         let n = res?;
         if n == 0 {
             break;
@@ -124,20 +173,28 @@ async fn serve_read(stream: TcpStream, buf_len: usize) -> io::Result<()> {
     stream.close().await
 }
 
-/// Passes an accepted connection to the next core, which serves it with `read`.
+thread_local! {
+    /// This core's shutdown token, for connections handed over from another core.
+    static TOKEN: std::cell::RefCell<Option<CancellationToken>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Passes an accepted connection to the next core, which serves it with `read` (and drains it
+/// with its own token when the shutdown starts).
 fn hand_off(core: usize, stream: TcpStream, buf_len: usize) {
-    let target = (core + 1) % ringbolt_runtime::cores();
+    let target = (core + 1) % ringbolt::cores();
     // A freshly accepted stream has no op in flight, so this succeeds.
     match stream.into_std() {
-        Ok(std_stream) => drop(ringbolt_runtime::spawn_on(target, move || async move {
-            let _ = serve_read(TcpStream::from_std(std_stream), buf_len).await;
+        Ok(std_stream) => drop(ringbolt::spawn_on(target, move || async move {
+            let token = TOKEN.with(|t| t.borrow().clone()).unwrap_or_default();
+            let _ = serve_read(TcpStream::from_std(std_stream), buf_len, token).await;
         })),
         Err(e) => eprintln!("echo: core {core}: hand-off failed: {e}"),
     }
 }
 
-/// One core: bind, accept until told to stop, return the number of connections served.
-async fn core_main(core: usize, args: &Args, deadline: Option<Instant>) -> io::Result<u64> {
+/// One core: bind, accept until the token is cancelled, return the number of connections
+/// accepted. The connections go on as tasks; the launcher drains them.
+async fn core_main(core: usize, args: &Args, token: CancellationToken) -> io::Result<u64> {
     let sock = TcpSocket::for_addr(args.addr)?;
     sock.set_reuseaddr(true)?;
     sock.set_reuseport(true)?;
@@ -147,7 +204,8 @@ async fn core_main(core: usize, args: &Args, deadline: Option<Instant>) -> io::R
     if core == 0 {
         println!("echo: listening on {}", listener.local_addr()?);
     }
-    let served = Rc::new(Cell::new(0u64));
+    let mut served = 0u64;
+    let mut incoming = listener.incoming();
     let buf_len = args.buf;
     // One ring of provided buffers per core, shared by its connections.
     let ring = if args.multishot {
@@ -161,61 +219,83 @@ async fn core_main(core: usize, args: &Args, deadline: Option<Instant>) -> io::R
     } else {
         None
     };
-    let handoff = args.handoff;
-    let acceptor = {
-        let served = served.clone();
-        ringbolt_runtime::spawn(async move {
-            // The task owns the listener; its `Incoming` borrows it.
-            let mut incoming = listener.incoming();
-            loop {
-                match incoming.next().await {
-                    Ok(stream) if handoff => {
-                        served.set(served.get() + 1);
-                        hand_off(core, stream, buf_len);
-                    }
-                    Ok(stream) => {
-                        served.set(served.get() + 1);
-                        let ring = ring.clone();
-                        ringbolt_runtime::spawn(async move {
-                            // A connection reset by its client is not the server's problem.
-                            let _ = match ring {
-                                Some(ring) => serve_multishot(stream, ring, buf_len).await,
-                                None => serve_read(stream, buf_len).await,
-                            };
-                        });
-                    }
-                    Err(e) => {
-                        eprintln!("echo: core {core}: accept failed: {e}");
-                        return;
-                    }
-                }
+    TOKEN.with(|t| *t.borrow_mut() = Some(token.clone()));
+    loop {
+        // Stop accepting as soon as the shutdown starts. (A connection the kernel accepted for
+        // the cancelled accept is closed, like one still in the backlog.)
+        let stream = match select(incoming.next(), token.cancelled()).await {
+            Either::Left(Ok(stream)) => stream,
+            Either::Left(Err(e)) => {
+                eprintln!("echo: core {core}: accept failed: {e}");
+                break;
             }
-        })
-    };
-    while !STOP.load(Ordering::Acquire) && deadline.is_none_or(|d| Instant::now() < d) {
-        ringbolt_runtime::time::sleep(Duration::from_millis(50)).await;
+            Either::Right(()) => break,
+        };
+        served += 1;
+        if args.handoff {
+            hand_off(core, stream, buf_len);
+            continue;
+        }
+        let ring = ring.clone();
+        let token = token.clone();
+        ringbolt::spawn(async move {
+            // A connection reset by its client is not the server's problem.
+            let _ = match ring {
+                Some(ring) => serve_multishot(stream, ring, buf_len, token).await,
+                None => serve_read(stream, buf_len, token).await,
+            };
+        });
     }
-    acceptor.abort();
-    Ok(served.get())
+    drop(incoming);
+    listener.close().await?;
+    Ok(served)
+}
+
+/// The number of fds this process has open.
+fn open_fds() -> usize {
+    std::fs::read_dir("/proc/self/fd").map_or(0, |d| d.count().saturating_sub(1))
 }
 
 fn main() -> io::Result<()> {
+    let fds_at_start = open_fds();
     let args = parse_args();
-    // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
-    unsafe { libc::signal(libc::SIGINT, on_sigint as *const () as libc::sighandler_t) };
-    let deadline = args.secs.map(|s| Instant::now() + Duration::from_secs(s));
-    let mut builder = ringbolt_runtime::Runtime::builder();
+    let mut builder = ringbolt::Runtime::builder().drain_timeout(args.drain);
     if let Some(n) = args.cores {
         builder = builder.cores(n);
     }
     let args = &args;
-    let results = builder.launch(|core| async move { core_main(core, args, deadline).await })?;
+    let shutdown = Shutdown::new();
+    let reports = builder.launch_with_shutdown(&shutdown, |core, token| {
+        let shutdown = shutdown.clone();
+        async move {
+            if core == 0 {
+                // SIGTERM (service managers) and Ctrl-C start the graceful shutdown.
+                shutdown.trigger_on(&[SignalKind::terminate(), SignalKind::interrupt()])?;
+                if let Some(secs) = args.secs {
+                    let (shutdown, token) = (shutdown.clone(), token.clone());
+                    ringbolt::spawn(async move {
+                        let timer = ringbolt::time::sleep(Duration::from_secs(secs));
+                        if select(timer, token.cancelled()).await.is_left() {
+                            shutdown.trigger();
+                        }
+                    });
+                }
+            }
+            core_main(core, args, token).await
+        }
+    })?;
     let mut total = 0;
-    for (core, res) in results.into_iter().enumerate() {
-        let served = res?;
+    for r in &reports {
+        let served = r.output.unwrap_or(0);
         total += served;
-        println!("echo: core {core}: {served} connections");
+        println!(
+            "echo: core {}: {served} connections; at shutdown {} tasks drained, {} aborted",
+            r.core, r.tasks_drained, r.tasks_aborted
+        );
     }
     println!("echo: total: {total} connections");
+    // Every socket and ring is closed by now; what stays is what the process started with, plus
+    // the process-wide signalfd.
+    println!("echo: stopped; open fds: {} ({fds_at_start} at start)", open_fds());
     Ok(())
 }

@@ -109,7 +109,7 @@ fn keys(n: usize) -> Vec<String> {
 
 #[test]
 fn kv_over_resp() {
-    let mut server = server::start(SocketAddr::from(([127, 0, 0, 1], 0)), 2).expect("start");
+    let server = server::start_with(SocketAddr::from(([127, 0, 0, 1], 0)), server::Options::new(2)).expect("start");
     let addr = server.addr();
 
     single_commands(addr);
@@ -118,7 +118,7 @@ fn kv_over_resp() {
     connection_churn(addr);
     protocol_error_closes(addr);
 
-    server.request_stop();
+    server.shutdown().trigger();
     server.join().expect("server stopped cleanly");
     assert!(
         TcpStream::connect_timeout(&addr, Duration::from_secs(1)).is_err(),
@@ -283,7 +283,7 @@ fn run_tool(cmd: &str, args: &[String], limit: Duration) -> Option<std::process:
 
 #[test]
 fn redis_tools_against_kv() {
-    let mut server = server::start(SocketAddr::from(([127, 0, 0, 1], 0)), 2).expect("start");
+    let server = server::start_with(SocketAddr::from(([127, 0, 0, 1], 0)), server::Options::new(2)).expect("start");
     let port = server.addr().port().to_string();
     let cli = |args: &[&str]| {
         let mut all = vec!["-p".to_owned(), port.clone()];
@@ -326,6 +326,6 @@ fn redis_tools_against_kv() {
             );
         }
     }
-    server.request_stop();
+    server.shutdown().trigger();
     server.join().expect("server stopped cleanly");
 }

@@ -8,21 +8,31 @@
 //!    message, and waits for all the answers: one cross-core message per core per read.
 //! 3. Each core sees a connection's operations in the order the client sent them, and replies
 //!    are written in that order.
-//! 4. Stopping: each core's accept loop ends when its stop signal fires; dropping the core's
-//!    `JoinSet` of connections aborts them.
+//! 4. Stopping is graceful (see `ringbolt::shutdown`): when the shared shutdown is triggered
+//!    (SIGTERM or Ctrl-C with `stop_on_signals`, [`Handle::shutdown`], or a core failing),
+//!    each core's token is cancelled, its accept loop ends, and each connection shuts down its
+//!    read side, answers every command the client had already sent, and closes. The core waits
+//!    for its connections; the launcher aborts what is left at the drain deadline.
 //! 5. An `accept` is never dropped while the server runs: with io_uring a dropped accept closes
 //!    a connection the kernel had already accepted. So the accept loop selects only against
-//!    the stop signal, and finished connections are reaped with `try_join_next` in passing.
+//!    the shutdown token, and finished connections are reaped with `try_join_next` in passing.
+//!    A connection's read is never dropped either (its bytes would be lost): the shutdown
+//!    shuts the socket's read side instead, which ends the read.
 
 use crate::resp::{parse_command, Reply};
 use crate::store::{shard_of, Op, OpResult, Store};
 use ringbolt_net::{TcpListener, TcpStream};
+use ringbolt_runtime::shutdown::{CoreReport, Shutdown};
+use ringbolt_runtime::signal::unix::SignalKind;
 use ringbolt_runtime::sync::cross::{self, oneshot};
-use ringbolt_runtime::task::{join_all, JoinSet};
+use ringbolt_runtime::sync::CancellationToken;
+use ringbolt_runtime::task::{join_all, select as select2, Either, JoinSet};
 use ringbolt_runtime::{select, Runtime};
 use std::cell::RefCell;
+use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
+use std::pin::pin;
 use std::rc::Rc;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -36,11 +46,36 @@ struct Request {
     reply: oneshot::Sender<Vec<OpResult>>,
 }
 
+/// How the server runs.
+#[derive(Clone, Copy, Debug)]
+pub struct Options {
+    /// Cores (one listener, shard and runtime each).
+    pub cores: usize,
+    /// Stop gracefully on SIGTERM and SIGINT (for a process; off for a server inside tests).
+    pub stop_on_signals: bool,
+    /// How long connections get to finish once the server stops, before they are aborted.
+    pub drain: Duration,
+}
+
+impl Options {
+    /// `cores` cores, no signal handling, a 10 s drain.
+    pub fn new(cores: usize) -> Options {
+        Options {
+            cores,
+            stop_on_signals: false,
+            drain: Duration::from_secs(10),
+        }
+    }
+}
+
+/// How the server stopped: per core, tasks drained and aborted.
+pub type Stopped = Vec<CoreReport<()>>;
+
 /// A running server.
 pub struct Handle {
     addr: SocketAddr,
-    stops: Vec<oneshot::Sender<()>>,
-    thread: std::thread::JoinHandle<io::Result<()>>,
+    shutdown: Shutdown,
+    thread: std::thread::JoinHandle<io::Result<Stopped>>,
 }
 
 impl Handle {
@@ -49,44 +84,51 @@ impl Handle {
         self.addr
     }
 
-    /// Tells every core to stop accepting and close its connections.
-    pub fn request_stop(&mut self) {
-        self.stops.clear();
+    /// The server's shutdown handle: triggering it (from any thread) stops the server
+    /// gracefully.
+    pub fn shutdown(&self) -> Shutdown {
+        self.shutdown.clone()
     }
 
-    /// Waits for the server to finish (after [`Handle::request_stop`], or a failure).
+    /// Waits for the server to stop (after a trigger of [`Handle::shutdown`], a signal with
+    /// `stop_on_signals`, or a failure).
     ///
     /// # Errors
     ///
     /// Why a core failed.
-    pub fn join(self) -> io::Result<()> {
-        drop(self.stops);
+    pub fn join(self) -> io::Result<Stopped> {
         self.thread
             .join()
             .map_err(|_| io::Error::other("server thread panicked"))?
     }
 }
 
-/// Starts the server on `cores` cores in a background thread and returns once it listens.
+/// Starts the server in a background thread and returns once it listens.
 ///
 /// # Errors
 ///
 /// The runtime could not start or `addr` could not be bound.
-pub fn start(addr: SocketAddr, cores: usize) -> io::Result<Handle> {
-    let cores = cores.max(1);
-    let (stops, stop_rxs): (Vec<_>, Vec<_>) = (0..cores).map(|_| oneshot::channel()).unzip();
+pub fn start_with(addr: SocketAddr, opts: Options) -> io::Result<Handle> {
+    let opts = Options {
+        cores: opts.cores.max(1),
+        ..opts
+    };
+    let shutdown = Shutdown::new();
     let (bound_tx, bound_rx) = std::sync::mpsc::channel();
-    let thread = std::thread::Builder::new()
-        .name("kv-server".into())
-        .spawn(move || serve(addr, cores, stop_rxs, bound_tx))?;
+    let thread = {
+        let shutdown = shutdown.clone();
+        std::thread::Builder::new()
+            .name("kv-server".into())
+            .spawn(move || serve(addr, opts, &shutdown, bound_tx))?
+    };
     match bound_rx.recv_timeout(Duration::from_secs(10)) {
         Ok(addr) => Ok(Handle {
             addr,
-            stops,
+            shutdown,
             thread,
         }),
         Err(_) => {
-            drop(stops);
+            shutdown.trigger();
             match thread.join() {
                 Ok(Err(e)) => Err(e),
                 _ => Err(io::Error::other("kv server did not start")),
@@ -95,59 +137,69 @@ pub fn start(addr: SocketAddr, cores: usize) -> io::Result<Handle> {
     }
 }
 
-/// Runs every core until its stop signal fires. Core 0 binds first (so port 0 picks one port)
-/// and passes the address to the other cores, which bind the same one (`TcpListener::bind_reuseport`).
+/// Runs every core until the shutdown. Core 0 binds first (so port 0 picks one port) and
+/// passes the address to the other cores, which bind the same one
+/// (`TcpListener::bind_reuseport`).
 fn serve(
     addr: SocketAddr,
-    cores: usize,
-    stops: Vec<oneshot::Receiver<()>>,
+    opts: Options,
+    shutdown: &Shutdown,
     bound: std::sync::mpsc::Sender<SocketAddr>,
-) -> io::Result<()> {
+) -> io::Result<Stopped> {
+    let cores = opts.cores;
     let mesh = cross::mesh::<Request>(cores, 1024);
-    let stops: Vec<_> = stops.into_iter().map(|s| Mutex::new(Some(s))).collect();
     let (addr_txs, addr_rxs): (Vec<_>, Vec<_>) = (0..cores).map(|_| oneshot::channel()).unzip();
     let addr_txs = Mutex::new(Some(addr_txs));
     let addr_rxs: Vec<_> = addr_rxs.into_iter().map(|r| Mutex::new(Some(r))).collect();
     let bound = Mutex::new(bound);
-    let results = Runtime::builder().cores(cores).launch(|core| {
-        let peer = mesh.join(core);
-        let stop = take(&stops[core]);
-        let addr_rx = take(&addr_rxs[core]);
-        let addr_txs = if core == 0 {
-            addr_txs.lock().ok().and_then(|mut g| g.take())
-        } else {
-            None
-        };
-        let bound = bound.lock().ok().map(|b| b.clone());
-        async move {
-            let (peer, stop, addr_rx) = match (peer, stop, addr_rx) {
-                (Some(p), Some(s), Some(a)) => (p, s, a),
-                _ => return Err(io::Error::other("core started twice")),
+    Runtime::builder()
+        .cores(cores)
+        .drain_timeout(opts.drain)
+        .launch_with_shutdown(shutdown, |core, token| {
+            let peer = mesh.join(core);
+            let addr_rx = take(&addr_rxs[core]);
+            let addr_txs = if core == 0 {
+                addr_txs.lock().ok().and_then(|mut g| g.take())
+            } else {
+                None
             };
-            let listener = match addr_txs {
-                Some(txs) => {
-                    let l = TcpListener::bind_reuseport(addr)?;
-                    let local = l.local_addr()?;
-                    for tx in txs {
-                        // A core that already failed dropped its receiver: nothing to tell.
-                        let _ = tx.send(local);
-                    }
-                    if let Some(b) = bound {
-                        let _ = b.send(local);
-                    }
-                    l
+            let bound = bound.lock().ok().map(|b| b.clone());
+            let shutdown = shutdown.clone();
+            async move {
+                let (peer, addr_rx) = match (peer, addr_rx) {
+                    (Some(p), Some(a)) => (p, a),
+                    _ => return Err(io::Error::other("core started twice")),
+                };
+                if core == 0 && opts.stop_on_signals {
+                    shutdown.trigger_on(&[SignalKind::terminate(), SignalKind::interrupt()])?;
                 }
-                None => {
-                    let local = addr_rx
-                        .await
-                        .map_err(|_| io::Error::other("core 0 failed to bind"))?;
-                    TcpListener::bind_reuseport(local)?
-                }
-            };
-            run_core(core, listener, peer, stop).await
-        }
-    })?;
-    results.into_iter().collect()
+                let listener = match addr_txs {
+                    Some(txs) => {
+                        let l = TcpListener::bind_reuseport(addr)?;
+                        let local = l.local_addr()?;
+                        for tx in txs {
+                            // A core that already failed dropped its receiver: nothing to tell.
+                            let _ = tx.send(local);
+                        }
+                        if let Some(b) = bound {
+                            let _ = b.send(local);
+                        }
+                        l
+                    }
+                    None => {
+                        let local = match select2(addr_rx, token.cancelled()).await {
+                            Either::Left(r) => {
+                                r.map_err(|_| io::Error::other("core 0 failed to bind"))?
+                            }
+                            // Stopped before core 0 bound.
+                            Either::Right(()) => return Ok(()),
+                        };
+                        TcpListener::bind_reuseport(local)?
+                    }
+                };
+                run_core(core, listener, peer, token).await
+            }
+        })
 }
 
 fn take<T>(slot: &Mutex<Option<T>>) -> Option<T> {
@@ -159,7 +211,7 @@ async fn run_core(
     core: usize,
     listener: TcpListener,
     peer: cross::Peer<Request>,
-    mut stop: oneshot::Receiver<()>,
+    token: CancellationToken,
 ) -> io::Result<()> {
     let (senders, mut requests) = peer.into_parts();
     let store = Rc::new(RefCell::new(Store::new()));
@@ -176,29 +228,42 @@ async fn run_core(
     let senders = Rc::new(senders);
     let mut conns = JoinSet::new();
     loop {
-        // Only the stop signal may interrupt `accept` (rule 5).
+        // Only the shutdown may interrupt `accept` (rule 5).
         select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, _peer)) => {
-                    let conn = Connection { core, senders: senders.clone(), store: store.clone() };
+                    let conn = Connection {
+                        core,
+                        senders: senders.clone(),
+                        store: store.clone(),
+                        token: token.clone(),
+                    };
                     conns.spawn(conn.serve(stream));
                 }
                 Err(e) => eprintln!("kv: core {core}: accept failed: {e}"),
             },
-            _ = &mut stop => break,
+            _ = token.cancelled() => break,
         }
         while let Some(done) = conns.try_join_next() {
-            match done {
-                Ok(Err(e)) if e.kind() != io::ErrorKind::ConnectionReset => {
-                    eprintln!("kv: core {core}: connection failed: {e}");
-                }
-                Err(e) if e.is_panic() => eprintln!("kv: core {core}: connection task {e}"),
-                _ => {}
-            }
+            report(core, done);
         }
     }
-    drop(conns);
+    // Rule 4: no new connections; the ones in hand answer what they have and close.
+    listener.close().await?;
+    while let Some(done) = conns.join_next().await {
+        report(core, done);
+    }
     Ok(())
+}
+
+fn report(core: usize, done: Result<io::Result<()>, ringbolt_runtime::task::JoinError>) {
+    match done {
+        Ok(Err(e)) if e.kind() != io::ErrorKind::ConnectionReset => {
+            eprintln!("kv: core {core}: connection failed: {e}");
+        }
+        Err(e) if e.is_panic() => eprintln!("kv: core {core}: connection task {e}"),
+        _ => {}
+    }
 }
 
 /// What a command's reply is built from.
@@ -227,6 +292,7 @@ struct Connection {
     core: usize,
     senders: Rc<Vec<cross::Sender<Request>>>,
     store: Rc<RefCell<Store>>,
+    token: CancellationToken,
 }
 
 impl Connection {
@@ -235,9 +301,12 @@ impl Connection {
         let mut input: Vec<u8> = Vec::with_capacity(16 * 1024);
         let mut rbuf: Vec<u8> = Vec::with_capacity(16 * 1024);
         let mut out: Vec<u8> = Vec::with_capacity(16 * 1024);
+        let mut read_shut = false;
         loop {
             rbuf.clear();
-            let (res, buf) = stream.read(rbuf).await;
+            let (res, buf) = self
+                .read_or_drain(&stream, &mut read_shut, stream.read(rbuf))
+                .await;
             rbuf = buf;
             if res? == 0 {
                 return Ok(());
@@ -266,6 +335,28 @@ impl Connection {
                 }
             }
         }
+    }
+
+    /// Awaits `read`; once the shutdown starts, shuts the socket's read side down (once) so the
+    /// read returns the commands the client already sent and then end-of-file (rule 5).
+    async fn read_or_drain<F: Future>(
+        &self,
+        stream: &TcpStream,
+        read_shut: &mut bool,
+        read: F,
+    ) -> F::Output {
+        let mut read = pin!(read);
+        if !*read_shut && !self.token.is_cancelled() {
+            if let Either::Left(v) = select2(read.as_mut(), self.token.cancelled()).await {
+                return v;
+            }
+        }
+        if !*read_shut {
+            *read_shut = true;
+            // Fails only if the client is gone already; the read then ends by itself.
+            let _ = stream.shutdown(std::net::Shutdown::Read).await;
+        }
+        read.await
     }
 
     /// Runs a batch of commands and appends their replies to `out` in order (rule 3).
