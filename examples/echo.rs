@@ -296,6 +296,9 @@ fn main() -> io::Result<()> {
     println!("echo: total: {total} connections");
     // Every socket and ring is closed by now; what stays is what the process started with, plus
     // the process-wide signalfd.
-    println!("echo: stopped; open fds: {} ({fds_at_start} at start)", open_fds());
+    println!(
+        "echo: stopped; open fds: {} ({fds_at_start} at start)",
+        open_fds()
+    );
     Ok(())
 }

@@ -50,7 +50,10 @@ fn client(
         req[16..].fill((seq % 251) as u8);
         if s.write_all(&req).is_err() {
             // The server has closed; this request never left.
-            assert!(sigterm_sent.load(Ordering::SeqCst), "write failed before SIGTERM");
+            assert!(
+                sigterm_sent.load(Ordering::SeqCst),
+                "write failed before SIGTERM"
+            );
             seen.closed_by_server = true;
             break;
         }
@@ -113,10 +116,8 @@ fn sigterm_mid_traffic_answers_every_request_in_flight_and_exits_0() {
     let addr = format!("127.0.0.1:{port}");
     let drain = DRAIN_SECS.to_string();
     // The doc comment's flags: --addr IP:PORT --cores N (and --drain SECS).
-    let mut server = common::Server::start(
-        &bin,
-        &["--addr", &addr, "--cores", "2", "--drain", &drain],
-    );
+    let mut server =
+        common::Server::start(&bin, &["--addr", &addr, "--cores", "2", "--drain", &drain]);
     server.wait_line("echo: listening on", Duration::from_secs(30));
 
     let warm = Arc::new(Barrier::new(CONNS + 1));
@@ -142,7 +143,11 @@ fn sigterm_mid_traffic_answers_every_request_in_flight_and_exits_0() {
         .map(|c| c.join().expect("client thread"))
         .collect();
 
-    assert!(status.success(), "exit status {status:?}; output {:?}", server.seen);
+    assert!(
+        status.success(),
+        "exit status {status:?}; output {:?}",
+        server.seen
+    );
     assert!(
         took < Duration::from_secs(DRAIN_SECS),
         "exited {took:?} after SIGTERM, not before the {DRAIN_SECS} s drain deadline"

@@ -51,19 +51,26 @@ fn incr_client(
             warm.wait();
         }
         if writer.write_all(cmd.as_bytes()).is_err() {
-            assert!(sigterm_sent.load(Ordering::SeqCst), "write failed before SIGTERM");
+            assert!(
+                sigterm_sent.load(Ordering::SeqCst),
+                "write failed before SIGTERM"
+            );
             return (n - 1, None);
         }
         let before = !sigterm_sent.load(Ordering::SeqCst);
         let mut line = String::new();
         match reader.read_line(&mut line) {
             Ok(0) => {
-                let lost = before.then(|| format!("conn {id}: INCR #{n} sent before SIGTERM, then EOF"));
+                let lost =
+                    before.then(|| format!("conn {id}: INCR #{n} sent before SIGTERM, then EOF"));
                 return (n - 1, lost);
             }
             Ok(_) => {
                 if line != format!(":{n}\r\n") {
-                    return (n - 1, Some(format!("conn {id}: INCR #{n} answered {line:?}")));
+                    return (
+                        n - 1,
+                        Some(format!("conn {id}: INCR #{n} answered {line:?}")),
+                    );
                 }
             }
             Err(e) if e.kind() == ErrorKind::ConnectionReset && !before => return (n - 1, None),
@@ -92,10 +99,8 @@ fn kv_serves_redis_clients_until_sigterm_then_drains_and_exits_0() {
     let addr = format!("127.0.0.1:{port}");
     let drain = DRAIN_SECS.to_string();
     // The README's command line: --addr 127.0.0.1:6380 --cores 2 (another port, to be free).
-    let mut server = common::Server::start(
-        &bin,
-        &["--addr", &addr, "--cores", "2", "--drain", &drain],
-    );
+    let mut server =
+        common::Server::start(&bin, &["--addr", &addr, "--cores", "2", "--drain", &drain]);
     server.wait_line("kv: listening on", Duration::from_secs(30));
     std::thread::sleep(Duration::from_millis(300));
     assert!(
@@ -142,9 +147,16 @@ fn kv_serves_redis_clients_until_sigterm_then_drains_and_exits_0() {
     sigterm_sent.store(true, Ordering::SeqCst);
     server.signal(libc::SIGTERM);
     let (status, took) = server.wait_exit(Duration::from_secs(60));
-    let results: Vec<_> = clients.into_iter().map(|c| c.join().expect("client")).collect();
+    let results: Vec<_> = clients
+        .into_iter()
+        .map(|c| c.join().expect("client"))
+        .collect();
 
-    assert!(status.success(), "exit status {status:?}; output {:?}", server.seen);
+    assert!(
+        status.success(),
+        "exit status {status:?}; output {:?}",
+        server.seen
+    );
     assert!(
         took < Duration::from_secs(DRAIN_SECS),
         "exited {took:?} after SIGTERM, not before the {DRAIN_SECS} s drain deadline"

@@ -109,7 +109,11 @@ fn keys(n: usize) -> Vec<String> {
 
 #[test]
 fn kv_over_resp() {
-    let server = server::start_with(SocketAddr::from(([127, 0, 0, 1], 0)), server::Options::new(2)).expect("start");
+    let server = server::start_with(
+        SocketAddr::from(([127, 0, 0, 1], 0)),
+        server::Options::new(2),
+    )
+    .expect("start");
     let addr = server.addr();
 
     single_commands(addr);
@@ -283,7 +287,11 @@ fn run_tool(cmd: &str, args: &[String], limit: Duration) -> Option<std::process:
 
 #[test]
 fn redis_tools_against_kv() {
-    let server = server::start_with(SocketAddr::from(([127, 0, 0, 1], 0)), server::Options::new(2)).expect("start");
+    let server = server::start_with(
+        SocketAddr::from(([127, 0, 0, 1], 0)),
+        server::Options::new(2),
+    )
+    .expect("start");
     let port = server.addr().port().to_string();
     let cli = |args: &[&str]| {
         let mut all = vec!["-p".to_owned(), port.clone()];

@@ -109,7 +109,10 @@ fn main() {
                     c.core, c.tasks_drained, c.tasks_aborted
                 );
             }
-            println!("kv: stopped; open fds: {} ({fds_at_start} at start)", open_fds());
+            println!(
+                "kv: stopped; open fds: {} ({fds_at_start} at start)",
+                open_fds()
+            );
         }
         Err(e) => {
             eprintln!("kv: {e}");

@@ -8,8 +8,8 @@ use ringbolt_runtime::shutdown::Shutdown;
 use ringbolt_runtime::time::sleep;
 use ringbolt_runtime::Runtime;
 use std::rc::Rc;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const DRAIN: Duration = Duration::from_millis(600);
@@ -105,10 +105,7 @@ fn trigger_on_core_1_drains_core_0_and_aborts_the_stubborn_task_at_the_deadline(
         (3, 1),
         "core 0: 3 drained, 1 aborted"
     );
-    assert_eq!(
-        (reports[1].tasks_drained, reports[1].tasks_aborted),
-        (0, 0)
-    );
+    assert_eq!((reports[1].tasks_drained, reports[1].tasks_aborted), (0, 0));
     // The abort waits for the deadline, and not much longer.
     let since_trigger = triggered.elapsed();
     assert!(

@@ -51,7 +51,10 @@ fn wait_covers_tasks_on_every_core() {
     let (len, early, finished) = out[1];
     assert_eq!(len, 9, "8 tasks and a token were tracked");
     assert!(!early, "wait completed before close");
-    assert_eq!(finished, 8, "wait returned before every tracked task finished");
+    assert_eq!(
+        finished, 8,
+        "wait returned before every tracked task finished"
+    );
     assert!(tracker.is_empty() && tracker.is_closed());
     // Reopened, a new task keeps wait pending again.
     assert!(tracker.reopen());

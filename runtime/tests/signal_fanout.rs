@@ -59,7 +59,8 @@ fn one_arrival_wakes_each_listening_core_once() {
                     Either::Right(()) => panic!("core {core}: SIGUSR1 never arrived"),
                 }
                 // No second notification for the one arrival.
-                if let Either::Left(r) = select(usr1.recv(), sleep(Duration::from_millis(300))).await
+                if let Either::Left(r) =
+                    select(usr1.recv(), sleep(Duration::from_millis(300))).await
                 {
                     r.expect("recv");
                     received += 1;
@@ -138,7 +139,11 @@ fn refused_kinds_and_outside_a_runtime() {
             .unwrap()
             .block_on(async { signal(SignalKind::from_raw(signo)) })
             .expect_err("refused");
-        assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput, "{signo}: {err}");
+        assert_eq!(
+            err.kind(),
+            std::io::ErrorKind::InvalidInput,
+            "{signo}: {err}"
+        );
     }
     let err = signal(SignalKind::user_defined1()).expect_err("no runtime");
     assert!(err.to_string().contains("ringbolt core"), "{err}");

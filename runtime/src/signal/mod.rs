@@ -158,9 +158,18 @@ pub mod unix {
             if [libc::SIGKILL, libc::SIGSTOP].contains(&s) {
                 return Some("SIGKILL and SIGSTOP cannot be caught");
             }
-            if [libc::SIGILL, libc::SIGFPE, libc::SIGSEGV, libc::SIGBUS, libc::SIGTRAP].contains(&s)
+            if [
+                libc::SIGILL,
+                libc::SIGFPE,
+                libc::SIGSEGV,
+                libc::SIGBUS,
+                libc::SIGTRAP,
+            ]
+            .contains(&s)
             {
-                return Some("a fault signal is delivered to the faulting thread and cannot wait in a queue");
+                return Some(
+                    "a fault signal is delivered to the faulting thread and cannot wait in a queue",
+                );
             }
             if s >= 32 && s < libc::SIGRTMIN() {
                 return Some("reserved by the C library for its threads");
