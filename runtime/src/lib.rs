@@ -15,6 +15,10 @@
 //! - **Dropping an op cancels it**, and its buffers stay alive until the kernel has posted the
 //!   op's final completion; a resource created by an op nobody waits for any more (an accepted
 //!   fd) is released when its completion arrives.
+//! - **Stopping is part of the model.** [`signal`] receives Unix signals through the ring, and
+//!   [`Builder::launch_with_shutdown`] stops every core on one [`shutdown::Shutdown`]: tokens
+//!   cancelled, tasks drained until a deadline, the rest aborted and counted; the first core
+//!   that fails stops the others.
 //! - **No io_uring, no runtime.** If the kernel or a sandbox forbids io_uring,
 //!   [`Runtime::new`] returns an error saying why (seccomp, `kernel.io_uring_disabled`, old
 //!   kernel, `RLIMIT_MEMLOCK`) and how to fix it.

@@ -138,6 +138,7 @@ impl Shutdown {
         Triggered {
             shutdown: self,
             key: None,
+            waker: None,
         }
     }
 
@@ -170,6 +171,7 @@ impl Shutdown {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn trigger_on(&self, kinds: &[SignalKind]) -> io::Result<()> {
+        crate::signal::current_core()?;
         let listeners = kinds
             .iter()
             .map(|&k| signal(k))
@@ -207,6 +209,8 @@ impl fmt::Debug for Shutdown {
 pub struct Triggered<'a> {
     shutdown: &'a Shutdown,
     key: Option<usize>,
+    /// A copy of the registered waker: a poll with the same waker skips the lock.
+    waker: Option<Waker>,
 }
 
 impl Future for Triggered<'_> {
@@ -216,6 +220,10 @@ impl Future for Triggered<'_> {
         let this = self.get_mut();
         if this.shutdown.is_triggered() {
             return Poll::Ready(());
+        }
+        if this.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+            // Registered with this very waker: a trigger from now on wakes it.
+            return Poll::Pending;
         }
         let mut s = this.shutdown.lock();
         // Rule 2: checked again under the lock the trigger takes.
@@ -227,6 +235,7 @@ impl Future for Triggered<'_> {
             Some(w) => w.clone_from(cx.waker()),
             None => this.key = Some(s.waiters.insert(cx.waker().clone())),
         }
+        this.waker = Some(cx.waker().clone());
         Poll::Pending
     }
 }

@@ -48,6 +48,8 @@
 mod reader;
 mod registry;
 
+pub(crate) use reader::current_core;
+
 /// Completes at the next Ctrl-C (SIGINT) sent to the process; see the [module docs](self).
 ///
 /// A SIGINT that arrived earlier and is still pending (ringbolt was already listening to
@@ -194,8 +196,10 @@ pub mod unix {
     ///         hup.recv().await?;
     ///         println!("reloading the configuration");
     ///     }
-    /// })
-    /// # ; Ok::<(), std::io::Error>(())
+    ///     # #[allow(unreachable_code)]
+    ///     # Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
     /// ```
     ///
     /// ```compile_fail
