@@ -383,7 +383,7 @@ where
     .await;
     // Past the deadline (or drained): drop the future if it still runs, abort what is left.
     main.future = None;
-    let aborted = crate::context::with_core(|c| c.sched.shutdown()).unwrap_or(0);
+    let aborted = crate::context::with_core(|c| c.sched.abort_all()).unwrap_or(0);
     let (_, spawned_now) = task_counts();
     let total = alive_at_start + (spawned_now - spawned_at_start) as usize;
     let mut out = main.out;

@@ -162,11 +162,9 @@ impl Scheduler {
     /// Drops every task's future (rule 2), repeating while drops spawn new tasks. After
     /// `SHUTDOWN_ROUNDS` rounds that each found new tasks, spawns are refused (rule 4), so this
     /// always ends with the registry empty and no future left to drop without a runtime.
-    /// Returns how many unfinished tasks it dropped.
-    pub(crate) fn shutdown(&self) -> usize {
+    pub(crate) fn shutdown(&self) {
         const SHUTDOWN_ROUNDS: u32 = 64;
         let mut rounds = 0;
-        let mut aborted = 0;
         loop {
             let tasks: Vec<TaskRef> = self.registry.borrow_mut().drain().collect();
             if tasks.is_empty() {
@@ -179,7 +177,6 @@ impl Scheduler {
             for task in tasks {
                 let h = task.header();
                 if h.state.get() & COMPLETE == 0 {
-                    aborted += 1;
                     // `cancel` catches a panic of the future's drop and keeps it for the join.
                     task.cancel();
                     h.state.set(h.state.get() | COMPLETE);
@@ -191,7 +188,14 @@ impl Scheduler {
         }
         let queued: Vec<TaskRef> = self.run_queue.borrow_mut().drain(..).collect();
         drop(queued);
-        aborted
+    }
+
+    /// Drops every task's future now, as [`shutdown`](Self::shutdown) does, and returns how
+    /// many tasks were still running (a graceful shutdown's drain deadline).
+    pub(crate) fn abort_all(&self) -> usize {
+        let running = self.tasks_alive();
+        self.shutdown();
+        running
     }
 }
 
