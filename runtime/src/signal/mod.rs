@@ -38,6 +38,8 @@
 //! 4. A signal sent to one thread (`raise`, `pthread_kill`) rather than to the process is seen
 //!    only by a read from that thread: send signals to the process (`kill`), as service
 //!    managers do.
+//! 5. Programs started with `std::process::Command` begin with an empty mask and default
+//!    actions (std resets the mask before `exec`; `exec` resets handlers).
 //!
 //! # Coalescing
 //!
