@@ -45,7 +45,8 @@ use std::time::Instant;
 /// A `Send + Sync + Clone` handle that stops a launched set of cores.
 ///
 /// Clones share one state. Trigger it from anywhere (a task on any core, a plain thread, a
-/// signal listener); await [`triggered`](Self::triggered) from anywhere. Pass it to
+/// signal listener); await [`triggered`](Self::triggered) from anywhere. It is one-shot: a
+/// triggered handle stays triggered, and a launch given one starts shutting down at once. Pass it to
 /// [`Builder::launch_with_shutdown`](crate::Builder::launch_with_shutdown) to get a drain period
 /// and per-core counts; see the [module docs](self).
 ///
