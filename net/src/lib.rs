@@ -77,6 +77,7 @@
 #![warn(missing_docs)]
 
 mod addr;
+pub mod compat;
 mod handoff;
 mod incoming;
 mod macros;

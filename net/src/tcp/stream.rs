@@ -41,6 +41,11 @@ impl TcpStream {
         TcpStream { sock }
     }
 
+    /// The socket, for the readiness layer in `compat`.
+    pub(crate) fn socket(&self) -> &Socket {
+        &self.sock
+    }
+
     /// Connects to `addr`, trying each address it resolves to in turn. A host name is looked
     /// up on the blocking pool, so the core goes on running its other tasks meanwhile; a
     /// numeric address needs no lookup (see [`ToSocketAddrs`]).

@@ -38,6 +38,11 @@ impl UnixStream {
         UnixStream { sock }
     }
 
+    /// The socket, for the readiness layer in `compat`.
+    pub(crate) fn socket(&self) -> &Socket {
+        &self.sock
+    }
+
     /// Connects to the listener at a filesystem path (or, if it starts with a NUL byte, an
     /// abstract name).
     ///

@@ -4,6 +4,7 @@
 
 mod close;
 mod nop;
+mod poll;
 mod read;
 mod timeout;
 mod vectored;
@@ -14,6 +15,7 @@ pub mod net;
 
 pub use close::Close;
 pub use nop::Nop;
+pub use poll::{PollAdd, PollMulti};
 pub use read::Read;
 pub use timeout::Timeout;
 pub(crate) use vectored::iovecs;
