@@ -105,13 +105,21 @@ fn dropped_waits_leave_no_op_in_flight() {
         {
             ringbolt::time::sleep(Duration::from_millis(1)).await;
         }
-        assert_eq!(ringbolt::stats().ops_in_flight, baseline, "the dropped poll left the ring");
+        assert_eq!(
+            ringbolt::stats().ops_in_flight,
+            baseline,
+            "the dropped poll left the ring"
+        );
     });
 }
 
 /// Size of the byte-identical transfer: 1 GiB in release builds (about 1-3 s on loopback),
 /// 64 MiB in debug builds.
-const BIG: usize = if cfg!(debug_assertions) { 64 << 20 } else { 1 << 30 };
+const BIG: usize = if cfg!(debug_assertions) {
+    64 << 20
+} else {
+    1 << 30
+};
 /// A prime-length pattern, so chunk boundaries never line up with it.
 const PATTERN_LEN: usize = 1_000_003;
 
@@ -167,7 +175,11 @@ fn one_gib_through_tokio_compat_is_byte_identical() {
     });
     let total = reader.join().unwrap();
     assert_eq!(total, BIG);
-    eprintln!("{} MiB through the tokio-compat stream in {:?}", BIG >> 20, start.elapsed());
+    eprintln!(
+        "{} MiB through the tokio-compat stream in {:?}",
+        BIG >> 20,
+        start.elapsed()
+    );
 }
 
 #[test]
@@ -191,9 +203,10 @@ fn futures_io_traits_round_trip() {
         let mut got = Vec::new();
         let mut buf = [0u8; 7];
         loop {
-            let n = poll_fn(|cx| AsyncRead::poll_read(std::pin::Pin::new(&mut server), cx, &mut buf))
-                .await
-                .unwrap();
+            let n =
+                poll_fn(|cx| AsyncRead::poll_read(std::pin::Pin::new(&mut server), cx, &mut buf))
+                    .await
+                    .unwrap();
             if n == 0 {
                 break;
             }

@@ -25,7 +25,11 @@ impl<S: PollSource + Unpin> Read for PollIo<S> {
 }
 
 impl<S: PollSource + Unpin> Write for PollIo<S> {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
         PollIo::poll_write(self.get_mut(), cx, buf)
     }
 
