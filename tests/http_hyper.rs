@@ -73,7 +73,10 @@ fn request(i: usize) -> (Request<Full<Bytes>>, Bytes) {
         (req, Bytes::from_static(server::HELLO))
     } else {
         let len = (i * 7919) % 70_000;
-        let body: Bytes = (0..len).map(|j| (i + j * 31) as u8).collect::<Vec<u8>>().into();
+        let body: Bytes = (0..len)
+            .map(|j| (i + j * 31) as u8)
+            .collect::<Vec<u8>>()
+            .into();
         let req = Request::builder()
             .method(Method::POST)
             .uri("/echo")
@@ -106,7 +109,11 @@ fn drive(addr: SocketAddr, h2: bool, tls: Option<tokio_rustls::TlsConnector>) ->
                     let (req, want) = request(i);
                     let (status, body) = sender.send(req).await;
                     assert_eq!(status, StatusCode::OK, "request {i}");
-                    assert!(body == want, "request {i}: body of {} bytes differs", body.len());
+                    assert!(
+                        body == want,
+                        "request {i}: body of {} bytes differs",
+                        body.len()
+                    );
                     done += 1;
                 }
                 done
@@ -169,7 +176,12 @@ fn unknown_path_is_404() {
 fn example_binary_serves_https_and_stops_on_sigterm() {
     let _w = watchdog(Duration::from_secs(120));
     let exe = std::env::current_exe().unwrap();
-    let bin = exe.parent().unwrap().parent().unwrap().join("examples/http");
+    let bin = exe
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("examples/http");
     if !bin.exists() {
         panic!("{} not built; `cargo test` builds examples", bin.display());
     }
@@ -182,7 +194,14 @@ fn example_binary_serves_https_and_stops_on_sigterm() {
     let cert_path = dir.join("cert.der");
     let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
     let mut child = std::process::Command::new(&bin)
-        .args(["--addr", &addr.to_string(), "--cores", "2", "--tls", "--cert-out"])
+        .args([
+            "--addr",
+            &addr.to_string(),
+            "--cores",
+            "2",
+            "--tls",
+            "--cert-out",
+        ])
         .arg(&cert_path)
         .stdout(std::process::Stdio::piped())
         .spawn()
@@ -191,7 +210,10 @@ fn example_binary_serves_https_and_stops_on_sigterm() {
     let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
     let mut line = String::new();
     std::io::BufRead::read_line(&mut out, &mut line).unwrap();
-    assert!(line.contains("listening on https://"), "first line: {line:?}");
+    assert!(
+        line.contains("listening on https://"),
+        "first line: {line:?}"
+    );
     let cert = std::fs::read(&cert_path).unwrap();
     let connector = client_tls(&cert);
     let served = drive(addr, false, Some(connector));
@@ -203,7 +225,10 @@ fn example_binary_serves_https_and_stops_on_sigterm() {
         if let Some(s) = child.try_wait().unwrap() {
             break s;
         }
-        assert!(start.elapsed() < Duration::from_secs(10), "no exit after SIGTERM");
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "no exit after SIGTERM"
+        );
         std::thread::sleep(Duration::from_millis(20));
     };
     assert!(status.success(), "exit status {status}");

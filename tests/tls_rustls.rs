@@ -72,13 +72,21 @@ fn handshake_and_small_exchange() {
             let mut tls = acceptor.accept(server).await.expect("server handshake");
             let mut buf = [0u8; 5];
             tls.read_exact(&mut buf).await.unwrap();
-            tls.write_all(&buf.map(|b| b.to_ascii_uppercase())).await.unwrap();
+            tls.write_all(&buf.map(|b| b.to_ascii_uppercase()))
+                .await
+                .unwrap();
             tls.shutdown().await.unwrap();
         });
         let connector = tokio_rustls::TlsConnector::from(certs.client);
-        let mut tls = connector.connect(server_name(), client).await.expect("client handshake");
+        let mut tls = connector
+            .connect(server_name(), client)
+            .await
+            .expect("client handshake");
         let (_, conn) = tls.get_ref();
-        assert_eq!(conn.protocol_version(), Some(rustls::ProtocolVersion::TLSv1_3));
+        assert_eq!(
+            conn.protocol_version(),
+            Some(rustls::ProtocolVersion::TLSv1_3)
+        );
         tls.write_all(b"hello").await.unwrap();
         let mut back = Vec::new();
         tls.read_to_end(&mut back).await.unwrap();
@@ -115,7 +123,11 @@ where
         while off < n {
             let at = (got + off) % PATTERN_LEN;
             let len = (n - off).min(PATTERN_LEN - at);
-            assert!(buf[off..off + len] == pattern[at..at + len], "bytes differ near {}", got + off);
+            assert!(
+                buf[off..off + len] == pattern[at..at + len],
+                "bytes differ near {}",
+                got + off
+            );
             off += len;
         }
         got += n;
@@ -139,7 +151,10 @@ fn transfer(tls: bool) -> Duration {
             let (stream, _) = listener.accept().await.unwrap();
             let io = stream.into_poll_io();
             if tls {
-                let tls = tokio_rustls::TlsAcceptor::from(server_cfg).accept(io).await.unwrap();
+                let tls = tokio_rustls::TlsAcceptor::from(server_cfg)
+                    .accept(io)
+                    .await
+                    .unwrap();
                 both_ways(tls, p).await;
             } else {
                 both_ways(io, p).await;
@@ -182,7 +197,8 @@ fn peer_closing_mid_record_is_an_error_not_a_hang() {
     // A blocking rustls client: handshake, one whole record, then half a record and close.
     let client = std::thread::spawn(move || {
         let mut sock = std::net::TcpStream::connect(addr).unwrap();
-        sock.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        sock.set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
         let mut conn = rustls::ClientConnection::new(client_cfg, server_name()).unwrap();
         while conn.is_handshaking() {
             conn.complete_io(&mut sock).unwrap();

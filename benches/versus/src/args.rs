@@ -45,6 +45,8 @@ pub struct RunArgs {
     pub echo: bool,
     /// Run the file part.
     pub file: bool,
+    /// Run the HTTP part (keep-alive `GET`s against the same hyper service on each runtime).
+    pub http: bool,
     /// Echo contenders to run (`None`: every available one).
     pub contenders: Option<Vec<String>>,
     /// File contenders to run (`None`: every available one).
@@ -96,6 +98,7 @@ impl Default for RunArgs {
         RunArgs {
             echo: true,
             file: true,
+            http: true,
             contenders: None,
             file_contenders: None,
             conns: vec![1, 64, 256],
@@ -141,7 +144,8 @@ ringbolt-versus: head-to-head echo and file benchmarks (ringbolt, tokio, raw io_
 USAGE: cargo bench --bench versus [-- OPTIONS]
 
   --full                  whole matrix: C in {1,16,64,256}, S in {64,1K,16K}, 5 s runs
-  --echo-only | --file-only
+  --echo-only | --file-only | --http-only
+  --no-http               skip the HTTP part (hyper on ringbolt vs tokio; runs take half of --duration)
   --contenders LIST       echo contenders (ringbolt,tokio-mt,tokio-percore,raw-uring,raw-epoll)
   --file-contenders LIST  file contenders (ringbolt,raw-uring,tokio-fs,tokio-blocking,std-pread,
                           fio-uring,fio-psync)
@@ -216,8 +220,10 @@ fn parse_run(args: &[String]) -> Result<RunArgs, String> {
         let mut value = || it.next().ok_or(format!("{flag} needs a value"));
         match flag.as_str() {
             "--full" => {}
-            "--echo-only" => (run.echo, run.file) = (true, false),
-            "--file-only" => (run.echo, run.file) = (false, true),
+            "--echo-only" => (run.echo, run.file, run.http) = (true, false, false),
+            "--file-only" => (run.echo, run.file, run.http) = (false, true, false),
+            "--http-only" => (run.echo, run.file, run.http) = (false, false, true),
+            "--no-http" => run.http = false,
             "--contenders" => run.contenders = Some(parse_names(value()?)),
             "--file-contenders" => run.file_contenders = Some(parse_names(value()?)),
             "--conns" => run.conns = parse_list(value()?, |s| parse_size(s).map(|v| v as usize))?,

@@ -51,7 +51,7 @@ pub fn run_matrix(ctx: &Ctx, contenders: &[String]) -> (Vec<EchoCell>, Vec<EchoR
                         fmt_size(size),
                         rep + 1
                     ));
-                    match run_with_retries(ctx, contender, conns, size, rep) {
+                    match run_with_retries(ctx, Workload::Echo, contender, conns, size, rep) {
                         Ok(run) => runs[i].push(run),
                         Err(e) => errors[i].push(e.to_string()),
                     }
@@ -70,7 +70,7 @@ pub fn run_matrix(ctx: &Ctx, contenders: &[String]) -> (Vec<EchoCell>, Vec<EchoR
                         "echo {contender} {conns}×{} syscalls (perf)",
                         fmt_size(size)
                     ));
-                    match perf_syscalls(ctx, contender, conns, size) {
+                    match perf_syscalls(ctx, Workload::Echo, contender, conns, size) {
                         Ok(v) => {
                             cell.syscalls_per_rt = Some(v);
                             cell.syscalls_source = Some("perf".into());
@@ -100,8 +100,44 @@ pub fn fmt_size(size: usize) -> String {
     }
 }
 
-fn run_with_retries(
+/// What a run measures: echo of S-byte messages, or keep-alive HTTP `GET`s (see
+/// [`crate::http`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Workload {
+    /// TCP echo.
+    Echo,
+    /// HTTP/1.1 keep-alive `GET /`, same columns as echo (a round trip is a request).
+    Http,
+}
+
+impl Workload {
+    fn server(self, contender: &str) -> String {
+        match self {
+            Workload::Echo => contender.to_string(),
+            Workload::Http => crate::servers::http_server(contender),
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Workload::Echo => "echo",
+            Workload::Http => "http",
+        }
+    }
+
+    /// The measured window: HTTP runs take half the echo window (1 s by default), which keeps
+    /// the default run within its time budget.
+    fn duration(self, ctx: &Ctx) -> Duration {
+        match self {
+            Workload::Echo => ctx.args.duration,
+            Workload::Http => ctx.args.duration / 2,
+        }
+    }
+}
+
+pub(crate) fn run_with_retries(
     ctx: &Ctx,
+    workload: Workload,
     contender: &str,
     conns: usize,
     size: usize,
@@ -109,16 +145,17 @@ fn run_with_retries(
 ) -> io::Result<EchoRun> {
     let mut attempt = 0;
     loop {
-        let mut run = run_once(ctx, contender, conns, size)?;
+        let mut run = run_workload(ctx, workload, contender, conns, size)?;
         run.rep = rep;
         run.attempt = attempt;
         if !run.far || attempt >= ctx.args.far_retries {
             return Ok(run);
         }
         ctx.println(&format!(
-            "  far state (probe {:.0}/{:.0} ns): re-running {contender} {conns}×{}",
+            "  far state (probe {:.0}/{:.0} ns): re-running {} {contender} {conns}×{}",
             run.probe_before_ns.unwrap_or(0.0),
             run.probe_after_ns.unwrap_or(0.0),
+            workload.name(),
             fmt_size(size)
         ));
         attempt += 1;
@@ -129,7 +166,7 @@ fn probe(ctx: &Ctx) -> Option<f64> {
     bounce_ns(ctx.args.server_cores[0], ctx.client_cores[0])
 }
 
-fn load_spec(ctx: &Ctx, port: u16, conns: usize, size: usize) -> LoadSpec {
+fn load_spec(ctx: &Ctx, workload: Workload, port: u16, conns: usize, size: usize) -> LoadSpec {
     LoadSpec {
         addr: SocketAddr::from((Ipv4Addr::LOCALHOST, port)),
         conns,
@@ -140,6 +177,7 @@ fn load_spec(ctx: &Ctx, port: u16, conns: usize, size: usize) -> LoadSpec {
             .client_cores
             .iter()
             .any(|c| ctx.args.server_cores.contains(c)),
+        http: workload == Workload::Http,
     }
 }
 
@@ -148,15 +186,30 @@ fn load_spec(ctx: &Ctx, port: u16, conns: usize, size: usize) -> LoadSpec {
 /// # Errors
 /// Server start, load generation or verification failures.
 pub fn run_once(ctx: &Ctx, contender: &str, conns: usize, size: usize) -> io::Result<EchoRun> {
+    run_workload(ctx, Workload::Echo, contender, conns, size)
+}
+
+/// One measured run of one contender on `workload`.
+///
+/// # Errors
+/// Server start, load generation or verification failures.
+pub fn run_workload(
+    ctx: &Ctx,
+    workload: Workload,
+    contender: &str,
+    conns: usize,
+    size: usize,
+) -> io::Result<EchoRun> {
     let probe_before_ns = probe(ctx);
-    let mut server = ServerProcess::spawn(contender, &ctx.server_cores_arg(), SERVER_BUF)?;
+    let server_name = workload.server(contender);
+    let mut server = ServerProcess::spawn(&server_name, &ctx.server_cores_arg(), SERVER_BUF)?;
     let pid = server.pid();
-    let load = LoadGen::start(&load_spec(ctx, server.port, conns, size))?;
+    let load = LoadGen::start(&load_spec(ctx, workload, server.port, conns, size))?;
     std::thread::sleep(ctx.args.warmup);
     let sc0 = server.syscalls()?;
     let cpu0 = process_cpu(pid)?;
     load.measure();
-    std::thread::sleep(ctx.args.duration);
+    std::thread::sleep(workload.duration(ctx));
     load.signal_stop();
     let cpu = process_cpu(pid)?.since(cpu0);
     let sc1 = server.syscalls()?;
@@ -209,9 +262,16 @@ pub fn perf_works() -> bool {
 
 /// Syscalls per round trip from a separate, unmeasured run under `perf stat` (the tracepoint
 /// slows syscalls down, so it never overlaps a measured window).
-fn perf_syscalls(ctx: &Ctx, contender: &str, conns: usize, size: usize) -> io::Result<f64> {
-    let server = ServerProcess::spawn(contender, &ctx.server_cores_arg(), SERVER_BUF)?;
-    let load = LoadGen::start(&load_spec(ctx, server.port, conns, size))?;
+pub(crate) fn perf_syscalls(
+    ctx: &Ctx,
+    workload: Workload,
+    contender: &str,
+    conns: usize,
+    size: usize,
+) -> io::Result<f64> {
+    let server_name = workload.server(contender);
+    let server = ServerProcess::spawn(&server_name, &ctx.server_cores_arg(), SERVER_BUF)?;
+    let load = LoadGen::start(&load_spec(ctx, workload, server.port, conns, size))?;
     let perf = Command::new("perf")
         .args(["stat", "-x,", "-e", "raw_syscalls:sys_enter", "-p"])
         .arg(server.pid().to_string())

@@ -1,6 +1,7 @@
 //! ringbolt-versus: the head-to-head benchmark runner behind `cargo bench --bench versus`.
 //!
-//! It runs an echo benchmark (TCP ping-pong on loopback) and a file benchmark against several
+//! It runs an echo benchmark (TCP ping-pong on loopback), an HTTP benchmark (the same hyper
+//! service on ringbolt and on tokio, keep-alive `GET`s) and a file benchmark against several
 //! contenders — ringbolt, tokio set up the ways its users set it up, raw io_uring and epoll loops
 //! with no runtime, and fio — and prints a comparison table, writing `results.json`,
 //! `results.csv` and `chart.svg` under `target/versus/`. The method (pinning, interleaving,
@@ -18,6 +19,7 @@ pub mod child;
 pub mod cpu;
 pub mod echo;
 pub mod file;
+pub mod http;
 pub mod loadgen;
 pub mod probe;
 pub mod report;

@@ -8,7 +8,10 @@
 //!    scheduled time (so a stalled server is not hidden: no coordinated omission).
 //! 2. Message `k` on connection `c` is a window of a random pattern at an offset depending on
 //!    `(c, k)`, so a stale, duplicated or misplaced byte fails verification.
-//! 3. Phases are driven by the caller: warm-up (connections busy, nothing recorded), measure
+//! 3. HTTP mode (`http`): message `k` is a keep-alive `GET /` and its "echo" is the response,
+//!    parsed (status line, `Content-Length`, body) and checked: status 200 and the body byte for
+//!    byte. A malformed or unexpected response fails the run.
+//! 4. Phases are driven by the caller: warm-up (connections busy, nothing recorded), measure
 //!    (counters reset when the thread first sees it), stop. Every wait is bounded: a thread that
 //!    sees no progress for [`STALL`] gives up with an error.
 
@@ -51,6 +54,8 @@ pub struct LoadSpec {
     /// sleeping client's wake-up latency does not add to every round trip. Only for client cores
     /// nothing else uses.
     pub spin: bool,
+    /// HTTP mode: keep-alive `GET /` requests, responses parsed and verified (rule 3).
+    pub http: bool,
 }
 
 /// Totals over the measured window.
@@ -224,6 +229,45 @@ struct Conn {
     /// Scheduled send time of every message not yet echoed.
     sched: VecDeque<Instant>,
     out_armed: bool,
+    /// HTTP mode: response bytes received and not yet parsed.
+    resp: Vec<u8>,
+}
+
+/// The request HTTP mode sends, and the body every response must carry.
+const HTTP_REQUEST: &[u8] = b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+
+/// What one complete response in `buf` is: its total length, or `None` if more bytes are
+/// needed.
+///
+/// # Errors
+/// A response that is not `200` with a `Content-Length` body equal to `want`.
+fn parse_response(buf: &[u8], want: &[u8]) -> io::Result<Option<usize>> {
+    let bad =
+        |what: &str| io::Error::new(io::ErrorKind::InvalidData, format!("HTTP response: {what}"));
+    let Some(head_len) = buf.windows(4).position(|w| w == b"\r\n\r\n").map(|p| p + 4) else {
+        if buf.len() > 16 * 1024 {
+            return Err(bad("header section over 16 KiB"));
+        }
+        return Ok(None);
+    };
+    let head = std::str::from_utf8(&buf[..head_len]).map_err(|_| bad("non-UTF-8 header"))?;
+    let mut lines = head.split("\r\n");
+    let status = lines.next().unwrap_or_default();
+    if !status.starts_with("HTTP/1.1 200 ") {
+        return Err(bad(&format!("status line {status:?}")));
+    }
+    let len = lines
+        .filter_map(|l| l.split_once(':'))
+        .find(|(k, _)| k.trim().eq_ignore_ascii_case("content-length"))
+        .and_then(|(_, v)| v.trim().parse::<usize>().ok())
+        .ok_or_else(|| bad("no Content-Length"))?;
+    if buf.len() < head_len + len {
+        return Ok(None);
+    }
+    if &buf[head_len..head_len + len] != want {
+        return Err(bad("body differs"));
+    }
+    Ok(Some(head_len + len))
 }
 
 struct Worker {
@@ -237,6 +281,7 @@ struct Worker {
     res: ThreadResult,
     backlog: u64,
     spin: bool,
+    http: bool,
 }
 
 fn cvt(rc: i32) -> io::Result<i32> {
@@ -270,6 +315,7 @@ impl Worker {
             res: ThreadResult::default(),
             backlog: 0,
             spin: spec.spin,
+            http: spec.http,
         };
         for i in 0..conns {
             let stream = TcpStream::connect_timeout(&spec.addr, Duration::from_secs(5))?;
@@ -290,6 +336,7 @@ impl Worker {
                 recv_off: 0,
                 sched: VecDeque::new(),
                 out_armed: false,
+                resp: Vec::new(),
             });
         }
         Ok(worker)
@@ -422,7 +469,11 @@ impl Worker {
     fn write_pending(&mut self, idx: usize) -> io::Result<()> {
         let c = &mut self.conns[idx];
         while c.queued > 0 {
-            let msg = self.pattern.msg(idx, c.send_seq);
+            let msg = if self.http {
+                HTTP_REQUEST
+            } else {
+                self.pattern.msg(idx, c.send_seq)
+            };
             match c.stream.write(&msg[c.send_off..]) {
                 Ok(n) => {
                     c.send_off += n;
@@ -475,6 +526,9 @@ impl Worker {
             Err(e) => return Err(e),
         };
         let now = Instant::now();
+        if self.http {
+            return self.read_http(idx, n, now);
+        }
         let mut done = 0;
         while done < n {
             let c = &mut self.conns[idx];
@@ -500,19 +554,48 @@ impl Worker {
             self.res.verified_bytes += take as u64;
             if c.recv_off == msg.len() {
                 (c.recv_off, c.recv_seq) = (0, c.recv_seq + 1);
-                let sent_at = c.sched.pop_front().unwrap_or(now);
-                self.backlog -= 1;
-                if self.measuring {
-                    self.res.round_trips += 1;
-                    self.res
-                        .hist
-                        .record(now.saturating_duration_since(sent_at).as_nanos() as u64);
-                }
-                if self.interval_ns.is_none() {
-                    self.schedule(idx, now)?;
-                }
+                self.complete(idx, now)?;
             }
         }
+        Ok(())
+    }
+
+    /// One message of connection `idx` came back whole: record it, and in closed loop send
+    /// the next.
+    fn complete(&mut self, idx: usize, now: Instant) -> io::Result<()> {
+        let sent_at = self.conns[idx].sched.pop_front().unwrap_or(now);
+        self.backlog -= 1;
+        if self.measuring {
+            self.res.round_trips += 1;
+            self.res
+                .hist
+                .record(now.saturating_duration_since(sent_at).as_nanos() as u64);
+        }
+        if self.interval_ns.is_none() {
+            self.schedule(idx, now)?;
+        }
+        Ok(())
+    }
+
+    /// HTTP mode: appends `n` scratch bytes to the connection's response buffer and completes
+    /// every whole, verified response in it.
+    fn read_http(&mut self, idx: usize, n: usize, now: Instant) -> io::Result<()> {
+        self.conns[idx].resp.extend_from_slice(&self.scratch[..n]);
+        let mut used = 0;
+        while let Some(len) =
+            parse_response(&self.conns[idx].resp[used..], crate::servers::http::BODY)?
+        {
+            if self.conns[idx].sched.is_empty() {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    "HTTP response without a request",
+                ));
+            }
+            used += len;
+            self.res.verified_bytes += len as u64;
+            self.complete(idx, now)?;
+        }
+        self.conns[idx].resp.drain(..used);
         Ok(())
     }
 }
@@ -528,5 +611,20 @@ mod tests {
         assert_ne!(p.msg(0, 0), p.msg(0, 1));
         assert_ne!(p.msg(0, 0), p.msg(1, 0));
         assert_eq!(p.msg(3, 5), p.msg(3, 5));
+    }
+
+    #[test]
+    fn http_responses_parse_and_verify() {
+        let body = b"hi\n";
+        let one = b"HTTP/1.1 200 OK\r\ncontent-length: 3\r\ndate: x\r\n\r\nhi\n";
+        assert_eq!(parse_response(one, body).unwrap(), Some(one.len()));
+        assert_eq!(parse_response(&one[..one.len() - 1], body).unwrap(), None);
+        assert_eq!(parse_response(&one[..10], body).unwrap(), None);
+        let wrong = b"HTTP/1.1 200 OK\r\ncontent-length: 3\r\n\r\nho\n";
+        assert!(parse_response(wrong, body).is_err());
+        let status = b"HTTP/1.1 404 Not Found\r\ncontent-length: 3\r\n\r\nhi\n";
+        assert!(parse_response(status, body).is_err());
+        let no_len = b"HTTP/1.1 200 OK\r\n\r\n";
+        assert!(parse_response(no_len, body).is_err());
     }
 }

@@ -291,6 +291,12 @@ pub struct Report {
     pub echo: Vec<EchoCell>,
     /// Every echo run kept.
     pub echo_runs: Vec<EchoRun>,
+    /// HTTP cell summaries (`size` is the response body length; a round trip is a request).
+    #[serde(default)]
+    pub http: Vec<EchoCell>,
+    /// Every HTTP run kept.
+    #[serde(default)]
+    pub http_runs: Vec<EchoRun>,
     /// File cell summaries.
     pub file: Vec<FileCell>,
     /// Every file run.

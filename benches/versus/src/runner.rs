@@ -10,7 +10,7 @@ use crate::affinity::client_cores;
 use crate::args::{format_cores, RunArgs};
 use crate::file::dataset::Dataset;
 use crate::results::{Machine, Report};
-use crate::{echo, file, report, servers};
+use crate::{echo, file, http, report, servers};
 
 /// Shared state of one run.
 pub struct Ctx {
@@ -149,6 +149,7 @@ fn progress(enabled: bool, total: u64) -> Option<ProgressBar> {
 /// Which contenders run, on which load generator cores, and what was left out (notes).
 struct Plan {
     echo: Vec<String>,
+    http: Vec<String>,
     file: Vec<String>,
     client: Vec<usize>,
     perf_available: bool,
@@ -190,12 +191,23 @@ fn plan(args: &RunArgs, load_start: f64) -> Plan {
             &mut notes,
         );
     }
-    let perf_available = args.echo && args.perf_syscalls && echo::perf_works();
-    if args.echo && args.perf_syscalls && !perf_available {
+    let http = if args.http {
+        servers::HTTP_CONTENDERS
+            .iter()
+            .map(|s| s.to_string())
+            .filter(|c| args.contenders.as_ref().is_none_or(|req| req.contains(c)))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let tcp = args.echo || args.http;
+    let perf_available = tcp && args.perf_syscalls && echo::perf_works();
+    if tcp && args.perf_syscalls && !perf_available {
         notes.push("perf stat unavailable: tokio/ringbolt syscalls per round trip are n/a".into());
     }
     Plan {
         echo,
+        http,
         file,
         client,
         perf_available,
@@ -217,6 +229,7 @@ pub fn run(args: RunArgs) -> i32 {
     }
     let Plan {
         echo: echo_contenders,
+        http: http_contenders,
         file: file_contenders,
         client,
         perf_available,
@@ -235,6 +248,7 @@ pub fn run(args: RunArgs) -> i32 {
         .map(|ds| file::plan(&ctx, ds, &mut notes))
         .unwrap_or_default();
     let total = echo::planned_steps(&ctx, &echo_contenders)
+        + http::planned_steps(&ctx, &http_contenders)
         + file::planned_steps(&ctx, &workloads, &file_contenders);
     ctx.bar = progress(ctx.args.progress, total);
     for n in &notes {
@@ -244,6 +258,11 @@ pub fn run(args: RunArgs) -> i32 {
         Default::default()
     } else {
         echo::run_matrix(&ctx, &echo_contenders)
+    };
+    let (http_cells, http_runs) = if http_contenders.is_empty() {
+        Default::default()
+    } else {
+        http::run_matrix(&ctx, &http_contenders)
     };
     let (file_cells, file_runs) = match &dataset {
         Some(ds) if !workloads.is_empty() => {
@@ -265,6 +284,8 @@ pub fn run(args: RunArgs) -> i32 {
         }),
         echo: echo_cells,
         echo_runs,
+        http: http_cells,
+        http_runs,
         file: file_cells,
         file_runs,
         notes,

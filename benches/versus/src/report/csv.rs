@@ -1,4 +1,4 @@
-//! `results.csv`: one row per cell, echo and file in one file (`part` column tells which).
+//! `results.csv`: one row per cell, echo, HTTP and file in one file (`part` column tells which).
 //! `vs_tokio` is the ratio to the better tokio setup for echo, to `tokio::fs` for file.
 
 use crate::results::Report;
@@ -19,10 +19,15 @@ fn quote(s: &str) -> String {
 pub fn render(report: &Report) -> String {
     let mut out = String::from(HEADER);
     out.push('\n');
-    for c in &report.echo {
+    let tcp = report
+        .echo
+        .iter()
+        .map(|c| ("echo", c))
+        .chain(report.http.iter().map(|c| ("http", c)));
+    for (part, c) in tcp {
         let k = c.krps.as_ref();
         let row = [
-            "echo".to_string(),
+            part.to_string(),
             c.contender.clone(),
             format!("{}x{}", c.conns, c.size),
             opt(k.map(|s| s.median)),

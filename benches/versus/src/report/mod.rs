@@ -30,6 +30,7 @@ pub fn emit(report: &Report, out_dir: &Path) -> i32 {
         }
     }
     let any = report.echo.iter().any(|c| c.krps.is_some())
+        || report.http.iter().any(|c| c.krps.is_some())
         || report.file.iter().any(|c| c.kiops.is_some());
     if !any {
         eprintln!("versus: no contender produced a result");
@@ -87,6 +88,11 @@ mod tests {
         })
         .collect();
         fill_echo_ratios(&mut echo);
+        let mut http: Vec<EchoCell> = [("ringbolt", 90e3), ("tokio-mt", 70e3)]
+            .iter()
+            .map(|&(c, rps)| EchoCell::from_runs(c, 64, 21, &[run(c, rps)], vec![]))
+            .collect();
+        fill_echo_ratios(&mut http);
         let frun = |c: &str, iops: f64| FileRun {
             contender: c.into(),
             workload: "randread-4k-qd32".into(),
@@ -129,6 +135,8 @@ mod tests {
             echo_mode: "closed loop".into(),
             echo,
             echo_runs: vec![run("raw-uring", 600e3)],
+            http,
+            http_runs: vec![],
             file,
             file_runs: vec![frun("raw-uring", 1.6e6)],
             notes: vec!["a note".into()],
@@ -194,8 +202,10 @@ mod tests {
         ] {
             assert!(svg.contains(name), "{name} missing from the chart");
         }
+        assert!(svg.contains("HTTP/1.1 keep-alive"), "no HTTP panel");
         let empty = Report {
             echo: vec![],
+            http: vec![],
             file: vec![],
             ..r
         };

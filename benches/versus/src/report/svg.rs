@@ -1,5 +1,5 @@
-//! `chart.svg`: grouped bars, one group per cell, one bar per contender (echo krps on top,
-//! file kIOPS below when the file part ran).
+//! `chart.svg`: grouped bars, one group per cell, one bar per contender (echo krps on top, then
+//! HTTP k requests/s, file kIOPS below, for the parts that ran).
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -28,9 +28,29 @@ struct Panel {
 }
 
 fn echo_panel(r: &Report) -> Option<Panel> {
+    tcp_panel(
+        &r.echo,
+        format!("Echo, {} (krps, higher is better)", r.echo_mode),
+        |c, s| format!("{c} x {}", fmt_size(s)),
+    )
+}
+
+fn http_panel(r: &Report) -> Option<Panel> {
+    tcp_panel(
+        &r.http,
+        "HTTP/1.1 keep-alive GET, closed loop (k requests/s, higher is better)".into(),
+        |c, _| format!("{c} conns"),
+    )
+}
+
+fn tcp_panel(
+    cells: &[crate::results::EchoCell],
+    title: String,
+    label: impl Fn(usize, usize) -> String,
+) -> Option<Panel> {
     let mut groups: Vec<(usize, usize)> = Vec::new();
     let mut series: Vec<String> = Vec::new();
-    for c in &r.echo {
+    for c in cells {
         if !groups.contains(&(c.conns, c.size)) {
             groups.push((c.conns, c.size));
         }
@@ -44,7 +64,7 @@ fn echo_panel(r: &Report) -> Option<Panel> {
             groups
                 .iter()
                 .map(|g| {
-                    r.echo
+                    cells
                         .iter()
                         .find(|c| &c.contender == s && (c.conns, c.size) == *g)
                         .and_then(|c| c.krps_median())
@@ -53,12 +73,9 @@ fn echo_panel(r: &Report) -> Option<Panel> {
         })
         .collect();
     (!groups.is_empty()).then(|| Panel {
-        title: format!("Echo, {} (krps, higher is better)", r.echo_mode),
+        title,
         y_label: "thousand round trips / s",
-        groups: groups
-            .iter()
-            .map(|(c, s)| format!("{c} x {}", fmt_size(*s)))
-            .collect(),
+        groups: groups.iter().map(|(c, s)| label(*c, *s)).collect(),
         series,
         values,
     })
@@ -174,7 +191,7 @@ fn draw_panel<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, p: &Panel) -> R
 /// # Errors
 /// No results at all, or a drawing error.
 pub fn render(r: &Report) -> Result<String, String> {
-    let panels: Vec<Panel> = [echo_panel(r), file_panel(r)]
+    let panels: Vec<Panel> = [echo_panel(r), http_panel(r), file_panel(r)]
         .into_iter()
         .flatten()
         .collect();

@@ -166,6 +166,20 @@ sc/rt: syscalls per round trip (p = counted by perf stat in a separate run); cli
             SPREAD_FLAG * 100.0
         );
     }
+    if !r.http.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nHTTP/1.1 keep-alive GET (same hyper service; ringbolt through PollIo), closed loop, median of repetitions:"
+        );
+        let _ = writeln!(out, "{}", echo_header());
+        for c in &r.http {
+            let _ = writeln!(out, "{}", echo_line(c));
+        }
+        let _ = writeln!(
+            out,
+            "size = response body; a round trip is one request; columns as for echo"
+        );
+    }
     if !r.file.is_empty() {
         let _ = writeln!(out, "\nFile, median of repetitions:");
         let _ = writeln!(out, "{}", file_header());

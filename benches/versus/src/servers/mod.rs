@@ -10,7 +10,7 @@
 //!    number of syscalls the server loops made so far, or `-1` when the contender does not count
 //!    its own (tokio, ringbolt: those are counted with `perf stat` by the parent). EOF on stdin
 //!    ends the process.
-//! 4. Every server echoes every byte it reads, sets `TCP_NODELAY` on accepted sockets, and uses
+//! 4. Every echo server echoes every byte it reads, sets `TCP_NODELAY` on accepted sockets, and uses
 //!    the same per-connection buffer size.
 
 use std::io::{self, BufRead, Write};
@@ -22,6 +22,7 @@ use socket2::{Domain, Socket, Type};
 use crate::affinity::pin_current_thread;
 use crate::args::ServeArgs;
 
+pub mod http;
 pub mod raw_epoll;
 pub mod raw_uring;
 pub mod ringbolt;
@@ -36,6 +37,14 @@ pub const ECHO_CONTENDERS: &[&str] = &[
     "raw-epoll",
     "raw-uring",
 ];
+
+/// HTTP contenders, in table order; each runs the server `http-<name>` (see [`http`]).
+pub const HTTP_CONTENDERS: &[&str] = &["ringbolt", "tokio-mt", "tokio-percore"];
+
+/// The `--serve` name of an HTTP contender's server.
+pub fn http_server(contender: &str) -> String {
+    format!("http-{contender}")
+}
 
 /// Echo contenders that can run in this build (all of them: each is compiled in).
 pub fn available() -> Vec<&'static str> {
@@ -98,6 +107,9 @@ pub fn serve(args: &ServeArgs) -> io::Result<()> {
         "tokio-mt" => tokio_mt::start(&args.cores, args.buf_size)?,
         "tokio-percore" => tokio_percore::start(&args.cores, args.buf_size)?,
         "ringbolt" => ringbolt::start(&args.cores, args.buf_size)?,
+        "http-ringbolt" => http::start_ringbolt(&args.cores)?,
+        "http-tokio-mt" => http::start_tokio_mt(&args.cores)?,
+        "http-tokio-percore" => http::start_tokio_percore(&args.cores)?,
         other => {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
