@@ -45,6 +45,7 @@ fn run(addr: SocketAddr) -> std::io::Result<ringbolt_versus::loadgen::LoadResult
         rate: None,
         cores: vec![],
         spin: false,
+        http: false,
     };
     let load = LoadGen::start(&spec)?;
     std::thread::sleep(Duration::from_millis(50));

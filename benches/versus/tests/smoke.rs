@@ -1,4 +1,5 @@
-//! Smoke test: a tiny matrix (one echo cell, one file workload, 1 s, 1 repetition) run end to end
+//! Smoke test: a tiny matrix (one echo cell, one HTTP cell, one file workload, 1 s, 1 repetition)
+//! run end to end
 //! through the real binary; every available contender must produce a non-zero, verified result
 //! and the three output files must be written.
 
@@ -78,6 +79,30 @@ fn tiny_matrix_every_contender_verified() {
         }
     }
 
+    for &contender in ringbolt_versus::servers::HTTP_CONTENDERS {
+        let cell = report
+            .http
+            .iter()
+            .find(|c| c.contender == contender)
+            .unwrap_or_else(|| panic!("no HTTP cell for {contender}\n{stdout}"));
+        let krps = cell.krps.as_ref().map(|k| k.median).unwrap_or(0.0);
+        assert!(
+            krps > 0.0,
+            "http {contender}: no throughput: {:?}",
+            cell.errors
+        );
+        assert!(
+            cell.errors.is_empty(),
+            "http {contender}: {:?}",
+            cell.errors
+        );
+        // Every counted request's whole response (headers and body) was parsed and checked.
+        assert!(
+            cell.verified_bytes > 16 * 21,
+            "http {contender}: too little verified"
+        );
+    }
+
     let (file, _) = ringbolt_versus::file::available();
     assert!(
         file.len() >= 4,
@@ -96,10 +121,11 @@ fn tiny_matrix_every_contender_verified() {
 
     let csv = std::fs::read_to_string(out.join("results.csv")).expect("results.csv written");
     assert!(csv.starts_with(ringbolt_versus::report::csv::HEADER));
-    assert!(csv.lines().count() > report.echo.len() + report.file.len());
+    assert!(csv.lines().count() > report.echo.len() + report.http.len() + report.file.len());
+    assert!(csv.contains("\nhttp,ringbolt,"), "HTTP rows in the CSV");
     let svg = std::fs::read_to_string(out.join("chart.svg")).expect("chart.svg written");
     assert!(
-        svg.contains("<svg") && svg.contains("raw-uring"),
+        svg.contains("<svg") && svg.contains("raw-uring") && svg.contains("HTTP/1.1"),
         "chart names the contenders"
     );
 }

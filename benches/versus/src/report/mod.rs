@@ -173,12 +173,13 @@ mod tests {
         let csv = csv::render(&sample());
         let lines: Vec<&str> = csv.lines().collect();
         assert_eq!(lines[0], csv::HEADER);
-        assert_eq!(lines.len(), 1 + 3 + 2);
+        assert_eq!(lines.len(), 1 + 3 + 2 + 2);
         let cols = csv::HEADER.split(',').count();
         assert!(lines[1].starts_with("echo,tokio-mt,64x64,500.0000,"));
         assert_eq!(lines[1].split(',').count(), cols);
+        assert!(lines[4].starts_with("http,ringbolt,64x21,"), "{}", lines[4]);
         assert!(
-            lines[5].ends_with("\"a \"\"quoted\"\" error\""),
+            lines[7].ends_with("\"a \"\"quoted\"\" error\""),
             "{}",
             lines[5]
         );
