@@ -146,7 +146,8 @@ USAGE: cargo bench --bench versus [-- OPTIONS]
   --full                  whole matrix: C in {1,16,64,256}, S in {64,1K,16K}, 5 s runs
   --echo-only | --file-only | --http-only
   --no-http               skip the HTTP part (hyper on ringbolt vs tokio; runs take half of --duration)
-  --contenders LIST       echo contenders (ringbolt,tokio-mt,tokio-percore,raw-uring,raw-epoll)
+  --contenders LIST       echo contenders (ringbolt,tokio-mt,tokio-percore,raw-uring,raw-epoll;
+                          opt-in: ringbolt-poll, the readiness path); also filters HTTP contenders
   --file-contenders LIST  file contenders (ringbolt,raw-uring,tokio-fs,tokio-blocking,std-pread,
                           fio-uring,fio-psync)
   --conns LIST            connection counts (default 1,64,256)

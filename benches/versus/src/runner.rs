@@ -170,12 +170,15 @@ fn plan(args: &RunArgs, load_start: f64) -> Plan {
     }
     let mut echo = Vec::new();
     if args.echo {
-        let available = servers::available();
+        let available = match args.contenders {
+            Some(_) => servers::selectable(),
+            None => servers::available(),
+        };
         echo = select(
             "echo",
             args.contenders.as_ref(),
             &available,
-            servers::ECHO_CONTENDERS,
+            &servers::selectable(),
             &mut notes,
         );
     }

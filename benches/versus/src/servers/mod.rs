@@ -46,9 +46,23 @@ pub fn http_server(contender: &str) -> String {
     format!("http-{contender}")
 }
 
-/// Echo contenders that can run in this build (all of them: each is compiled in).
+/// Echo contenders run only when named with `--contenders`: `ringbolt-poll` is ringbolt's
+/// readiness path (`PollIo`: multishot `POLL_ADD` + non-blocking `recv`/`send`), to weigh it
+/// against the owned-buffer path that `ringbolt` uses.
+pub const OPT_IN_ECHO_CONTENDERS: &[&str] = &["ringbolt-poll"];
+
+/// Echo contenders of a default run (all of them are compiled in).
 pub fn available() -> Vec<&'static str> {
     ECHO_CONTENDERS.to_vec()
+}
+
+/// Every echo contender `--contenders` may name.
+pub fn selectable() -> Vec<&'static str> {
+    ECHO_CONTENDERS
+        .iter()
+        .chain(OPT_IN_ECHO_CONTENDERS)
+        .copied()
+        .collect()
 }
 
 /// Whether the contender's server counts its own syscalls (see rule 3).
@@ -107,6 +121,7 @@ pub fn serve(args: &ServeArgs) -> io::Result<()> {
         "tokio-mt" => tokio_mt::start(&args.cores, args.buf_size)?,
         "tokio-percore" => tokio_percore::start(&args.cores, args.buf_size)?,
         "ringbolt" => ringbolt::start(&args.cores, args.buf_size)?,
+        "ringbolt-poll" => ringbolt::start_poll(&args.cores, args.buf_size)?,
         "http-ringbolt" => http::start_ringbolt(&args.cores)?,
         "http-tokio-mt" => http::start_tokio_mt(&args.cores)?,
         "http-tokio-percore" => http::start_tokio_percore(&args.cores)?,

@@ -2,9 +2,12 @@
 //! cores), each with its own `TcpListener::bind_reuseport` on the same port, the echo loop users
 //! write: `read` into an owned buffer, `write_all` the bytes read.
 //!
+//! `ringbolt-poll` (opt-in) serves the same way through the readiness path (`PollIo`).
+//!
 //! The port is reserved first by a std listener so every core binds the same one; that listener
 //! is closed once every core has bound, before `ready` is printed, so it never gets a connection.
 
+use std::future::poll_fn;
 use std::io;
 use std::sync::mpsc;
 use std::time::Duration;
@@ -18,6 +21,19 @@ use super::{bind_reuseport, exit_on_error};
 /// # Errors
 /// Bind errors, a core failing to start, or the cores not binding within 10 s.
 pub fn start(cores: &[usize], buf_size: usize) -> io::Result<u16> {
+    launch(cores, buf_size, false)
+}
+
+/// [`start`] with the readiness path: each connection echoes through `PollIo` (multishot
+/// `POLL_ADD` on the core's ring, then non-blocking `recv`/`send` into one reused buffer).
+///
+/// # Errors
+/// As [`start`].
+pub fn start_poll(cores: &[usize], buf_size: usize) -> io::Result<u16> {
+    launch(cores, buf_size, true)
+}
+
+fn launch(cores: &[usize], buf_size: usize, poll: bool) -> io::Result<u16> {
     let reserve = bind_reuseport(0)?;
     let port = reserve.local_addr()?.port();
     let (bound_tx, bound_rx) = mpsc::channel::<Result<(), String>>();
@@ -40,7 +56,7 @@ pub fn start(cores: &[usize], buf_size: usize) -> io::Result<u16> {
                             }
                         };
                         let _ = bound.send(Ok(()));
-                        accept_loop(listener, buf_size).await;
+                        accept_loop(listener, buf_size, poll).await;
                     }
                 });
             exit_on_error("ringbolt", res.map(drop));
@@ -56,11 +72,16 @@ pub fn start(cores: &[usize], buf_size: usize) -> io::Result<u16> {
     Ok(port)
 }
 
-async fn accept_loop(listener: TcpListener, buf_size: usize) {
+async fn accept_loop(listener: TcpListener, buf_size: usize, poll: bool) {
     loop {
         match listener.accept().await {
             Ok((stream, _)) => {
-                if stream.set_nodelay(true).is_ok() {
+                if stream.set_nodelay(true).is_err() {
+                    continue;
+                }
+                if poll {
+                    drop(ringbolt_runtime::spawn(echo_poll(stream, buf_size)));
+                } else {
                     drop(ringbolt_runtime::spawn(echo(stream, buf_size)));
                 }
             }
@@ -84,6 +105,25 @@ async fn echo(stream: TcpStream, buf_size: usize) {
         buf = slice.into_inner();
         if res.is_err() {
             return;
+        }
+    }
+}
+
+/// The readiness-path echo loop: read into a borrowed buffer, write it all back.
+async fn echo_poll(stream: TcpStream, buf_size: usize) {
+    let mut io = stream.into_poll_io();
+    let mut buf = vec![0u8; buf_size];
+    loop {
+        let n = match poll_fn(|cx| io.poll_read(cx, &mut buf)).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => n,
+        };
+        let mut done = 0;
+        while done < n {
+            match poll_fn(|cx| io.poll_write(cx, &buf[done..n])).await {
+                Ok(0) | Err(_) => return,
+                Ok(k) => done += k,
+            }
         }
     }
 }
