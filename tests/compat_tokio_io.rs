@@ -215,3 +215,23 @@ fn futures_io_traits_round_trip() {
         assert_eq!(got, msg);
     });
 }
+
+#[test]
+fn unix_stream_through_tokio_io() {
+    let _w = watchdog(Duration::from_secs(60));
+    Runtime::new().unwrap().block_on(async {
+        let (a, b) = std::os::unix::net::UnixStream::pair().unwrap();
+        let mut a = ringbolt::net::UnixStream::from_std(a).into_poll_io();
+        let mut b = ringbolt::net::UnixStream::from_std(b).into_poll_io();
+        let data: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+        let expected = data.clone();
+        let writer = ringbolt::spawn(async move {
+            a.write_all(&data).await.unwrap();
+            a.shutdown().await.unwrap();
+        });
+        let mut got = Vec::new();
+        b.read_to_end(&mut got).await.unwrap();
+        assert!(got == expected, "{} bytes back", got.len());
+        writer.await.unwrap();
+    });
+}

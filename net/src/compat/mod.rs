@@ -55,6 +55,13 @@
 //! })?;
 //! # Ok::<(), std::io::Error>(())
 //! ```
+//!
+//! Like the stream it wraps, a `PollIo` belongs to its core:
+//!
+//! ```compile_fail
+//! fn assert_send<T: Send>() {}
+//! assert_send::<ringbolt_net::compat::PollIo<ringbolt_net::TcpStream>>();
+//! ```
 
 #[cfg(feature = "futures-io")]
 mod futures;

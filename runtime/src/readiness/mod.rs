@@ -24,6 +24,13 @@
 //!    future built on a `Readiness` loses no bytes, and the next read sees everything the
 //!    socket holds. Dropping the `Readiness` cancels its poll; the op leaves the ring with its
 //!    final CQE ([`crate::stats`]`().ops_in_flight` goes back down).
+//!
+//! A [`Readiness`] is bound to the core whose ring holds its poll:
+//!
+//! ```compile_fail
+//! fn assert_send<T: Send>() {}
+//! assert_send::<ringbolt_runtime::readiness::Readiness>();
+//! ```
 
 #[cfg(feature = "hyper")]
 pub mod hyper;
