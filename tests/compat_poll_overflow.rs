@@ -63,18 +63,24 @@ fn readiness_survives_cq_overflow() {
             results.push(t.await.unwrap());
         }
         // Accept order need not match connect order: each stream's first byte names it.
-        let mut seen = vec![false; CONNS];
+        let mut seen = [false; CONNS];
         for got in results {
             let i = got[0] as usize;
             assert!(i < CONNS && !seen[i], "stream {i} twice");
             seen[i] = true;
             for round in 0..ROUNDS {
                 let part = &got[round * CHUNK..(round + 1) * CHUNK];
-                assert!(part.iter().all(|&b| b == (i + round) as u8), "stream {i} round {round}");
+                assert!(
+                    part.iter().all(|&b| b == (i + round) as u8),
+                    "stream {i} round {round}"
+                );
             }
         }
         ringbolt::stats().cq_overflows
     });
     drop(writer.join().unwrap());
-    assert!(overflows > 0, "the test did not overflow the CQ, so it proved nothing");
+    assert!(
+        overflows > 0,
+        "the test did not overflow the CQ, so it proved nothing"
+    );
 }
