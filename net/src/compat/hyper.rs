@@ -4,7 +4,7 @@ use super::{poll_io, PollIo, PollSource};
 use hyper::rt::{Read, ReadBufCursor, Write};
 use std::io::{self, IoSlice};
 use std::pin::Pin;
-use std::task::{ready, Context, Poll};
+use std::task::{Context, Poll};
 
 impl<S: PollSource + Unpin> Read for PollIo<S> {
     /// Receives straight into the cursor's unfilled bytes (no zeroing, no copy).
@@ -14,13 +14,13 @@ impl<S: PollSource + Unpin> Read for PollIo<S> {
         mut buf: ReadBufCursor<'_>,
     ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
-        let asked = buf.remaining();
-        if asked == 0 {
+        if buf.remaining() == 0 {
             return Poll::Ready(Ok(()));
         }
         let fd = &this.fd;
-        let res = ready!(poll_io(&mut this.read, cx, || fd.recv_nonblocking_hyper(&mut buf)));
-        Poll::Ready(this.after_read(res, asked).map(drop))
+        poll_io(&mut this.read, cx, || {
+            fd.recv_nonblocking_hyper(&mut buf).map(drop)
+        })
     }
 }
 

@@ -189,19 +189,7 @@ impl<S: PollSource> PollIo<S> {
             return Poll::Ready(Ok(0));
         }
         let fd = &self.fd;
-        let res = ready!(poll_io(&mut self.read, cx, || fd.recv_nonblocking(buf)));
-        Poll::Ready(self.after_read(res, buf.len()))
-    }
-
-    /// The short-read shortcut: a read that came back short drained the socket, and the armed
-    /// multishot poll posts on the next arrival, so skip the `recv` that would say `EAGAIN`.
-    fn after_read(&mut self, res: io::Result<usize>, asked: usize) -> io::Result<usize> {
-        if let Ok(n) = res {
-            if n > 0 && n < asked {
-                self.read.clear_ready_after_short_read();
-            }
-        }
-        res
+        poll_io(&mut self.read, cx, || fd.recv_nonblocking(buf))
     }
 
     /// Writes from `buf` once the socket is writable; the count may be short.

@@ -3,7 +3,7 @@
 use super::{poll_io, PollIo, PollSource};
 use std::io::{self, IoSlice};
 use std::pin::Pin;
-use std::task::{ready, Context, Poll};
+use std::task::{Context, Poll};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 impl<S: PollSource + Unpin> AsyncRead for PollIo<S> {
@@ -14,13 +14,13 @@ impl<S: PollSource + Unpin> AsyncRead for PollIo<S> {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
-        let asked = buf.remaining();
-        if asked == 0 {
+        if buf.remaining() == 0 {
             return Poll::Ready(Ok(()));
         }
         let fd = &this.fd;
-        let res = ready!(poll_io(&mut this.read, cx, || fd.recv_nonblocking_tokio(buf)));
-        Poll::Ready(this.after_read(res, asked).map(drop))
+        poll_io(&mut this.read, cx, || {
+            fd.recv_nonblocking_tokio(buf).map(drop)
+        })
     }
 }
 

@@ -10,10 +10,11 @@
 //! Rules:
 //! 1. A [`Readiness`] starts *ready*: the first read or write just tries the syscall, and only
 //!    `EAGAIN` arms a poll. A socket that always has data never touches the ring.
-//! 2. Readiness is cleared only by the caller ([`Readiness::clear_ready`]) after the syscall
-//!    said `EAGAIN`, or after a **short read** while a poll is armed: the multishot poll posts
-//!    again on the next arrival, so the extra `recv` that would only say `EAGAIN` is skipped
-//!    (pitfall 18 in the shared notes; see [`Readiness::clear_ready_after_short_read`]).
+//! 2. Readiness is cleared only by the caller ([`Readiness::clear_ready`]), and only after the
+//!    syscall said `EAGAIN` (pitfall 18: a multishot poll is edge-like, so readiness not drained
+//!    is not reported again). Clearing it after a *short* read instead, trusting the armed poll
+//!    to post on the next arrival, saves a `recv` per wait but lost wake-ups in a stress test
+//!    (1 GiB transfers, three at once on a loaded machine), so ringbolt does not do it.
 //! 3. Every event queued since the last wait is consumed by the next [`Readiness::poll_ready`];
 //!    an event that raced with the syscall costs at most one spurious `EAGAIN`.
 //! 4. A multishot poll ends (a CQE without `IORING_CQE_F_MORE`) on error or overflow: that final
@@ -155,17 +156,6 @@ impl Readiness {
     /// waits for a new event.
     pub fn clear_ready(&mut self) {
         self.ready = false;
-    }
-
-    /// After a read that returned fewer bytes than asked: clears readiness when that is safe
-    /// without a confirming `EAGAIN`, that is, while a multishot poll is armed (it posts on the
-    /// next arrival). Returns whether it cleared.
-    pub fn clear_ready_after_short_read(&mut self) -> bool {
-        let safe = matches!(self.armed, Some(Armed::Multi(_)));
-        if safe {
-            self.ready = false;
-        }
-        safe
     }
 
     /// Waits until the fd is ready, consuming every event queued since the last call.
