@@ -43,6 +43,10 @@ fn every_remote_wake_lands() {
             .await;
             (polls, s.produced.load(Ordering::Acquire))
         });
+        // Let the task poll (and register its waker) once before any thread starts, so it
+        // really waits on remote wakes (on a loaded machine the threads could otherwise finish
+        // before its first poll).
+        ringbolt_runtime::task::yield_now().await;
         let threads: Vec<_> = (0..THREADS)
             .map(|_| {
                 let s = shared.clone();
