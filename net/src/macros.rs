@@ -12,7 +12,10 @@ macro_rules! stream_read_methods {
         /// # Errors
         ///
         /// The socket's error (`ECONNRESET`, ...); the buffer comes back either way.
-        pub async fn read<B: $crate::IoBufMut>(&self, buf: B) -> $crate::BufResult<usize, B> {
+        pub async fn read<B>(&self, buf: B) -> $crate::BufResult<usize, B>
+        where
+            B: $crate::IoBufMut, // owned buffers only: pass `buf` or `buf.slice(..n)`, not `&mut buf`
+        {
             self.$sock.read(buf).await
         }
 
@@ -24,7 +27,10 @@ macro_rules! stream_read_methods {
         ///
         /// `UnexpectedEof` if the stream ends first (the bytes read so far are in the buffer),
         /// or the socket's error.
-        pub async fn read_exact<B: $crate::IoBufMut>(&self, buf: B) -> $crate::BufResult<(), B> {
+        pub async fn read_exact<B>(&self, buf: B) -> $crate::BufResult<(), B>
+        where
+            B: $crate::IoBufMut, // owned buffers only: pass `buf` or `buf.slice(..n)`, not `&mut buf`
+        {
             self.$sock.read_exact(buf).await
         }
 
@@ -60,7 +66,10 @@ macro_rules! stream_write_methods {
         ///
         /// `EPIPE` or `ECONNRESET` if the peer is gone (never `SIGPIPE`), or another socket
         /// error; the buffer comes back either way.
-        pub async fn write<B: $crate::IoBuf>(&self, buf: B) -> $crate::BufResult<usize, B> {
+        pub async fn write<B>(&self, buf: B) -> $crate::BufResult<usize, B>
+        where
+            B: $crate::IoBuf, // owned buffers only: pass `buf` or `buf.slice(..n)`, not `&buf[..n]`
+        {
             self.$sock.write(buf).await
         }
 
@@ -69,7 +78,10 @@ macro_rules! stream_write_methods {
         /// # Errors
         ///
         /// As [`write`](Self::write); on error an unknown prefix of the buffer was sent.
-        pub async fn write_all<B: $crate::IoBuf>(&self, buf: B) -> $crate::BufResult<(), B> {
+        pub async fn write_all<B>(&self, buf: B) -> $crate::BufResult<(), B>
+        where
+            B: $crate::IoBuf, // owned buffers only: pass `buf` or `buf.slice(..n)`, not `&buf[..n]`
+        {
             self.$sock.write_all(buf).await
         }
 

@@ -205,10 +205,8 @@ unsafe impl IoBufMut for AlignedBuf {
         self.ptr.as_ptr()
     }
     unsafe fn set_init(&mut self, pos: usize) {
-        // Like Vec: a read grows the length to cover what the kernel wrote, never shrinks it.
-        if self.len < pos {
-            self.len = pos.min(self.capacity);
-        }
+        // Like Vec: after a read the buffer holds exactly what the kernel wrote.
+        self.len = pos.min(self.capacity);
     }
 }
 
@@ -235,11 +233,11 @@ mod tests {
     }
 
     #[test]
-    fn set_init_grows_only() {
+    fn set_init_sets_exact_len() {
         let mut b = AlignedBuf::from_slice(b"abcdef", 8);
         // SAFETY: 3 <= capacity; all bytes are initialised.
         unsafe { b.set_init(3) };
-        assert_eq!(b.len(), 6);
+        assert_eq!(&b[..], b"abc");
     }
 
     #[test]

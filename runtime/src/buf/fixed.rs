@@ -429,9 +429,8 @@ unsafe impl IoBufMut for FixedBuf {
         self.pool.buf_ptr(self.index)
     }
     unsafe fn set_init(&mut self, pos: usize) {
-        if self.len < pos {
-            self.len = pos.min(self.pool.buf_size);
-        }
+        // After a read the buffer holds exactly what the kernel wrote (buf/mod.rs rule 3).
+        self.len = pos.min(self.pool.buf_size);
     }
 }
 

@@ -65,8 +65,9 @@ unsafe impl<T: IoBufMut> IoBufMut for Slice<T> {
         unsafe { self.buf.stable_mut_ptr().add(self.begin) }
     }
     unsafe fn set_init(&mut self, pos: usize) {
-        // Only extend the inner buffer when everything before the view is initialised already;
-        // otherwise [bytes_init, begin) would be claimed initialised without being so.
+        // The inner buffer ends up holding [0, begin + pos): what was before the view plus what
+        // was read (buf/mod.rs rule 3). Only when everything before the view is initialised
+        // already; otherwise [bytes_init, begin) would be claimed initialised without being so.
         if self.buf.bytes_init() >= self.begin {
             // SAFETY: [0, begin) is initialised (checked above) and the caller guarantees
             // [begin, begin + pos); begin + pos <= end <= bytes_total.

@@ -14,6 +14,7 @@ use crate::ops::Close;
 use std::cell::Cell;
 use std::future::poll_fn;
 use std::io;
+use std::marker::PhantomData;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
 use std::rc::Rc;
 use std::task::{Poll, Waker};
@@ -39,10 +40,51 @@ impl Drop for Inner {
     }
 }
 
-/// A reference-counted owned fd for ops on one core. `!Send`.
+/// Names why a socket or file cannot move to another thread, in the compiler's `Send` error.
+///
+/// Never implemented; `SharedFd` holds a `PhantomData` of its trait object only so that moving a
+/// `TcpStream` or `File` into `spawn_on` or `std::thread::spawn` reports
+/// "`dyn OpenItOnTheCoreThatUsesIt` cannot be sent between threads safely" instead of naming
+/// an internal `Rc`. The fix: pass what is needed to open it (an address, a path, or a
+/// `std::net::TcpStream` for `TcpStream::from_std`) and open it inside the closure.
+pub trait OpenItOnTheCoreThatUsesIt {}
+
+/// The `Rc` of a [`SharedFd`], claiming `Send` only so that the compiler's error for moving a
+/// `SharedFd` (or a socket or file holding one) to another thread names
+/// [`OpenItOnTheCoreThatUsesIt`] alone instead of this private `Rc`.
+#[derive(Clone)]
+struct Local(Rc<Inner>);
+
+// SAFETY: a `Local` is only ever the field of a `SharedFd`, which stays `!Send` and `!Sync`
+// through its `PhantomData<dyn OpenItOnTheCoreThatUsesIt>` marker, so no `Local` can cross a
+// thread. The compile_fail doctest on `SharedFd` pins this.
+unsafe impl Send for Local {}
+
+impl std::ops::Deref for Local {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+/// A reference-counted owned fd for ops on one core. `!Send`: it belongs to the ring of the
+/// core that opened it.
+///
+/// ```compile_fail
+/// fn assert_send<T: Send>() {}
+/// assert_send::<ringbolt_runtime::SharedFd>();
+/// ```
+///
+/// ```compile_fail
+/// fn assert_sync<T: Sync>() {}
+/// assert_sync::<ringbolt_runtime::SharedFd>();
+/// ```
 #[derive(Clone)]
 pub struct SharedFd {
-    inner: Rc<Inner>,
+    /// Sockets and files are bound to the ring of the core that opened them (this marker keeps
+    /// `SharedFd` `!Send` and `!Sync`; see [`Local`]).
+    _bound_to_its_core: PhantomData<dyn OpenItOnTheCoreThatUsesIt>,
+    inner: Local,
 }
 
 impl std::fmt::Debug for SharedFd {
@@ -55,12 +97,13 @@ impl SharedFd {
     /// Takes ownership of an fd.
     pub fn new(fd: OwnedFd) -> SharedFd {
         SharedFd {
-            inner: Rc::new(Inner {
+            _bound_to_its_core: PhantomData,
+            inner: Local(Rc::new(Inner {
                 fd: fd.into_raw_fd(),
                 closed: Cell::new(false),
                 closer: Cell::new(None),
                 closing: Cell::new(false),
-            }),
+            })),
         }
     }
 
@@ -104,7 +147,7 @@ impl SharedFd {
             return Ok(());
         }
         poll_fn(|cx| {
-            if Rc::strong_count(&self.inner) == 1 {
+            if Rc::strong_count(&self.inner.0) == 1 {
                 Poll::Ready(())
             } else {
                 self.inner.closer.set(Some(cx.waker().clone()));
@@ -141,7 +184,7 @@ impl AsRawFd for SharedFd {
 impl Drop for SharedFd {
     fn drop(&mut self) {
         // The holder waiting in close() keeps one reference; wake it when it is the last.
-        if Rc::strong_count(&self.inner) == 2 {
+        if Rc::strong_count(&self.inner.0) == 2 {
             if let Some(w) = self.inner.closer.take() {
                 w.wake();
             }
