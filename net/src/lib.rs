@@ -80,6 +80,7 @@ mod addr;
 pub mod compat;
 mod handoff;
 mod incoming;
+mod io_impls;
 mod macros;
 mod recv_stream;
 mod resolve;

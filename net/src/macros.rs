@@ -97,6 +97,23 @@ macro_rules! stream_write_methods {
         ) -> $crate::BufResult<usize, Vec<B>> {
             self.$sock.writev(bufs).await
         }
+
+        /// Sends `len` bytes of a file from offset `offset` without copying them through user
+        /// memory (`IORING_OP_SPLICE` through a pipe; see
+        /// [`io::sendfile`](ringbolt_runtime::io::sendfile)), and returns the bytes sent: fewer
+        /// than `len` only if the file ended first. Pass an `fs::File`'s `shared_fd()`.
+        ///
+        /// # Errors
+        ///
+        /// As [`write`](Self::write), or `EINVAL` if `file` cannot be spliced from.
+        pub async fn sendfile(
+            &self,
+            file: &ringbolt_runtime::SharedFd,
+            offset: u64,
+            len: u64,
+        ) -> std::io::Result<u64> {
+            ringbolt_runtime::io::sendfile(file, offset, len, self.$sock.shared_fd()).await
+        }
     };
 }
 

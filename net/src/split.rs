@@ -20,11 +20,25 @@ pub struct OwnedReadHalf<S> {
 /// The write half of a [`TcpStream`](crate::TcpStream) or [`UnixStream`](crate::UnixStream),
 /// from `into_split`.
 ///
-/// Dropping it does not shut the connection down; call [`OwnedWriteHalf::shutdown`] to send
-/// end of stream while the read half goes on reading.
+/// Dropping it shuts the write side down, as tokio's does: the peer reads end of stream
+/// while the read half goes on reading (a proxy that drops its write half when one direction
+/// ends does not leave its client hanging). [`OwnedWriteHalf::shutdown`] does the same and
+/// reports errors. Halves put back together with `reunite` do not shut anything down.
 pub struct OwnedWriteHalf<S> {
     sock: Socket,
+    /// False once the half is being reunited with its read half.
+    shutdown_on_drop: bool,
     _stream: PhantomData<fn() -> S>,
+}
+
+impl<S> Drop for OwnedWriteHalf<S> {
+    fn drop(&mut self) {
+        if self.shutdown_on_drop {
+            // A plain shutdown(2), as tokio does: it cannot block. ENOTCONN (the peer is gone
+            // already) is not worth reporting from a drop.
+            let _ = self.sock.sock_ref().shutdown(Shutdown::Write);
+        }
+    }
 }
 
 /// The halves given to `reunite` came from different streams; both are given back.
@@ -68,6 +82,7 @@ pub(crate) fn split<S>(
         },
         OwnedWriteHalf {
             sock,
+            shutdown_on_drop: true,
             _stream: PhantomData,
         },
     )
@@ -81,8 +96,9 @@ impl<S> OwnedReadHalf<S> {
     /// # Errors
     ///
     /// [`ReuniteError`] (holding both halves) if they came from different streams.
-    pub fn reunite(self, other: OwnedWriteHalf<S>) -> Result<S, ReuniteError<S>> {
+    pub fn reunite(self, mut other: OwnedWriteHalf<S>) -> Result<S, ReuniteError<S>> {
         if self.sock.same_as(&other.sock) {
+            other.shutdown_on_drop = false;
             drop(other);
             Ok((self.wrap)(self.sock))
         } else {

@@ -66,6 +66,7 @@ mod group;
 mod launch;
 #[macro_use]
 mod macros;
+pub mod io;
 pub mod readiness;
 mod runtime;
 pub mod shutdown;
