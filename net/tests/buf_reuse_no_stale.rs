@@ -22,7 +22,11 @@ fn reused_vec_echo_sends_no_stale_bytes() {
             loop {
                 let (res, b) = server.read(buf).await;
                 let n = res.unwrap();
-                assert_eq!(b.len(), n, "after a read the Vec holds exactly the bytes read");
+                assert_eq!(
+                    b.len(),
+                    n,
+                    "after a read the Vec holds exactly the bytes read"
+                );
                 if n == 0 {
                     return;
                 }

@@ -14,7 +14,9 @@ fn dropping_write_half_sends_fin_and_read_half_still_reads() {
     let _w = watchdog(Duration::from_secs(30));
     Runtime::new().unwrap().block_on(async {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let client = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
         let (server, _) = listener.accept().await.unwrap();
 
         let (read_half, write_half) = client.into_split();

@@ -45,7 +45,10 @@ fn sendfile_sends_the_range_byte_for_byte() {
         assert_eq!(n, data.len() as u64);
         let n = stream.sendfile(&file, 1000, 70_000).await.unwrap();
         assert_eq!(n, 70_000);
-        let n = stream.sendfile(&file, data.len() as u64 - 10, 1 << 20).await.unwrap();
+        let n = stream
+            .sendfile(&file, data.len() as u64 - 10, 1 << 20)
+            .await
+            .unwrap();
         assert_eq!(n, 10, "short count when the file ends first");
         let n = stream.sendfile(&file, 0, 0).await.unwrap();
         assert_eq!(n, 0);
@@ -57,7 +60,11 @@ fn sendfile_sends_the_range_byte_for_byte() {
     assert_eq!(got.len(), want.len());
     assert!(got == want, "sendfile bytes differ");
     drop(file);
-    assert_eq!(settle_fds(baseline, Duration::from_secs(5)), baseline, "pipe fds leaked");
+    assert_eq!(
+        settle_fds(baseline, Duration::from_secs(5)),
+        baseline,
+        "pipe fds leaked"
+    );
     std::fs::remove_file(path).unwrap();
 }
 
@@ -69,14 +76,17 @@ fn sendfile_to_a_closed_peer_fails_cleanly() {
     let (path, file) = temp_file(&data);
     Runtime::new().unwrap().block_on(async {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let client = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
         let (server, _) = listener.accept().await.unwrap();
         // The peer reads a little and resets.
         let (res, _) = client.read_exact(vec![0u8; 0]).await;
         res.unwrap();
-        let sender = ringbolt_runtime::spawn(async move {
-            server.sendfile(&file, 0, data.len() as u64).await
-        });
+        let sender =
+            ringbolt_runtime::spawn(
+                async move { server.sendfile(&file, 0, data.len() as u64).await },
+            );
         let (res, _) = client.read_exact(vec![0u8; 4096]).await;
         res.unwrap();
         client.set_linger(Some(Duration::ZERO)).unwrap();

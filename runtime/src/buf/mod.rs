@@ -16,7 +16,8 @@
 //!    natural loop `read(buf)` then `write_all(buf)` never sends stale bytes from an earlier,
 //!    longer read. A read through a [`Slice`] `begin..end` leaves the underlying buffer's length
 //!    at `begin + n` (when its first `begin` bytes were initialised). A fixed-length buffer
-//!    (`Box<[u8]>`) keeps its length: use the returned count.
+//!    (`Box<[u8]>`) keeps its length: use the returned count. A read that fails gives the
+//!    buffer back as it was.
 //! 4. Writes send the initialised part, `[0, bytes_init)`.
 //! 5. Lengths handed to the kernel are clamped to [`MAX_RW_COUNT`]; callers who need everything
 //!    moved use the `*_all` helpers, which loop over short transfers.

@@ -42,27 +42,51 @@ pub async fn sendfile(file: &SharedFd, offset: u64, len: u64, out: &SharedFd) ->
         ));
     }
     let (pipe_read, pipe_write, pipe_size) = pipe()?;
-    let mut sent = 0u64;
-    while sent < len {
-        let chunk = (len - sent).min(pipe_size as u64) as u32;
-        let n = Splice::op(file, (offset + sent) as i64, &pipe_write, -1, chunk, 0).await?;
-        if n == 0 {
-            break; // end of file
+    // Two halves of the pipe in flight at once: while the socket drains what is in the pipe,
+    // the next chunk of the file goes in, so the two io-wq trips of a round overlap.
+    let chunk = (pipe_size / 2).max(4096) as u64;
+    let mut filled = 0u64; // file bytes moved into the pipe
+    let mut sent = 0u64; // bytes moved out of the pipe
+    let mut eof = false;
+    loop {
+        let in_pipe = filled - sent;
+        let fill_len = if eof || filled == len || in_pipe + chunk > pipe_size as u64 {
+            0
+        } else {
+            (len - filled).min(chunk) as u32
+        };
+        if fill_len == 0 && in_pipe == 0 {
+            return Ok(sent);
         }
-        let mut left = n;
-        while left > 0 {
-            let m = Splice::op(&pipe_read, -1, out, -1, left as u32, 0).await?;
-            if m == 0 {
+        let fill = async {
+            if fill_len == 0 {
+                return Ok(None);
+            }
+            let off = (offset + filled) as i64;
+            Splice::op(file, off, &pipe_write, -1, fill_len, 0).await.map(Some)
+        };
+        let drain = async {
+            if in_pipe == 0 {
+                return Ok(None);
+            }
+            let more = if filled < len { libc::SPLICE_F_MORE } else { 0 };
+            let n = Splice::op(&pipe_read, -1, out, -1, in_pipe as u32, more).await?;
+            if n == 0 {
                 return Err(io::Error::new(
                     io::ErrorKind::WriteZero,
                     format!("sendfile: the output accepted no bytes after {sent} sent"),
                 ));
             }
-            left -= m;
-            sent += m as u64;
+            Ok(Some(n))
+        };
+        let (f, d) = try_join!(fill, drain)?;
+        match f {
+            Some(0) => eof = true,
+            Some(n) => filled += n as u64,
+            None => {}
         }
+        sent += d.unwrap_or(0) as u64;
     }
-    Ok(sent)
 }
 
 /// A close-on-exec pipe, grown to [`PIPE_SIZE`] when the kernel allows: (read, write, size).
