@@ -2,57 +2,41 @@
 //! both modes: whole files byte for byte, 404, 405, `..` refused, several clients at once,
 //! then stopped by SIGTERM.
 
+mod common;
+
+use common::{example_bin, free_addr, Running};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::path::PathBuf;
-use std::process::{Child, Command};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-/// `target/<profile>/examples/file_server`, next to this test's `deps/` directory.
-fn example_bin() -> PathBuf {
-    let exe = std::env::current_exe().expect("current_exe");
-    let dir = exe.parent().and_then(|d| d.parent()).expect("target dir");
-    dir.join("examples").join("file_server")
-}
-
 struct Server {
-    child: Child,
+    _running: Running,
     addr: SocketAddr,
 }
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        // SIGTERM, as a service manager would; then reap it.
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn start(root: &std::path::Path, mode: &str) -> Server {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-        .port();
-    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-    let child = Command::new(example_bin())
-        .args(["--root", root.to_str().unwrap(), "--addr", &addr.to_string()])
+    let addr = free_addr();
+    let child = Command::new(example_bin("file_server"))
+        .args([
+            "--root",
+            root.to_str().unwrap(),
+            "--addr",
+            &addr.to_string(),
+        ])
         .args(["--mode", mode])
         .spawn()
         .expect("run the file_server example (built by cargo test)");
-    let server = Server { child, addr };
+    let server = Server {
+        _running: Running(child),
+        addr,
+    };
     let deadline = Instant::now() + Duration::from_secs(10);
     while TcpStream::connect(addr).is_err() {
-        assert!(Instant::now() < deadline, "file_server did not start listening");
+        assert!(
+            Instant::now() < deadline,
+            "file_server did not start listening"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     server
@@ -88,7 +72,9 @@ fn get(addr: SocketAddr, request: &str) -> (String, Vec<u8>) {
 fn file_server_serves_files_in_both_modes() {
     let root = std::env::temp_dir().join(format!("ringbolt-fs-example-{}", std::process::id()));
     std::fs::create_dir_all(root.join("sub")).unwrap();
-    let big: Vec<u8> = (0..3 * 1024 * 1024 + 77u32).map(|i| (i * 7 % 253) as u8).collect();
+    let big: Vec<u8> = (0..3 * 1024 * 1024 + 77u32)
+        .map(|i| (i * 7 % 253) as u8)
+        .collect();
     std::fs::write(root.join("sub/big.bin"), &big).unwrap();
     std::fs::write(root.join("index.html"), b"<h1>hi</h1>").unwrap();
     std::fs::write(root.join("empty"), b"").unwrap();
@@ -105,8 +91,12 @@ fn file_server_serves_files_in_both_modes() {
         assert!(status.contains("200") && body.is_empty());
         assert!(get(addr, "GET /missing HTTP/1.0\r\n\r\n").0.contains("404"));
         assert!(get(addr, "GET /sub HTTP/1.0\r\n\r\n").0.contains("404"));
-        assert!(get(addr, "GET /../etc/passwd HTTP/1.0\r\n\r\n").0.contains("400"));
-        assert!(get(addr, "POST /index.html HTTP/1.0\r\n\r\n").0.contains("405"));
+        assert!(get(addr, "GET /../etc/passwd HTTP/1.0\r\n\r\n")
+            .0
+            .contains("400"));
+        assert!(get(addr, "POST /index.html HTTP/1.0\r\n\r\n")
+            .0
+            .contains("405"));
         // Several clients at once.
         let clients: Vec<_> = (0..4)
             .map(|_| {

@@ -190,3 +190,32 @@ pub fn watchdog(name: &'static str, limit: Duration) -> mpsc::Sender<()> {
     });
     tx
 }
+
+/// [`example_binary`] for an example whose source is `examples/<name>.rs`.
+pub fn example_bin(name: &str) -> PathBuf {
+    example_binary(name, &[&format!("examples/{name}.rs")])
+}
+
+/// A running example, stopped with SIGTERM (then SIGKILL after 10 s) when dropped.
+pub struct Running(pub Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        // SAFETY: kill(2) with our child's pid (not yet reaped, so not reused) and SIGTERM.
+        unsafe { libc::kill(self.0.id() as libc::pid_t, libc::SIGTERM) };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.0.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A loopback address with a port that was free a moment ago.
+pub fn free_addr() -> std::net::SocketAddr {
+    std::net::SocketAddr::from(([127, 0, 0, 1], free_port()))
+}

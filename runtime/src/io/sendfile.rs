@@ -63,7 +63,9 @@ pub async fn sendfile(file: &SharedFd, offset: u64, len: u64, out: &SharedFd) ->
                 return Ok(None);
             }
             let off = (offset + filled) as i64;
-            Splice::op(file, off, &pipe_write, -1, fill_len, 0).await.map(Some)
+            Splice::op(file, off, &pipe_write, -1, fill_len, 0)
+                .await
+                .map(Some)
         };
         let drain = async {
             if in_pipe == 0 {
