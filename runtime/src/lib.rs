@@ -11,7 +11,9 @@
 //! - **Completion-based I/O.** Every operation is an [`Op`] future over an io_uring SQE. Each
 //!   loop turn submits the whole batch and waits for completions with one `io_uring_enter`.
 //! - **Buffers by value.** Ops take owned buffers ([`buf::IoBuf`], [`buf::IoBufMut`]) and
-//!   give them back with the result as a [`buf::BufResult`], on success and on error.
+//!   give them back with the result as a [`buf::BufResult`], on success and on error. A read
+//!   leaves a buffer holding exactly the bytes read. The [`io`] traits
+//!   ([`io::AsyncReadOwned`], [`io::AsyncWriteOwned`]) make code generic over streams.
 //! - **Dropping an op cancels it**, and its buffers stay alive until the kernel has posted the
 //!   op's final completion; a resource created by an op nobody waits for any more (an accepted
 //!   fd) is released when its completion arrives.
