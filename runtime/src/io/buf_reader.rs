@@ -211,32 +211,28 @@ impl<R: AsyncReadOwned> Lines<R> {
 impl<R: AsyncReadOwned> AsyncReadOwned for BufReader<R> {
     /// Copies buffered bytes into `buf`; with nothing buffered and a `buf` at least as large as
     /// the internal buffer, reads straight into `buf`.
-    fn read<B: IoBufMut>(&mut self, mut buf: B) -> impl Future<Output = BufResult<usize, B>> {
-        async move {
-            let want = buf.bytes_total();
-            if want == 0 {
-                return (Ok(0), buf);
-            }
-            if self.pos >= self.buf.len() && want >= self.capacity {
-                return self.inner.read(buf).await;
-            }
-            let n = match self.fill_buf().await {
-                Ok(avail) => {
-                    let n = avail.len().min(want);
-                    // SAFETY: `buf` has `want >= n` writable bytes at stable_mut_ptr, and
-                    // `avail` is our own Vec's memory, so the ranges do not overlap.
-                    unsafe {
-                        std::ptr::copy_nonoverlapping(avail.as_ptr(), buf.stable_mut_ptr(), n)
-                    };
-                    n
-                }
-                Err(e) => return (Err(e), buf),
-            };
-            // SAFETY: the first n bytes were just written, and n <= bytes_total.
-            unsafe { buf.set_init(n) };
-            self.consume(n);
-            (Ok(n), buf)
+    async fn read<B: IoBufMut>(&mut self, mut buf: B) -> BufResult<usize, B> {
+        let want = buf.bytes_total();
+        if want == 0 {
+            return (Ok(0), buf);
         }
+        if self.pos >= self.buf.len() && want >= self.capacity {
+            return self.inner.read(buf).await;
+        }
+        let n = match self.fill_buf().await {
+            Ok(avail) => {
+                let n = avail.len().min(want);
+                // SAFETY: `buf` has `want >= n` writable bytes at stable_mut_ptr, and
+                // `avail` is our own Vec's memory, so the ranges do not overlap.
+                unsafe { std::ptr::copy_nonoverlapping(avail.as_ptr(), buf.stable_mut_ptr(), n) };
+                n
+            }
+            Err(e) => return (Err(e), buf),
+        };
+        // SAFETY: the first n bytes were just written, and n <= bytes_total.
+        unsafe { buf.set_init(n) };
+        self.consume(n);
+        (Ok(n), buf)
     }
 }
 
