@@ -56,6 +56,10 @@ where
 /// futures of one task, or two tasks on its core).
 ///
 /// Implemented by `TcpStream` and `UnixStream`; [`copy_bidirectional`] uses it.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be split into owned read and write halves",
+    note = "`copy_bidirectional` takes the streams by value (it splits them): pass `stream`, not `&mut stream`; implemented by `TcpStream` and `UnixStream`"
+)]
 pub trait SplitOwned {
     /// The read half.
     type Read: AsyncReadOwned;

@@ -67,6 +67,10 @@ use std::io;
 ///     Ok([buf[0], buf[1], buf[2], buf[3]])
 /// }
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not an owned-buffer reader",
+    note = "implemented by `TcpStream`, `UnixStream`, their `OwnedReadHalf`s, `BufReader<_>` and `&mut` of those; a `fs::File` reads at positions with `read_at`"
+)]
 pub trait AsyncReadOwned {
     /// Reads into `buf` from its start, up to its capacity, and gives it back holding exactly
     /// the bytes read. The count may be short; `Ok(0)` means end of stream unless `buf` has no
@@ -163,6 +167,10 @@ pub trait AsyncReadOwned {
 ///
 /// On a concrete `TcpStream`, the inherent `shutdown(how)` takes precedence over this trait's
 /// `shutdown()`; call `AsyncWriteOwned::shutdown(&mut stream)` to use the trait's.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not an owned-buffer writer",
+    note = "implemented by `TcpStream`, `UnixStream`, their `OwnedWriteHalf`s, `BufReader<_>` over a writer and `&mut` of those; a `fs::File` writes at positions with `write_all_at`"
+)]
 pub trait AsyncWriteOwned {
     /// Writes the initialised part of `buf`; the count may be short. An empty buffer returns
     /// `Ok(0)` at once.
