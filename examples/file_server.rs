@@ -10,7 +10,7 @@
 //! cargo run --release --example file_server -- --bench [--bench-mib 64] [--bench-conns 1]
 //! ```
 //!
-//! Every core binds its own listener on the address (`SO_REUSEPORT`) and serves each
+//! Every core binds its own listener on the address (`bind_reuseport`) and serves each
 //! connection in its own task: the request head is read with a `BufReader` (`read_line`),
 //! the path is resolved under `--root` (no `..`), and the reply is a `200` with
 //! `Content-Length`, or `400`/`404`/`405`. Stop it with Ctrl-C or SIGTERM.
@@ -102,7 +102,15 @@ fn main() -> io::Result<()> {
         .cores(args.cores)
         .launch(move |_core| {
             let root = root.clone();
-            async move { serve(TcpListener::bind(addr)?, Rc::new(root), mode, None).await }
+            async move {
+                serve(
+                    TcpListener::bind_reuseport(addr)?,
+                    Rc::new(root),
+                    mode,
+                    None,
+                )
+                .await
+            }
         })?
         .into_iter()
         .collect::<io::Result<Vec<()>>>()?;

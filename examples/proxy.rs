@@ -73,7 +73,7 @@ fn main() -> io::Result<()> {
         .launch(move |_core| {
             let upstream = Rc::new(upstream.clone());
             async move {
-                let listener = TcpListener::bind(listen)?;
+                let listener = TcpListener::bind_reuseport(listen)?;
                 loop {
                     let (client, peer) = listener.accept().await?;
                     let upstream = upstream.clone();

@@ -45,8 +45,9 @@ impl Drop for Inner {
 /// Never implemented; `SharedFd` holds a `PhantomData` of its trait object only so that moving a
 /// `TcpStream` or `File` into `spawn_on` or `std::thread::spawn` reports
 /// "`dyn OpenItOnTheCoreThatUsesIt` cannot be sent between threads safely" instead of naming
-/// an internal `Rc`. The fix: pass what is needed to open it (an address, a path, or a
-/// `std::net::TcpStream` for `TcpStream::from_std`) and open it inside the closure.
+/// an internal `Rc`. The fix: pass what is needed to open it (an address, a path) and open it
+/// inside the closure, or hand an idle connection over with `TcpStream::into_std` (built on
+/// [`SharedFd::try_into_owned`]) and `TcpStream::from_std` on the other core.
 pub trait OpenItOnTheCoreThatUsesIt {}
 
 /// The `Rc` of a [`SharedFd`], claiming `Send` only so that the compiler's error for moving a
@@ -123,7 +124,7 @@ impl SharedFd {
     ///
     /// `Err(self)` while other holders exist.
     pub fn try_into_owned(self) -> Result<OwnedFd, SharedFd> {
-        if Rc::strong_count(&self.inner) != 1 || self.inner.closed.get() {
+        if Rc::strong_count(&self.inner.0) != 1 || self.inner.closed.get() {
             return Err(self);
         }
         // Ownership leaves this SharedFd: mark it so the drop of Inner does not close it.
