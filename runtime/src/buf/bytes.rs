@@ -44,9 +44,9 @@ unsafe impl IoBufMut for BytesMut {
         self.as_mut_ptr()
     }
     unsafe fn set_init(&mut self, pos: usize) {
-        if self.len() < pos {
-            // SAFETY: the caller guarantees pos <= capacity and that the bytes are initialised.
-            unsafe { self.set_len(pos) };
-        }
+        // Like Vec: after a read the buffer holds exactly the bytes read (buf/mod.rs rule 3).
+        // SAFETY: the caller guarantees pos <= capacity and that the first pos bytes are
+        // initialised; shrinking the length is always sound.
+        unsafe { self.set_len(pos) };
     }
 }
