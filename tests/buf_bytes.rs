@@ -1,6 +1,6 @@
 //! `bytes::Bytes` and `BytesMut` as I/O buffers (feature `bytes`, on for the workspace's tests):
 //! bytes written from a `Bytes` (and a slice of one) arrive intact; a read into a `BytesMut`
-//! fills its spare capacity and grows its length; a read never writes past the capacity.
+//! through `slice(len..)` appends after what it holds; a read never writes past the capacity.
 
 use bytes::{Bytes, BytesMut};
 use ringbolt::buf::IoBuf;

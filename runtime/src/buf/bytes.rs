@@ -1,8 +1,9 @@
 //! `bytes::Bytes` and `bytes::BytesMut` as I/O buffers (feature `bytes`).
 //!
 //! A [`Bytes`] is a read-only view, so it can be written from but not read into; a
-//! [`BytesMut`] works both ways: a read fills its spare capacity and grows its length, as
-//! with `Vec<u8>`.
+//! [`BytesMut`] works both ways: as with `Vec<u8>`, a read fills it from its start up to its
+//! capacity and leaves it holding exactly the bytes read (to append, read into
+//! `buf.slice(buf.len()..)`).
 
 use super::{IoBuf, IoBufMut};
 use bytes::{Bytes, BytesMut};
