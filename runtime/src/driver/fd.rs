@@ -57,7 +57,7 @@ pub trait OpenItOnTheCoreThatUsesIt {}
 struct Local(Rc<Inner>);
 
 // SAFETY: a `Local` is only ever the field of a `SharedFd`, which stays `!Send` and `!Sync`
-// through its `PhantomData<dyn OpenItOnTheCoreThatUsesIt>` marker, so no `Local` can cross a
+// through its `PhantomData<Box<dyn OpenItOnTheCoreThatUsesIt>>` marker, so no `Local` can cross a
 // thread. The compile_fail doctest on `SharedFd` pins this.
 unsafe impl Send for Local {}
 
@@ -82,11 +82,19 @@ impl std::ops::Deref for Local {
 /// ```
 #[derive(Clone)]
 pub struct SharedFd {
+    // A `Box` of the trait object, not the bare `dyn`: it keeps `SharedFd` `Unpin` (a bare
+    // `dyn` is `!Unpin`) while `!Send` and `!Sync` name the trait in the compiler's error.
     /// Sockets and files are bound to the ring of the core that opened them (this marker keeps
     /// `SharedFd` `!Send` and `!Sync`; see [`Local`]).
-    _bound_to_its_core: PhantomData<dyn OpenItOnTheCoreThatUsesIt>,
+    _bound_to_its_core: PhantomData<Box<dyn OpenItOnTheCoreThatUsesIt>>,
     inner: Local,
 }
+
+// Sockets and files must stay `Unpin` (poll-style I/O takes `Pin<&mut Self>`).
+const _: fn() = || {
+    fn assert_unpin<T: Unpin>() {}
+    assert_unpin::<SharedFd>();
+};
 
 impl std::fmt::Debug for SharedFd {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
