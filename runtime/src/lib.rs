@@ -58,6 +58,7 @@
 
 pub mod buf;
 mod builder;
+mod clock;
 mod combinators;
 mod context;
 mod driver;
@@ -67,9 +68,11 @@ mod launch;
 #[macro_use]
 mod macros;
 pub mod readiness;
+pub mod metrics;
 mod runtime;
 pub mod shutdown;
 pub mod signal;
+pub mod stall;
 pub mod sync;
 pub mod time;
 
