@@ -262,5 +262,49 @@ fn timers(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, spawn_join, yield_round_trip, io_round_trip, timers);
+/// The cost of observability: spawn + join and a `Nop` round trip with stall detection off,
+/// with the default stall detection (one TSC read per poll), and with metrics on as well.
+fn observability(c: &mut Criterion) {
+    let variants = [
+        ("stall_off", rb::Runtime::builder().stall_threshold(None)),
+        ("default", rb::Runtime::builder()),
+        ("metrics", rb::Runtime::builder().metrics(true)),
+    ];
+    let mut g = c.benchmark_group("observability");
+    for (name, builder) in variants {
+        let rt = builder.build().expect("ringbolt runtime");
+        g.bench_function(format!("spawn_join/{name}"), |b| {
+            b.iter_custom(|iters| {
+                rt.block_on(async {
+                    let t = Instant::now();
+                    for i in 0..iters {
+                        black_box(rb::spawn(async move { i }).await.ok());
+                    }
+                    t.elapsed()
+                })
+            })
+        });
+        g.bench_function(format!("nop/{name}"), |b| {
+            b.iter_custom(|iters| {
+                rt.block_on(async {
+                    let t = Instant::now();
+                    for _ in 0..iters {
+                        rb::ops::Nop::op().await.expect("nop");
+                    }
+                    t.elapsed()
+                })
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(
+    benches,
+    spawn_join,
+    yield_round_trip,
+    io_round_trip,
+    timers,
+    observability
+);
 criterion_main!(benches);

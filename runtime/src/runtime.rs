@@ -122,6 +122,7 @@ impl Runtime {
                 }),
                 hook: cfg.obs.on_stall.clone(),
                 metrics,
+                last: std::cell::Cell::new(0),
             });
         }
         Ok(Runtime {
@@ -157,23 +158,24 @@ impl Runtime {
         let waker = main_waker(&core.shared);
         let mut cx = Context::from_waker(&waker);
         core.shared.main_woken.store(true, Ordering::Release);
+        if let Some(t) = core.sched.timing() {
+            t.mark();
+        }
         loop {
             if core.shared.main_woken.load(Ordering::Acquire)
                 && core.shared.main_woken.swap(false, Ordering::AcqRel)
             {
                 let polled = match core.sched.timing() {
-                    Some(t) => {
-                        let start = crate::clock::ticks();
-                        let p = future.as_mut().poll(&mut cx);
-                        t.polled(start, location);
-                        p
-                    }
+                    Some(t) => t.time_main(location, || future.as_mut().poll(&mut cx)),
                     None => future.as_mut().poll(&mut cx),
                 };
                 if let Poll::Ready(v) = polled {
                     // SQEs queued during the last poll (a MSG_RING wake of another core, an
                     // op a task started) must not wait for the next block_on.
                     core.flush();
+                    if let Some(m) = core.sched.timing().and_then(|t| t.metrics.as_ref()) {
+                        m.publish(&core.stats());
+                    }
                     return v;
                 }
             }
@@ -205,10 +207,18 @@ impl Core {
             None
         };
         let wait = idle && timeout != Some(Duration::ZERO);
+        if wait {
+            if let Some(m) = self.sched.timing().and_then(|t| t.metrics.as_ref()) {
+                m.publish(&self.stats());
+            }
+        }
         {
             let mut driver = self.driver.borrow_mut();
             if let Err(e) = driver.enter(wait, timeout) {
                 panic!("ringbolt: io_uring_enter failed and the ring is unusable: {e}");
+            }
+            if let Some(m) = &driver.metrics {
+                m.turn_reaped(driver.stats.cqes_reaped);
             }
             std::mem::swap(&mut driver.wakes, &mut scratch.wakes);
             std::mem::swap(&mut driver.released, &mut scratch.released);
@@ -228,8 +238,20 @@ impl Core {
             wake_all(&mut scratch.wakes);
         }
         self.drain_remote(&mut scratch.remote, &mut scratch.jobs);
-        if let Some(m) = self.sched.timing().and_then(|t| t.metrics.as_ref()) {
-            m.publish(&self.stats());
+        if let Some(t) = self.sched.timing() {
+            // The next poll is timed from here when this turn may have slept in the enter;
+            // after a busy turn the chain goes on, charging the turn's own few microseconds to
+            // the next poll and saving a clock read.
+            if wait {
+                t.mark();
+            }
+            // Counters are published before sleeping (so they are exact while the core is
+            // idle) and every 32nd busy turn.
+            if let Some(m) = &t.metrics {
+                if m.publish_due() {
+                    m.publish(&self.stats());
+                }
+            }
         }
     }
 

@@ -51,6 +51,8 @@ pub(crate) struct Timing {
     pub(crate) threshold: u64,
     pub(crate) hook: Option<StallHook>,
     pub(crate) metrics: Option<Arc<CoreMetrics>>,
+    /// The tick at the end of the last timed poll or loop turn: where the next poll starts.
+    pub(crate) last: Cell<u64>,
 }
 
 impl Timing {
@@ -81,7 +83,7 @@ impl Timing {
 
     /// Records one poll that started at `start`; returns the tick it ended.
     #[inline]
-    pub(crate) fn polled(&self, start: u64, location: &'static Location<'static>) -> u64 {
+    fn polled(&self, start: u64, location: &'static Location<'static>) -> u64 {
         let now = clock::ticks();
         let d = now.saturating_sub(start);
         if let Some(m) = &self.metrics {
@@ -91,6 +93,24 @@ impl Timing {
             self.stall(StallKind::Poll, location, d, 1);
         }
         now
+    }
+
+    /// Times one poll of the main future of `block_on`, chained like the tasks' polls.
+    #[inline]
+    pub(crate) fn time_main<R>(
+        &self,
+        location: &'static Location<'static>,
+        poll: impl FnOnce() -> R,
+    ) -> R {
+        let r = poll();
+        self.last.set(self.polled(self.last.get(), location));
+        r
+    }
+
+    /// Marks the end of a loop turn (or the start of a `block_on`): the next poll starts here.
+    #[inline]
+    pub(crate) fn mark(&self) {
+        self.last.set(clock::ticks());
     }
 }
 
@@ -193,13 +213,14 @@ impl Scheduler {
         n
     }
 
-    /// `run` with one clock read per poll (plus one per turn): stall detection and metrics.
+    /// `run` with one clock read per poll: stall detection and metrics. The polls are timed
+    /// back to back from `Timing::last` (the end of the previous poll or loop turn).
     #[inline(never)]
     fn run_timed(&self, budget: usize, t: &Timing) -> usize {
         let Some(mut task) = self.run_queue.borrow_mut().pop_front() else {
             return 0;
         };
-        let start = clock::ticks();
+        let start = t.last.get();
         let mut last = start;
         let mut n = 0;
         let mut longest = (0, task.header().location);
@@ -230,6 +251,7 @@ impl Scheduler {
         if !reported && busy >= t.threshold {
             t.stall(StallKind::Turn, longest.1, busy, n);
         }
+        t.last.set(last);
         self.tasks_polled.set(self.tasks_polled.get() + n as u64);
         n
     }
