@@ -37,6 +37,7 @@
 //! # Ok::<(), std::io::Error>(())
 //! ```
 
+use crate::clock;
 use crate::runtime::Stats;
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -68,14 +69,24 @@ impl Counter {
 
 #[derive(Clone, Copy)]
 enum Scale {
-    /// Nanoseconds; bucket `k` holds values below `2^(k+10)` ns (1.024 µs up to 1.07 s).
-    Nanos,
+    /// Clock ticks (see `clock.rs`); bucket `k` holds values below `2^(k+shift)` ticks, with
+    /// `2^shift` ticks the power of two nearest below 1 µs (so up to about 2 s). Recording
+    /// in ticks keeps the conversion off the hot path; `render` writes seconds.
+    Ticks { shift: u32 },
     /// Counts; bucket 0 holds 0, bucket `k >= 1` values up to `2^(k-1)` (up to 1024).
     Count,
 }
 
-const NANOS_BUCKETS: usize = 22;
+const TICKS_BUCKETS: usize = 22;
 const COUNT_BUCKETS: usize = 13;
+
+/// Durations in ticks, first bucket bound the power of two of ticks nearest below 1 µs.
+fn ticks_scale() -> Scale {
+    let per_us = clock::from_nanos(1000).max(1);
+    Scale::Ticks {
+        shift: 63 - per_us.leading_zeros(),
+    }
+}
 
 /// A histogram with power-of-two buckets; the last bucket is `+Inf`.
 pub(crate) struct Histogram {
@@ -87,7 +98,7 @@ pub(crate) struct Histogram {
 impl Histogram {
     fn new(scale: Scale) -> Histogram {
         let n = match scale {
-            Scale::Nanos => NANOS_BUCKETS,
+            Scale::Ticks { .. } => TICKS_BUCKETS,
             Scale::Count => COUNT_BUCKETS,
         };
         Histogram {
@@ -100,7 +111,7 @@ impl Histogram {
     #[inline]
     pub(crate) fn record(&self, v: u64) {
         let i = match self.scale {
-            Scale::Nanos => (64 - (v >> 10).leading_zeros()) as usize,
+            Scale::Ticks { shift } => (64 - (v >> shift).leading_zeros()) as usize,
             Scale::Count if v == 0 => 0,
             Scale::Count => 1 + (64 - (v - 1).leading_zeros()) as usize,
         };
@@ -115,7 +126,12 @@ impl Histogram {
             return "+Inf".into();
         }
         match self.scale {
-            Scale::Nanos => format!("{}", (1u64 << (i + 10)) as f64 / 1e9),
+            Scale::Ticks { shift } => {
+                format!(
+                    "{}",
+                    clock::to_nanos(1u64 << (i as u32 + shift)) as f64 / 1e9
+                )
+            }
             Scale::Count if i == 0 => "0".into(),
             Scale::Count => format!("{}", 1u64 << (i - 1)),
         }
@@ -133,8 +149,9 @@ impl Histogram {
         }
         let sum = self.sum.get();
         match self.scale {
-            Scale::Nanos => {
-                let _ = writeln!(out, "{name}_sum{{{labels}}} {}", sum as f64 / 1e9);
+            Scale::Ticks { .. } => {
+                let secs = clock::to_nanos(sum) as f64 / 1e9;
+                let _ = writeln!(out, "{name}_sum{{{labels}}} {secs}");
             }
             Scale::Count => {
                 let _ = writeln!(out, "{name}_sum{{{labels}}} {sum}");
@@ -253,8 +270,8 @@ impl CoreMetrics {
             mesh,
             core,
             stats: Default::default(),
-            poll: Histogram::new(Scale::Nanos),
-            turn: Histogram::new(Scale::Nanos),
+            poll: Histogram::new(ticks_scale()),
+            turn: Histogram::new(ticks_scale()),
             sqes_per_enter: Histogram::new(Scale::Count),
             cqes_per_turn: Histogram::new(Scale::Count),
             stalled_polls: Counter::default(),
@@ -364,16 +381,25 @@ mod tests {
 
     #[test]
     fn buckets_hold_their_values() {
-        let h = Histogram::new(Scale::Nanos);
+        clock::calibrate();
+        let h = Histogram::new(Scale::Ticks { shift: 10 });
         h.record(0);
         h.record(1023);
         h.record(1024);
         h.record(u64::MAX >> 1);
         assert_eq!(h.buckets[0].get(), 2);
         assert_eq!(h.buckets[1].get(), 1);
-        assert_eq!(h.buckets[NANOS_BUCKETS - 1].get(), 1);
-        assert_eq!(h.le(0), "0.000001024");
-        assert_eq!(h.le(NANOS_BUCKETS - 1), "+Inf");
+        assert_eq!(h.buckets[TICKS_BUCKETS - 1].get(), 1);
+        assert_eq!(h.le(TICKS_BUCKETS - 1), "+Inf");
+        // The first bound is at most 1 µs and more than 0.25 µs.
+        let Scale::Ticks { shift } = ticks_scale() else {
+            unreachable!()
+        };
+        let first = clock::to_nanos(1 << shift);
+        assert!(
+            (250..=1000).contains(&first),
+            "first bucket bound {first} ns"
+        );
         let c = Histogram::new(Scale::Count);
         for v in [0, 1, 2, 3, 4, 5, 1024, 1025] {
             c.record(v);

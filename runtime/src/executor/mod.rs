@@ -87,7 +87,7 @@ impl Timing {
         let now = clock::ticks();
         let d = now.saturating_sub(start);
         if let Some(m) = &self.metrics {
-            m.poll.record(clock::to_nanos(d));
+            m.poll.record(d);
         }
         if d >= self.threshold {
             self.stall(StallKind::Poll, location, d, 1);
@@ -246,7 +246,7 @@ impl Scheduler {
         }
         let busy = last.saturating_sub(start);
         if let Some(m) = &t.metrics {
-            m.turn.record(clock::to_nanos(busy));
+            m.turn.record(busy);
         }
         if !reported && busy >= t.threshold {
             t.stall(StallKind::Turn, longest.1, busy, n);
