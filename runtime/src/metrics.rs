@@ -315,6 +315,9 @@ fn registry() -> std::sync::MutexGuard<'static, Vec<Weak<CoreMetrics>>> {
     REGISTRY.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// Picks one histogram of a core.
+type HistogramOf = fn(&CoreMetrics) -> &Histogram;
+
 /// Every live core's metrics (of every runtime in this process built with
 /// [`Builder::metrics`](crate::Builder::metrics)) in the Prometheus text exposition format
 /// (version 0.0.4, `Content-Type: text/plain; version=0.0.4`). Callable from any thread.
@@ -344,7 +347,7 @@ pub fn render() -> String {
         let _ = writeln!(out, "{name}{{{l},kind=\"poll\"}} {}", m.stalled_polls.get());
         let _ = writeln!(out, "{name}{{{l},kind=\"turn\"}} {}", m.stalled_turns.get());
     }
-    let hists: [(&str, &str, fn(&CoreMetrics) -> &Histogram); 4] = [
+    let hists: [(&str, &str, HistogramOf); 4] = [
         (
             "ringbolt_poll_duration_seconds",
             "Duration of one task poll.",
