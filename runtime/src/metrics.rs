@@ -3,7 +3,7 @@
 //! Turned on per runtime with [`Builder::metrics`](crate::Builder::metrics) (off by default:
 //! a runtime without it only tests one flag per task poll and per loop turn). Each core then
 //! publishes, from its own thread and with plain relaxed stores (one writer per core):
-//! - the counters of [`Stats`](crate::Stats), refreshed before the core sleeps in
+//! - the counters of [`Stats`], refreshed before the core sleeps in
 //!   `io_uring_enter` and every 32nd busy loop turn (so exact while it idles, a fraction of a
 //!   millisecond behind while it is busy);
 //! - stalls counted by kind (see [`stall`](crate::stall));
