@@ -40,12 +40,19 @@ fn blocking_sleep_is_reported_once_with_its_spawn_location() {
         }
     });
     let reports = reports.lock().unwrap();
+    // Exactly one report names the sleeping task. (On a badly overloaded host the thread can
+    // also be preempted for 30 ms during another poll; that is a real stall of the core, but
+    // it names another location and is not what this test is about.)
+    let ours: Vec<_> = reports
+        .iter()
+        .filter(|r| r.location.file() == file!() && r.location.line() == line)
+        .collect();
     assert_eq!(
-        reports.len(),
+        ours.len(),
         1,
         "expected exactly one stall report: {reports:#?}"
     );
-    let r = &reports[0];
+    let r = ours[0];
     assert_eq!(r.kind, StallKind::Poll);
     assert_eq!(r.core, 0);
     assert_eq!(r.polls, 1);
