@@ -246,7 +246,8 @@ impl Builder {
     /// Whether the runtimes keep metrics for [`metrics::render`](crate::metrics::render)
     /// (default off). On: histograms of poll duration and loop turn busy time (one cheap clock
     /// read per poll, shared with stall detection), SQEs per enter and CQEs per turn, and the
-    /// [`Stats`](crate::Stats) counters published at the end of every turn.
+    /// [`Stats`](crate::Stats) counters, published before a core sleeps and every 32nd busy
+    /// loop turn.
     pub fn metrics(mut self, on: bool) -> Builder {
         self.cfg.obs.metrics = on;
         self
