@@ -67,8 +67,8 @@ mod group;
 mod launch;
 #[macro_use]
 mod macros;
-pub mod readiness;
 pub mod metrics;
+pub mod readiness;
 mod runtime;
 pub mod shutdown;
 pub mod signal;
