@@ -262,5 +262,87 @@ fn timers(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, spawn_join, yield_round_trip, io_round_trip, timers);
+/// The cost of observability: spawn + join and a `Nop` round trip with stall detection off,
+/// with the default stall detection (one TSC read per poll), and with metrics on as well.
+fn observability(c: &mut Criterion) {
+    let variants = [
+        ("stall_off", rb::Runtime::builder().stall_threshold(None)),
+        ("default", rb::Runtime::builder()),
+        ("metrics", rb::Runtime::builder().metrics(true)),
+    ];
+    interleaved_observability(&variants);
+    let mut g = c.benchmark_group("observability");
+    for (name, builder) in variants {
+        let rt = builder.build().expect("ringbolt runtime");
+        g.bench_function(format!("spawn_join/{name}"), |b| {
+            b.iter_custom(|iters| {
+                rt.block_on(async {
+                    let t = Instant::now();
+                    for i in 0..iters {
+                        black_box(rb::spawn(async move { i }).await.ok());
+                    }
+                    t.elapsed()
+                })
+            })
+        });
+        g.bench_function(format!("nop/{name}"), |b| {
+            b.iter_custom(|iters| {
+                rt.block_on(async {
+                    let t = Instant::now();
+                    for _ in 0..iters {
+                        rb::ops::Nop::op().await.expect("nop");
+                    }
+                    t.elapsed()
+                })
+            })
+        });
+    }
+    g.finish();
+}
+
+/// The same three variants measured in turns (40 rounds, each variant once per round), the
+/// best round of each: on a loaded machine, load drifts between criterion's back-to-back
+/// groups by more than the differences measured here, while interleaving cancels it.
+fn interleaved_observability(variants: &[(&str, rb::Builder)]) {
+    let rts: Vec<_> = variants
+        .iter()
+        .map(|(n, b)| (*n, b.build().expect("ringbolt runtime")))
+        .collect();
+    let mut best = vec![(f64::MAX, f64::MAX); rts.len()];
+    for _round in 0..40 {
+        for ((_, rt), best) in rts.iter().zip(best.iter_mut()) {
+            let (sj, nop) = rt.block_on(async {
+                let t = Instant::now();
+                for i in 0..20_000u64 {
+                    black_box(rb::spawn(async move { i }).await.ok());
+                }
+                let sj = t.elapsed().as_nanos() as f64 / 20_000.0;
+                let t = Instant::now();
+                for _ in 0..5_000 {
+                    rb::ops::Nop::op().await.expect("nop");
+                }
+                (sj, t.elapsed().as_nanos() as f64 / 5_000.0)
+            });
+            best.0 = best.0.min(sj);
+            best.1 = best.1.min(nop);
+        }
+    }
+    println!("observability, interleaved (best of 40 rounds):");
+    for ((name, _), (sj, nop)) in rts.iter().zip(&best) {
+        println!(
+            "  {name:10} spawn+join {sj:7.1} ns ({:+.1}%)   nop round trip {nop:7.1} ns ({:+.1}%)",
+            (sj / best[0].0 - 1.0) * 100.0,
+            (nop / best[0].1 - 1.0) * 100.0
+        );
+    }
+}
+
+criterion_group!(
+    benches,
+    spawn_join,
+    yield_round_trip,
+    io_round_trip,
+    timers,
+    observability
+);
 criterion_main!(benches);

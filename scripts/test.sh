@@ -18,3 +18,5 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 
 cargo test --workspace --release --no-fail-fast "$@"
+# The `tracing` feature: its events test, and stall reports going through tracing.
+cargo test -p ringbolt-runtime --release --features tracing --test tracing_events --test stall_report "$@"

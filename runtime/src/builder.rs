@@ -77,6 +77,7 @@ impl Builder {
                 cq_entries: None,
                 inject_setup_errno: None,
                 defer_taskrun: true,
+                obs: Default::default(),
             },
             cores: None,
             pin: None,
@@ -184,6 +185,71 @@ impl Builder {
     /// Kubernetes `terminationGracePeriodSeconds`, 30 s; `docker stop`, 10 s).
     pub fn drain_timeout(mut self, drain: Duration) -> Builder {
         self.drain = drain;
+        self
+    }
+
+    /// The stall threshold (default [`DEFAULT_STALL_THRESHOLD`](crate::stall::DEFAULT_STALL_THRESHOLD),
+    /// 10 ms); `None` turns stall detection off.
+    ///
+    /// A task poll longer than this, or a loop turn whose tasks together ran longer, is
+    /// reported with the core, the task's spawn location and the duration (see
+    /// [`stall`](crate::stall)): to the [`on_stall`](Self::on_stall) callback if set,
+    /// otherwise as a `tracing` warning (`tracing` feature) or a line on stderr (at most one
+    /// per second). Detection reads a cheap clock (the TSC on x86_64) once per task poll.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let rt = ringbolt_runtime::Runtime::builder()
+    ///     .stall_threshold(Duration::from_millis(50))
+    ///     .build()?;
+    /// let off = ringbolt_runtime::Runtime::builder().stall_threshold(None).build()?;
+    /// # drop((rt, off));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn stall_threshold(mut self, threshold: impl Into<Option<Duration>>) -> Builder {
+        self.cfg.obs.stall_threshold = threshold.into();
+        self
+    }
+
+    /// Sends every stall report to `hook` instead of the default report (a `tracing` warning
+    /// or a rate-limited line on stderr). The hook runs on the stalled core, right after the
+    /// stall; keep it short. A panic in it is caught and ignored.
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    /// use std::time::Duration;
+    ///
+    /// let reports = Arc::new(Mutex::new(Vec::new()));
+    /// let sink = reports.clone();
+    /// let rt = ringbolt_runtime::Runtime::builder()
+    ///     .on_stall(move |r| sink.lock().unwrap().push(r.clone()))
+    ///     .build()?;
+    /// rt.block_on(async {
+    ///     let h = ringbolt_runtime::spawn(async {
+    ///         std::thread::sleep(Duration::from_millis(30)); // blocks the core: a stall
+    ///     });
+    ///     h.await.unwrap();
+    /// });
+    /// let reports = reports.lock().unwrap();
+    /// assert_eq!(reports.len(), 1);
+    /// assert_eq!(reports[0].location.file(), file!());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn on_stall(
+        mut self,
+        hook: impl Fn(&crate::stall::StallReport) + Send + Sync + 'static,
+    ) -> Builder {
+        self.cfg.obs.on_stall = Some(std::sync::Arc::new(hook));
+        self
+    }
+
+    /// Whether the runtimes keep metrics for [`metrics::render`](crate::metrics::render)
+    /// (default off). On: histograms of poll duration and loop turn busy time (one cheap clock
+    /// read per poll, shared with stall detection), SQEs per enter and CQEs per turn, and the
+    /// [`Stats`](crate::Stats) counters, published before a core sleeps and every 32nd busy
+    /// loop turn.
+    pub fn metrics(mut self, on: bool) -> Builder {
+        self.cfg.obs.metrics = on;
         self
     }
 

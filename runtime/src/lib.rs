@@ -60,6 +60,7 @@
 
 pub mod buf;
 mod builder;
+mod clock;
 mod combinators;
 mod context;
 mod driver;
@@ -69,10 +70,12 @@ mod launch;
 #[macro_use]
 mod macros;
 pub mod io;
+pub mod metrics;
 pub mod readiness;
 mod runtime;
 pub mod shutdown;
 pub mod signal;
+pub mod stall;
 pub mod sync;
 pub mod time;
 

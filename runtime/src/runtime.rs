@@ -104,14 +104,33 @@ impl Runtime {
                 (s.clone(), Arc::new(vec![s]))
             }
         };
-        let driver = Driver::new(cfg, shared.eventfd())?;
+        let mut driver = Driver::new(cfg, shared.eventfd())?;
         shared.set_ring(driver.ring_fd(), wake);
+        #[cfg(feature = "tracing")]
+        tracing::info!(target: "ringbolt::ring", core = id, features = ?driver.features(), "io_uring set up");
+        let mut sched = Scheduler::new();
+        let metrics = cfg
+            .obs
+            .metrics
+            .then(|| crate::metrics::CoreMetrics::register(id, Arc::as_ptr(&mesh) as usize));
+        if cfg.obs.stall_threshold.is_some() || metrics.is_some() {
+            driver.metrics = metrics.clone();
+            sched.set_timing(crate::executor::Timing {
+                core: id,
+                threshold: cfg.obs.stall_threshold.map_or(u64::MAX, |t| {
+                    crate::clock::from_nanos(t.as_nanos().min(u64::MAX as u128) as u64)
+                }),
+                hook: cfg.obs.on_stall.clone(),
+                metrics,
+                last: std::cell::Cell::new(0),
+            });
+        }
         Ok(Runtime {
             core: Rc::new(Core {
                 id,
                 driver: RefCell::new(driver),
                 timers: RefCell::new(Timers::new()),
-                sched: Scheduler::new(),
+                sched,
                 shared,
                 mesh,
                 event_interval: event_interval.max(1),
@@ -130,21 +149,33 @@ impl Runtime {
     ///
     /// Panics if called from inside a runtime on this thread, or if `io_uring_enter` fails in a
     /// way that leaves the ring unusable (`EBADF`, `EFAULT`).
+    #[track_caller]
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
+        let location = std::panic::Location::caller();
         let _guard = context::enter(&self.core);
         let core = &*self.core;
         let mut future = pin!(future);
         let waker = main_waker(&core.shared);
         let mut cx = Context::from_waker(&waker);
         core.shared.main_woken.store(true, Ordering::Release);
+        if let Some(t) = core.sched.timing() {
+            t.mark();
+        }
         loop {
             if core.shared.main_woken.load(Ordering::Acquire)
                 && core.shared.main_woken.swap(false, Ordering::AcqRel)
             {
-                if let Poll::Ready(v) = future.as_mut().poll(&mut cx) {
+                let polled = match core.sched.timing() {
+                    Some(t) => t.time_main(location, || future.as_mut().poll(&mut cx)),
+                    None => future.as_mut().poll(&mut cx),
+                };
+                if let Poll::Ready(v) = polled {
                     // SQEs queued during the last poll (a MSG_RING wake of another core, an
                     // op a task started) must not wait for the next block_on.
                     core.flush();
+                    if let Some(m) = core.sched.timing().and_then(|t| t.metrics.as_ref()) {
+                        m.publish(&core.stats());
+                    }
                     return v;
                 }
             }
@@ -176,10 +207,18 @@ impl Core {
             None
         };
         let wait = idle && timeout != Some(Duration::ZERO);
+        if wait {
+            if let Some(m) = self.sched.timing().and_then(|t| t.metrics.as_ref()) {
+                m.publish(&self.stats());
+            }
+        }
         {
             let mut driver = self.driver.borrow_mut();
             if let Err(e) = driver.enter(wait, timeout) {
                 panic!("ringbolt: io_uring_enter failed and the ring is unusable: {e}");
+            }
+            if let Some(m) = &driver.metrics {
+                m.turn_reaped(driver.stats.cqes_reaped);
             }
             std::mem::swap(&mut driver.wakes, &mut scratch.wakes);
             std::mem::swap(&mut driver.released, &mut scratch.released);
@@ -199,6 +238,21 @@ impl Core {
             wake_all(&mut scratch.wakes);
         }
         self.drain_remote(&mut scratch.remote, &mut scratch.jobs);
+        if let Some(t) = self.sched.timing() {
+            // The next poll is timed from here when this turn may have slept in the enter;
+            // after a busy turn the chain goes on, charging the turn's own few microseconds to
+            // the next poll and saving a clock read.
+            if wait {
+                t.mark();
+            }
+            // Counters are published before sleeping (so they are exact while the core is
+            // idle) and every 32nd busy turn.
+            if let Some(m) = &t.metrics {
+                if m.publish_due() {
+                    m.publish(&self.stats());
+                }
+            }
+        }
     }
 
     #[inline]
@@ -261,6 +315,7 @@ impl Core {
             enters: ds.enters,
             cq_overflows: ds.cq_overflows,
             stale_cqes: ds.stale_cqes,
+            cqes_reaped: ds.cqes_reaped,
             timers_pending: self.timers.try_borrow().map(|t| t.len()).unwrap_or(0),
         }
     }
@@ -348,6 +403,8 @@ pub struct Stats {
     pub stale_cqes: u64,
     /// Timers waiting in the wheel.
     pub timers_pending: usize,
+    /// CQEs reaped from the completion queue (ops' and the runtime's own).
+    pub cqes_reaped: u64,
 }
 
 /// The current core's counters.

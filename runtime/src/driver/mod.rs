@@ -153,6 +153,8 @@ pub(crate) struct DriverConfig {
     pub(crate) cq_entries: Option<u32>,
     pub(crate) inject_setup_errno: Option<i32>,
     pub(crate) defer_taskrun: bool,
+    /// Stall detection and metrics (used by the runtime, carried here to every core).
+    pub(crate) obs: crate::stall::ObsConfig,
 }
 
 /// Counters the driver keeps; see [`crate::Stats`].
@@ -164,6 +166,7 @@ pub(crate) struct DriverStats {
     pub(crate) enters: u64,
     pub(crate) cq_overflows: u64,
     pub(crate) stale_cqes: u64,
+    pub(crate) cqes_reaped: u64,
 }
 
 /// Owns the ring and the slab of in-flight ops.
@@ -192,6 +195,8 @@ pub(crate) struct Driver {
     wakes_in_flight: usize,
     #[cfg(feature = "fault-injection")]
     faults: Option<fault::Faults>,
+    /// Set by the runtime when metrics are on: SQEs per enter.
+    pub(crate) metrics: Option<Arc<crate::metrics::CoreMetrics>>,
 }
 
 impl Driver {
@@ -244,6 +249,7 @@ impl Driver {
             wakes_in_flight: 0,
             #[cfg(feature = "fault-injection")]
             faults,
+            metrics: None,
         };
         driver.probe = probe;
         driver.arm_wake()?;
@@ -559,6 +565,13 @@ impl Driver {
             let taskrun = self.ring.submission().taskrun();
             if overflow {
                 self.stats.cq_overflows += 1;
+                #[cfg(feature = "tracing")]
+                tracing::warn!(
+                    target: "ringbolt::ring",
+                    in_flight = self.in_flight,
+                    "completion queue overflowed (the kernel keeps the completions; a larger \
+                     Builder::cq_entries avoids the backlog)"
+                );
             }
             if !wait && sq_len == 0 && !overflow && !taskrun && self.features.taskrun_flag {
                 // Nothing to submit and the kernel says no completion work is pending.
@@ -570,6 +583,9 @@ impl Driver {
                 return self.enter(false, None);
             }
             self.stats.enters += 1;
+            if let Some(m) = &self.metrics {
+                m.sqes_per_enter.record(sq_len as u64);
+            }
             #[cfg(feature = "fault-injection")]
             let injected = self.faults.as_mut().and_then(|f| f.enter_error());
             #[cfg(not(feature = "fault-injection"))]
@@ -623,6 +639,7 @@ impl Driver {
     pub(crate) fn reap(&mut self) {
         let mut cq = self.ring.completion();
         cq.sync();
+        self.stats.cqes_reaped += cq.len() as u64;
         for cqe in &mut cq {
             let (ud, res, flags) = (cqe.user_data(), cqe.result(), cqe.flags());
             // The common case first: one compare tells an op's key from every reserved tag.
@@ -749,6 +766,10 @@ fn dispatch(
         }
     };
     let more = cqe.has_more();
+    #[cfg(feature = "tracing")]
+    if cqe.res < 0 {
+        trace_op_error(key, cqe.res);
+    }
     match &mut entry.slot {
         Slot::Waiting { result, .. } if more => {
             // A single-shot op that posts its result now and a notification later
@@ -808,6 +829,24 @@ fn dispatch(
             }
         }
         Slot::Completed(_) => stats.stale_cqes += 1,
+    }
+}
+
+/// A failed op as a `tracing` event: ENOBUFS (a provided-buffer ring ran dry) as a warning,
+/// cancellations as trace, the rest as debug (the op's caller gets and handles the error).
+#[cfg(feature = "tracing")]
+#[cold]
+fn trace_op_error(key: Key, res: i32) {
+    let err = io::Error::from_raw_os_error(-res);
+    match -res {
+        libc::ENOBUFS => tracing::warn!(
+            target: "ringbolt::op",
+            op = key,
+            "op failed with ENOBUFS: its provided-buffer ring is empty (give the BufRing more \
+             or larger buffers, or return them sooner)"
+        ),
+        libc::ECANCELED => tracing::trace!(target: "ringbolt::op", op = key, "op cancelled"),
+        _ => tracing::debug!(target: "ringbolt::op", op = key, error = %err, "op failed"),
     }
 }
 

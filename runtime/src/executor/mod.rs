@@ -14,12 +14,16 @@ pub(crate) mod remote;
 pub(crate) mod spawn_on;
 pub(crate) mod task;
 
+use crate::clock;
 use crate::context;
+use crate::metrics::CoreMetrics;
+use crate::stall::{StallHook, StallKind, StallReport};
 use join::JoinHandle;
 use slab::Slab;
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::future::Future;
+use std::panic::Location;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
@@ -36,6 +40,78 @@ pub(crate) struct Scheduler {
     refuse_spawns: Cell<bool>,
     /// Woken when the last task ends (a graceful shutdown waiting for tasks to drain).
     no_tasks_waker: Cell<Option<Waker>>,
+    /// Stall detection and metrics; `None` when both are off (no clock is read).
+    timing: Option<Box<Timing>>,
+}
+
+/// What the executor measures per poll when stall detection or metrics are on.
+pub(crate) struct Timing {
+    pub(crate) core: usize,
+    /// The stall threshold in clock ticks; `u64::MAX` when stall detection is off.
+    pub(crate) threshold: u64,
+    pub(crate) hook: Option<StallHook>,
+    pub(crate) metrics: Option<Arc<CoreMetrics>>,
+    /// The tick at the end of the last timed poll or loop turn: where the next poll starts.
+    pub(crate) last: Cell<u64>,
+}
+
+impl Timing {
+    #[cold]
+    #[inline(never)]
+    fn stall(
+        &self,
+        kind: StallKind,
+        location: &'static Location<'static>,
+        ticks: u64,
+        polls: usize,
+    ) {
+        if let Some(m) = &self.metrics {
+            match kind {
+                StallKind::Turn => m.stalled_turns.add(1),
+                _ => m.stalled_polls.add(1),
+            }
+        }
+        let report = StallReport {
+            core: self.core,
+            kind,
+            location,
+            duration: std::time::Duration::from_nanos(clock::to_nanos(ticks)),
+            polls,
+        };
+        crate::stall::report(&report, self.hook.as_ref());
+    }
+
+    /// Records one poll that started at `start`; returns the tick it ended.
+    #[inline]
+    fn polled(&self, start: u64, location: &'static Location<'static>) -> u64 {
+        let now = clock::ticks();
+        let d = now.saturating_sub(start);
+        if let Some(m) = &self.metrics {
+            m.poll.record(d);
+        }
+        if d >= self.threshold {
+            self.stall(StallKind::Poll, location, d, 1);
+        }
+        now
+    }
+
+    /// Times one poll of the main future of `block_on`, chained like the tasks' polls.
+    #[inline]
+    pub(crate) fn time_main<R>(
+        &self,
+        location: &'static Location<'static>,
+        poll: impl FnOnce() -> R,
+    ) -> R {
+        let r = poll();
+        self.last.set(self.polled(self.last.get(), location));
+        r
+    }
+
+    /// Marks the end of a loop turn (or the start of a `block_on`): the next poll starts here.
+    #[inline]
+    pub(crate) fn mark(&self) {
+        self.last.set(clock::ticks());
+    }
 }
 
 impl Scheduler {
@@ -47,19 +123,48 @@ impl Scheduler {
             tasks_polled: Cell::new(0),
             refuse_spawns: Cell::new(false),
             no_tasks_waker: Cell::new(None),
+            timing: None,
         }
     }
 
-    pub(crate) fn spawn<F>(&self, shared: &Arc<remote::Shared>, future: F) -> JoinHandle<F::Output>
+    /// Turns on per-poll timing (stall detection, metrics).
+    pub(crate) fn set_timing(&mut self, timing: Timing) {
+        clock::calibrate();
+        self.timing = Some(Box::new(timing));
+    }
+
+    pub(crate) fn timing(&self) -> Option<&Timing> {
+        self.timing.as_deref()
+    }
+
+    pub(crate) fn spawn<F>(
+        &self,
+        shared: &Arc<remote::Shared>,
+        future: F,
+        location: &'static Location<'static>,
+    ) -> JoinHandle<F::Output>
     where
         F: Future + 'static,
         F::Output: 'static,
     {
         if self.refuse_spawns.get() {
-            return refused(shared, future);
+            return refused(shared, future, location);
         }
         // Three references: registry, run queue, JoinHandle.
-        let task = TaskRef::new(future, shared.clone(), 3, SCHEDULED | JOIN_INTEREST);
+        let task = TaskRef::new(
+            future,
+            shared.clone(),
+            3,
+            SCHEDULED | JOIN_INTEREST,
+            location,
+        );
+        #[cfg(feature = "tracing")]
+        tracing::trace!(
+            target: "ringbolt::task",
+            task = task.as_ptr().as_ptr() as usize,
+            spawned_at = %location,
+            "task spawned"
+        );
         let key = self
             .registry
             .borrow_mut()
@@ -93,6 +198,9 @@ impl Scheduler {
 
     /// Runs up to `budget` tasks; returns how many ran.
     pub(crate) fn run(&self, budget: usize) -> usize {
+        if let Some(t) = &self.timing {
+            return self.run_timed(budget, t);
+        }
         let mut n = 0;
         while n < budget {
             let Some(task) = self.run_queue.borrow_mut().pop_front() else {
@@ -101,6 +209,49 @@ impl Scheduler {
             n += 1;
             self.run_one(task);
         }
+        self.tasks_polled.set(self.tasks_polled.get() + n as u64);
+        n
+    }
+
+    /// `run` with one clock read per poll: stall detection and metrics. The polls are timed
+    /// back to back from `Timing::last` (the end of the previous poll or loop turn).
+    #[inline(never)]
+    fn run_timed(&self, budget: usize, t: &Timing) -> usize {
+        let Some(mut task) = self.run_queue.borrow_mut().pop_front() else {
+            return 0;
+        };
+        let start = t.last.get();
+        let mut last = start;
+        let mut n = 0;
+        let mut longest = (0, task.header().location);
+        let mut reported = false;
+        loop {
+            n += 1;
+            let location = task.header().location;
+            self.run_one(task);
+            let now = t.polled(last, location);
+            let d = now.saturating_sub(last);
+            reported |= d >= t.threshold;
+            if d > longest.0 {
+                longest = (d, location);
+            }
+            last = now;
+            if n >= budget {
+                break;
+            }
+            let Some(next) = self.run_queue.borrow_mut().pop_front() else {
+                break;
+            };
+            task = next;
+        }
+        let busy = last.saturating_sub(start);
+        if let Some(m) = &t.metrics {
+            m.turn.record(busy);
+        }
+        if !reported && busy >= t.threshold {
+            t.stall(StallKind::Turn, longest.1, busy, n);
+        }
+        t.last.set(last);
         self.tasks_polled.set(self.tasks_polled.get() + n as u64);
         n
     }
@@ -119,6 +270,14 @@ impl Scheduler {
             return;
         }
         h.state.set(state | RUNNING);
+        #[cfg(feature = "tracing")]
+        let _span = tracing::trace_span!(
+            target: "ringbolt::task",
+            "poll",
+            task = task.as_ptr().as_ptr() as usize,
+            spawned_at = %h.location
+        )
+        .entered();
         let done = task.poll();
         let state = h.state.get() & !RUNNING;
         h.state.set(state);
@@ -133,6 +292,13 @@ impl Scheduler {
 
     fn complete(&self, task: &TaskRef) {
         let h = task.header();
+        #[cfg(feature = "tracing")]
+        tracing::trace!(
+            target: "ringbolt::task",
+            task = task.as_ptr().as_ptr() as usize,
+            spawned_at = %h.location,
+            "task completed"
+        );
         h.state.set(h.state.get() | COMPLETE);
         if let Some(w) = h.join_waker.take() {
             w.wake();
@@ -202,7 +368,11 @@ impl Scheduler {
 /// A spawn refused during shutdown: the future is leaked (never polled, never dropped, so its
 /// drop code cannot spawn again), and the handle reports a cancelled task.
 #[cold]
-fn refused<F>(shared: &Arc<remote::Shared>, future: F) -> JoinHandle<F::Output>
+fn refused<F>(
+    shared: &Arc<remote::Shared>,
+    future: F,
+    location: &'static Location<'static>,
+) -> JoinHandle<F::Output>
 where
     F: Future + 'static,
     F::Output: 'static,
@@ -213,6 +383,7 @@ where
         shared.clone(),
         1,
         JOIN_INTEREST,
+        location,
     );
     task.cancel();
     let h = task.header();
@@ -268,7 +439,16 @@ where
     F: Future + 'static,
     F::Output: 'static,
 {
-    context::with_core(|core| core.sched.spawn(&core.shared, future))
+    spawn_at(future, Location::caller())
+}
+
+/// [`spawn`] with the spawn location given (`spawn_on` passes its caller's).
+pub(crate) fn spawn_at<F>(future: F, location: &'static Location<'static>) -> JoinHandle<F::Output>
+where
+    F: Future + 'static,
+    F::Output: 'static,
+{
+    context::with_core(|core| core.sched.spawn(&core.shared, future, location))
         .expect("ringbolt::spawn called outside a ringbolt runtime")
 }
 

@@ -129,6 +129,7 @@ where
     };
     let slot = Slot::new();
     let guard = Guard(slot.clone());
+    let location = std::panic::Location::caller();
     let job = Box::new(move || {
         let fut = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
             Ok(fut) => fut,
@@ -137,12 +138,15 @@ where
                 return;
             }
         };
-        let handle = super::spawn(fut);
-        super::spawn(async move {
-            let r = handle.await;
-            guard.0.finish(r);
-            drop(guard);
-        });
+        let handle = super::spawn_at(fut, location);
+        super::spawn_at(
+            async move {
+                let r = handle.await;
+                guard.0.finish(r);
+                drop(guard);
+            },
+            location,
+        );
     });
     // If the target is gone the job comes back; dropping it drops the guard (rule 3).
     let _ = target.push_job(job);

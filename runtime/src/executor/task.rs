@@ -14,6 +14,7 @@ use std::any::Any;
 use std::cell::{Cell, UnsafeCell};
 use std::future::Future;
 use std::mem::ManuallyDrop;
+use std::panic::Location;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::ptr::NonNull;
@@ -34,6 +35,8 @@ pub(crate) struct Header {
     vtable: &'static Vtable,
     pub(crate) shared: Arc<Shared>,
     pub(crate) join_waker: Cell<Option<Waker>>,
+    /// Where the task was spawned (`#[track_caller]`), for stall reports and tracing.
+    pub(crate) location: &'static Location<'static>,
 }
 
 struct Vtable {
@@ -75,6 +78,7 @@ impl TaskRef {
         shared: Arc<Shared>,
         refs: usize,
         state: u8,
+        location: &'static Location<'static>,
     ) -> TaskRef {
         let cell = Box::new(TaskCell {
             header: Header {
@@ -84,6 +88,7 @@ impl TaskRef {
                 vtable: vtable::<F>(),
                 shared,
                 join_waker: Cell::new(None),
+                location,
             },
             stage: UnsafeCell::new(Stage::Running(future)),
         });

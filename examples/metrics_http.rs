@@ -1,0 +1,137 @@
+//! Serves ringbolt's own metrics at `/metrics`, in the Prometheus text format, over ringbolt
+//! TCP with a hand-written HTTP/1.0 responder.
+//!
+//! ```text
+//! cargo run --release --example metrics_http -- --addr 127.0.0.1:9464 --cores 2 [--secs N]
+//! curl -s http://127.0.0.1:9464/metrics
+//! ```
+//!
+//! Every core binds its own listener on the address (`bind_reuseport`) and answers each
+//! request on its own ring: `GET /metrics` with [`ringbolt::metrics::render`] (the counters and
+//! histograms of every core, whichever core answers), `GET /` with a short hello, anything else
+//! with 404. One request per connection (HTTP/1.0: the server closes after the response).
+//! The runtimes are built with `Builder::metrics(true)` and the default stall detection, so a
+//! blocking call on a core shows up in `ringbolt_stalls_total` and on stderr.
+//! Runs until killed, or for `--secs N`.
+
+use ringbolt::net::{TcpListener, TcpStream};
+use std::io;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+struct Args {
+    addr: SocketAddr,
+    cores: usize,
+    secs: Option<u64>,
+}
+
+fn usage() -> ! {
+    eprintln!("usage: metrics_http [--addr IP:PORT] [--cores N] [--secs N]");
+    std::process::exit(2);
+}
+
+fn parse_args() -> Args {
+    let mut args = Args {
+        addr: SocketAddr::from(([127, 0, 0, 1], 9464)),
+        cores: 1,
+        secs: None,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let value = it.next().unwrap_or_else(|| usage());
+        match flag.as_str() {
+            "--addr" => args.addr = value.parse().unwrap_or_else(|_| usage()),
+            "--cores" => args.cores = value.parse().unwrap_or_else(|_| usage()),
+            "--secs" => args.secs = Some(value.parse().unwrap_or_else(|_| usage())),
+            _ => usage(),
+        }
+    }
+    args
+}
+
+/// Reads the request head (up to the blank line, at most 8 KiB) and answers it.
+async fn serve(stream: TcpStream) -> io::Result<()> {
+    let mut head = Vec::with_capacity(1024);
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") && !head.windows(2).any(|w| w == b"\n\n") {
+        if head.len() > 8192 {
+            return respond(
+                &stream,
+                "431 Request Header Fields Too Large",
+                "text/plain",
+                "",
+            )
+            .await;
+        }
+        let (res, buf) = stream.read(Vec::with_capacity(1024)).await;
+        if res? == 0 {
+            break;
+        }
+        head.extend_from_slice(&buf);
+    }
+    let line = head.split(|&b| b == b'\n').next().unwrap_or_default();
+    let line = String::from_utf8_lossy(line);
+    let mut parts = line.split_whitespace();
+    match (parts.next(), parts.next()) {
+        (Some("GET"), Some("/metrics")) => {
+            let body = ringbolt::metrics::render();
+            respond(&stream, "200 OK", "text/plain; version=0.0.4", &body).await
+        }
+        (Some("GET"), Some("/")) => {
+            let body = format!("ringbolt core {} says hello\n", ringbolt::core_id());
+            respond(&stream, "200 OK", "text/plain", &body).await
+        }
+        (Some(_), Some(_)) => respond(&stream, "404 Not Found", "text/plain", "not found\n").await,
+        _ => respond(&stream, "400 Bad Request", "text/plain", "bad request\n").await,
+    }
+}
+
+async fn respond(stream: &TcpStream, status: &str, ctype: &str, body: &str) -> io::Result<()> {
+    let msg = format!(
+        "HTTP/1.0 {status}\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let (res, _) = stream.write_all(msg.into_bytes()).await;
+    res
+}
+
+async fn core_main(args: &Args) -> io::Result<()> {
+    let listener = TcpListener::bind_reuseport(args.addr)?;
+    if ringbolt::core_id() == 0 {
+        println!(
+            "metrics_http: serving http://{}/metrics on {} cores",
+            listener.local_addr()?,
+            ringbolt::cores()
+        );
+    }
+    let acceptor = async {
+        let mut incoming = listener.incoming();
+        loop {
+            match incoming.next().await {
+                Ok(stream) => {
+                    ringbolt::spawn(async move {
+                        if let Err(e) = serve(stream).await {
+                            eprintln!("metrics_http: connection failed: {e}");
+                        }
+                    });
+                }
+                Err(e) => eprintln!("metrics_http: accept failed: {e}"),
+            }
+        }
+    };
+    match args.secs {
+        Some(s) => {
+            let _ = ringbolt::time::timeout(Duration::from_secs(s), acceptor).await;
+        }
+        None => acceptor.await,
+    }
+    Ok(())
+}
+
+fn main() -> io::Result<()> {
+    let args = parse_args();
+    let results = ringbolt::Builder::new()
+        .cores(args.cores)
+        .metrics(true)
+        .launch(|_| core_main(&args))?;
+    results.into_iter().collect()
+}
