@@ -170,6 +170,33 @@ fn unknown_path_is_404() {
     });
 }
 
+#[test]
+fn metrics_route_serves_prometheus_text() {
+    let _w = watchdog(Duration::from_secs(60));
+    // A server core with metrics on, as the example runs it.
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = Runtime::builder().metrics(true).build().unwrap();
+        rt.block_on(async move {
+            let listener = server::bind_reuseport("127.0.0.1:0".parse().unwrap()).unwrap();
+            tx.send(listener.local_addr().unwrap()).unwrap();
+            let _ = server::accept_loop(listener, server::Config::default()).await;
+        })
+    });
+    let addr = rx.recv_timeout(Duration::from_secs(10)).expect("server up");
+    Runtime::new().unwrap().block_on(async move {
+        let io = TcpStream::connect(addr).await.unwrap().into_poll_io();
+        let mut sender = Sender::connect(io, false).await;
+        let req = Request::get("/metrics")
+            .body(Full::new(Bytes::new()))
+            .unwrap();
+        let (status, body) = sender.send(req).await;
+        assert_eq!(status, StatusCode::OK);
+        let text = String::from_utf8(body.to_vec()).unwrap();
+        assert!(text.contains("# TYPE ringbolt_"), "{text}");
+    });
+}
+
 /// The example as a product: the built binary with the flags its doc shows (`--cores 2
 /// --tls --cert-out`), driven over HTTPS by the hyper client, stopped by SIGTERM.
 #[test]

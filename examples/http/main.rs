@@ -4,6 +4,7 @@
 //! cargo run --release --example http -- --addr 127.0.0.1:8080 --cores 2 [--h2c] [--tls] [--cert-out cert.der] [--secs N]
 //! curl http://127.0.0.1:8080/                      # Hello from ringbolt!
 //! curl --data-binary @file http://127.0.0.1:8080/echo   # the body, streamed back
+//! curl http://127.0.0.1:8080/metrics               # the runtime's metrics (Prometheus text)
 //! ```
 //!
 //! Every core binds its own listener on the same address (`SO_REUSEPORT`; the kernel spreads
@@ -13,20 +14,17 @@
 //! start-up (rcgen), whose DER form `--cert-out PATH` writes for clients to trust; with `--h2c`
 //! it is then h2 over TLS. Sockets go through the readiness path (`PollIo`: a multishot
 //! `POLL_ADD` on the core's ring, then non-blocking `recv`/`send` into hyper's buffers); TLS
-//! runs `tokio-rustls` over it. Stops on SIGINT/SIGTERM, or after `--secs N`.
+//! runs `tokio-rustls` over it. On SIGTERM or Ctrl-C (or after `--secs N`) every core stops
+//! accepting, each connection finishes the requests in flight (hyper's graceful shutdown), and
+//! whatever is left after 10 s is aborted; the process then exits 0.
 
 mod server;
 
-use std::io;
+use ringbolt::shutdown::Shutdown;
+use ringbolt::signal::unix::SignalKind;
+use ringbolt::task::select;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
-
-static STOP: AtomicBool = AtomicBool::new(false);
-
-extern "C" fn on_signal(_: libc::c_int) {
-    STOP.store(true, Ordering::Release);
-}
+use std::time::Duration;
 
 struct Args {
     addr: SocketAddr,
@@ -75,10 +73,6 @@ fn parse_args() -> Args {
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = parse_args();
-    for sig in [libc::SIGINT, libc::SIGTERM] {
-        // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
-        unsafe { libc::signal(sig, on_signal as *const () as libc::sighandler_t) };
-    }
     let mut cfg = server::Config {
         h2: args.h2,
         tls: None,
@@ -91,31 +85,48 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         cfg.tls = Some(acceptor);
     }
-    let deadline = args.secs.map(|s| Instant::now() + Duration::from_secs(s));
-    let mut builder = ringbolt::Runtime::builder();
+    let mut builder = ringbolt::Runtime::builder()
+        .drain_timeout(Duration::from_secs(10))
+        .metrics(true);
     if let Some(n) = args.cores {
         builder = builder.cores(n);
     }
     let (args, cfg) = (&args, &cfg);
-    let results = builder.launch(|core| async move {
-        let listener = server::bind_reuseport(args.addr)?;
-        if core == 0 {
-            let scheme = if cfg.tls.is_some() { "https" } else { "http" };
-            let proto = if cfg.h2 { "HTTP/2" } else { "HTTP/1.1" };
-            println!(
-                "http: listening on {scheme}://{} ({proto})",
-                listener.local_addr()?
-            );
+    let shutdown = Shutdown::new();
+    let reports = builder.launch_with_shutdown(&shutdown, |core, token| {
+        let shutdown = shutdown.clone();
+        async move {
+            if core == 0 {
+                // SIGTERM (service managers) and Ctrl-C start the graceful shutdown: every core
+                // stops accepting, and each connection finishes its requests in flight.
+                shutdown.trigger_on(&[SignalKind::terminate(), SignalKind::interrupt()])?;
+                if let Some(secs) = args.secs {
+                    let (shutdown, token) = (shutdown.clone(), token.clone());
+                    ringbolt::spawn(async move {
+                        let timer = ringbolt::time::sleep(Duration::from_secs(secs));
+                        if select(timer, token.cancelled()).await.is_left() {
+                            shutdown.trigger();
+                        }
+                    });
+                }
+            }
+            let listener = server::bind_reuseport(args.addr)?;
+            if core == 0 {
+                let scheme = if cfg.tls.is_some() { "https" } else { "http" };
+                let proto = if cfg.h2 { "HTTP/2" } else { "HTTP/1.1" };
+                println!(
+                    "http: listening on {scheme}://{} ({proto})",
+                    listener.local_addr()?
+                );
+            }
+            server::accept_until(listener, cfg.clone(), token).await
         }
-        let acceptor = ringbolt::spawn(server::accept_loop(listener, cfg.clone()));
-        while !STOP.load(Ordering::Acquire) && deadline.is_none_or(|d| Instant::now() < d) {
-            ringbolt::time::sleep(Duration::from_millis(50)).await;
-        }
-        acceptor.abort();
-        Ok::<(), io::Error>(())
     })?;
-    for res in results {
-        res?;
+    for r in &reports {
+        println!(
+            "http: core {}: at shutdown {} tasks drained, {} aborted",
+            r.core, r.tasks_drained, r.tasks_aborted
+        );
     }
     println!("http: stopped");
     Ok(())

@@ -9,9 +9,12 @@ use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
 use ringbolt::net::compat::{HyperExecutor, HyperTimer};
 use ringbolt::net::{TcpListener, TcpSocket, TcpStream};
+use ringbolt::sync::CancellationToken;
+use ringbolt::task::{select, Either as Select};
 use std::convert::Infallible;
 use std::io;
 use std::net::SocketAddr;
+use std::pin::pin;
 use std::sync::Arc;
 
 /// The fixed body of `GET /`.
@@ -29,11 +32,17 @@ pub struct Config {
 /// The response body: the fixed body, or the request body streamed back.
 pub type Body = Either<Full<Bytes>, Incoming>;
 
-/// `GET /` answers [`HELLO`]; `POST /echo` streams the request body back; anything else 404.
+/// `GET /` answers [`HELLO`]; `POST /echo` streams the request body back; `GET /metrics` gives
+/// the runtime's metrics in Prometheus text format; anything else 404.
 pub async fn handle(req: Request<Incoming>) -> Result<Response<Body>, Infallible> {
     let res = match (req.method(), req.uri().path()) {
         (&Method::GET, "/") => Response::new(Either::Left(Full::new(Bytes::from_static(HELLO)))),
         (&Method::POST, "/echo") => Response::new(Either::Right(req.into_body())),
+        // Every core's counters and histograms, Prometheus text format (the example turns
+        // metrics on; without `Builder::metrics(true)` only the counters move).
+        (&Method::GET, "/metrics") => Response::new(Either::Left(Full::new(Bytes::from(
+            ringbolt::metrics::render(),
+        )))),
         _ => {
             let mut res =
                 Response::new(Either::Left(Full::new(Bytes::from_static(b"not found\n"))));
@@ -56,46 +65,80 @@ pub fn bind_reuseport(addr: SocketAddr) -> io::Result<TcpListener> {
     sock.listen(1024)
 }
 
-/// Serves one connection to the end (client closed, or an error).
-pub async fn serve_conn(stream: TcpStream, cfg: &Config) -> Result<(), Box<dyn std::error::Error>> {
+/// Serves one connection until the client closes it, or, once `token` is cancelled, until hyper
+/// has finished the requests in flight (graceful shutdown: no new request is read, keep-alive
+/// ends, HTTP/2 sends GOAWAY).
+pub async fn serve_conn_until(
+    stream: TcpStream,
+    cfg: &Config,
+    token: CancellationToken,
+) -> Result<(), Box<dyn std::error::Error>> {
     let io = stream.into_poll_io();
     match &cfg.tls {
-        None => serve_io(io, cfg.h2).await,
+        None => serve_io(io, cfg.h2, token).await,
         Some(acceptor) => {
             let tls = acceptor.accept(io).await?;
-            serve_io(hyper_util::rt::TokioIo::new(tls), cfg.h2).await
+            serve_io(hyper_util::rt::TokioIo::new(tls), cfg.h2, token).await
         }
     }
 }
 
-async fn serve_io<I>(io: I, h2: bool) -> Result<(), Box<dyn std::error::Error>>
+async fn serve_io<I>(
+    io: I,
+    h2: bool,
+    token: CancellationToken,
+) -> Result<(), Box<dyn std::error::Error>>
 where
     I: hyper::rt::Read + hyper::rt::Write + Unpin + 'static,
 {
     if h2 {
-        hyper::server::conn::http2::Builder::new(HyperExecutor)
+        let conn = hyper::server::conn::http2::Builder::new(HyperExecutor)
             .timer(HyperTimer)
-            .serve_connection(io, service_fn(handle))
-            .await?;
+            .serve_connection(io, service_fn(handle));
+        let mut conn = pin!(conn);
+        if let Select::Left(res) = select(conn.as_mut(), token.cancelled()).await {
+            return Ok(res?);
+        }
+        conn.as_mut().graceful_shutdown();
+        conn.await?;
     } else {
-        hyper::server::conn::http1::Builder::new()
+        let conn = hyper::server::conn::http1::Builder::new()
             .timer(HyperTimer)
             .keep_alive(true)
-            .serve_connection(io, service_fn(handle))
-            .await?;
+            .serve_connection(io, service_fn(handle));
+        let mut conn = pin!(conn);
+        if let Select::Left(res) = select(conn.as_mut(), token.cancelled()).await {
+            return Ok(res?);
+        }
+        conn.as_mut().graceful_shutdown();
+        conn.await?;
     }
     Ok(())
 }
 
 /// Accepts on `listener` and serves each connection in its own task on this core, forever.
+#[allow(dead_code)] // used by tests/http_hyper.rs, which includes this file
 pub async fn accept_loop(listener: TcpListener, cfg: Config) -> io::Result<()> {
+    accept_until(listener, cfg, CancellationToken::new()).await
+}
+
+/// Accepts on `listener` until `token` is cancelled, serving each connection in its own task on
+/// this core; those tasks then finish their requests in flight (see [`serve_conn_until`]).
+pub async fn accept_until(
+    listener: TcpListener,
+    cfg: Config,
+    token: CancellationToken,
+) -> io::Result<()> {
     let cfg = std::rc::Rc::new(cfg);
     loop {
-        let (stream, _) = listener.accept().await?;
-        let cfg = cfg.clone();
+        let (stream, _) = match select(listener.accept(), token.cancelled()).await {
+            Select::Left(accepted) => accepted?,
+            Select::Right(()) => return Ok(()),
+        };
+        let (cfg, token) = (cfg.clone(), token.clone());
         ringbolt::spawn(async move {
             // A client that resets or speaks garbage is not the server's problem.
-            let _ = serve_conn(stream, &cfg).await;
+            let _ = serve_conn_until(stream, &cfg, token).await;
         });
     }
 }
