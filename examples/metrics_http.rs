@@ -12,9 +12,14 @@
 //! with 404. One request per connection (HTTP/1.0: the server closes after the response).
 //! The runtimes are built with `Builder::metrics(true)` and the default stall detection, so a
 //! blocking call on a core shows up in `ringbolt_stalls_total` and on stderr.
-//! Runs until killed, or for `--secs N`.
+//! Runs until SIGTERM or Ctrl-C (or for `--secs N`): then every core stops accepting, the
+//! requests in flight are answered, and the process exits 0.
 
 use ringbolt::net::{TcpListener, TcpStream};
+use ringbolt::shutdown::Shutdown;
+use ringbolt::signal::unix::SignalKind;
+use ringbolt::sync::CancellationToken;
+use ringbolt::task::{select, Either};
 use std::io;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -94,7 +99,7 @@ async fn respond(stream: &TcpStream, status: &str, ctype: &str, body: &str) -> i
     res
 }
 
-async fn core_main(args: &Args) -> io::Result<()> {
+async fn core_main(args: &Args, token: CancellationToken) -> io::Result<()> {
     let listener = TcpListener::bind_reuseport(args.addr)?;
     if ringbolt::core_id() == 0 {
         println!(
@@ -103,35 +108,52 @@ async fn core_main(args: &Args) -> io::Result<()> {
             ringbolt::cores()
         );
     }
-    let acceptor = async {
-        let mut incoming = listener.incoming();
-        loop {
-            match incoming.next().await {
-                Ok(stream) => {
-                    ringbolt::spawn(async move {
-                        if let Err(e) = serve(stream).await {
-                            eprintln!("metrics_http: connection failed: {e}");
-                        }
-                    });
-                }
-                Err(e) => eprintln!("metrics_http: accept failed: {e}"),
+    let mut incoming = listener.incoming();
+    loop {
+        // Accept until the shutdown starts; the connections' tasks are drained by the launcher.
+        let next = match select(incoming.next(), token.cancelled()).await {
+            Either::Left(next) => next,
+            Either::Right(()) => return Ok(()),
+        };
+        match next {
+            Ok(stream) => {
+                ringbolt::spawn(async move {
+                    if let Err(e) = serve(stream).await {
+                        eprintln!("metrics_http: connection failed: {e}");
+                    }
+                });
             }
+            Err(e) => eprintln!("metrics_http: accept failed: {e}"),
         }
-    };
-    match args.secs {
-        Some(s) => {
-            let _ = ringbolt::time::timeout(Duration::from_secs(s), acceptor).await;
-        }
-        None => acceptor.await,
     }
-    Ok(())
 }
 
 fn main() -> io::Result<()> {
     let args = parse_args();
-    let results = ringbolt::Builder::new()
+    let shutdown = Shutdown::new();
+    let args = &args;
+    ringbolt::Builder::new()
         .cores(args.cores)
         .metrics(true)
-        .launch(|_| core_main(&args))?;
-    results.into_iter().collect()
+        .drain_timeout(Duration::from_secs(5))
+        .launch_with_shutdown(&shutdown, |core, token| {
+            let shutdown = shutdown.clone();
+            async move {
+                if core == 0 {
+                    shutdown.trigger_on(&[SignalKind::terminate(), SignalKind::interrupt()])?;
+                    if let Some(secs) = args.secs {
+                        let (shutdown, token) = (shutdown.clone(), token.clone());
+                        ringbolt::spawn(async move {
+                            let timer = ringbolt::time::sleep(Duration::from_secs(secs));
+                            if select(timer, token.cancelled()).await.is_left() {
+                                shutdown.trigger();
+                            }
+                        });
+                    }
+                }
+                core_main(args, token).await
+            }
+        })?;
+    println!("metrics_http: stopped");
+    Ok(())
 }
