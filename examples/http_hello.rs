@@ -5,7 +5,9 @@
 //! cargo run --release --example http_hello     # then: curl http://127.0.0.1:8080/
 //! ```
 //!
-//! `examples/http` is the full version (keep-alive, `/echo`, `--h2c`, `--tls`, graceful stop).
+//! It has no signal handling on purpose (it is the short version): SIGTERM or Ctrl-C end it by
+//! the default action. `examples/http` is the full version (keep-alive, `/echo`, `--h2c`,
+//! `--tls`, and a graceful stop on SIGTERM that finishes the requests in flight).
 
 // [dependencies] ringbolt = { .., features = ["hyper"] }, hyper = { version = "1", features =
 // ["http1", "server"] }, http-body-util = "0.1", bytes = "1"
