@@ -18,6 +18,10 @@
 use ringbolt::fs::File;
 use ringbolt::io::BufReader;
 use ringbolt::net::{TcpListener, TcpStream};
+use ringbolt::shutdown::Shutdown;
+use ringbolt::signal::unix::SignalKind;
+use ringbolt::sync::CancellationToken;
+use ringbolt::task::{select, Either};
 use std::io;
 use std::net::SocketAddr;
 use std::path::{Component, Path, PathBuf};
@@ -98,36 +102,43 @@ fn main() -> io::Result<()> {
     let root = args.root.canonicalize()?;
     let (addr, mode) = (args.addr, args.mode);
     println!("serving {} on http://{addr} ({mode:?})", root.display());
+    // SIGTERM or Ctrl-C: every core stops accepting, the requests in flight are answered
+    // (drained for up to 10 s), and the process exits 0.
+    let shutdown = Shutdown::new();
+    let root = &root;
     ringbolt::Runtime::builder()
         .cores(args.cores)
-        .launch(move |_core| {
-            let root = root.clone();
+        .drain_timeout(Duration::from_secs(10))
+        .launch_with_shutdown(&shutdown, |core, token| {
+            let shutdown = shutdown.clone();
             async move {
-                serve(
-                    TcpListener::bind_reuseport(addr)?,
-                    Rc::new(root),
-                    mode,
-                    None,
-                )
-                .await
+                if core == 0 {
+                    shutdown.trigger_on(&[SignalKind::terminate(), SignalKind::interrupt()])?;
+                }
+                let listener = TcpListener::bind_reuseport(addr)?;
+                serve(listener, Rc::new(root.clone()), mode, None, token).await
             }
-        })?
-        .into_iter()
-        .collect::<io::Result<Vec<()>>>()?;
+        })?;
+    println!("file_server: stopped");
     Ok(())
 }
 
-/// Accepts connections (all of them, or `limit`) and serves each in its own task.
+/// Accepts connections (all of them, or `limit`) until `token` is cancelled, and serves each
+/// in its own task.
 async fn serve(
     listener: TcpListener,
     root: Rc<PathBuf>,
     mode: Mode,
     limit: Option<usize>,
+    token: CancellationToken,
 ) -> io::Result<()> {
     let mut tasks = Vec::new();
     let mut served = 0;
     while limit.is_none_or(|l| served < l) {
-        let (stream, _) = listener.accept().await?;
+        let (stream, _) = match select(listener.accept(), token.cancelled()).await {
+            Either::Left(accepted) => accepted?,
+            Either::Right(()) => break,
+        };
         served += 1;
         let root = root.clone();
         let task = ringbolt::spawn(async move {
@@ -320,7 +331,14 @@ fn bench_cell(
         let rt = ringbolt::Runtime::new()?;
         rt.block_on(async move {
             let listener = TcpListener::from_std(listener);
-            serve(listener, Rc::new(root), mode, Some(requests)).await
+            serve(
+                listener,
+                Rc::new(root),
+                mode,
+                Some(requests),
+                CancellationToken::new(),
+            )
+            .await
         })
     });
     let cpu0 = cpu_time(libc::RUSAGE_SELF);

@@ -14,10 +14,14 @@
 
 use ringbolt::io::{copy_bidirectional, SplitOwned};
 use ringbolt::net::{TcpListener, TcpStream, UnixStream};
+use ringbolt::shutdown::Shutdown;
+use ringbolt::signal::unix::SignalKind;
+use ringbolt::task::{select, Either};
 use std::io;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::rc::Rc;
+use std::time::Duration;
 
 #[derive(Clone, Debug)]
 enum Upstream {
@@ -68,14 +72,26 @@ fn main() -> io::Result<()> {
     let args = parse_args();
     let (listen, upstream) = (args.listen, args.upstream);
     println!("proxy {listen} -> {upstream:?}");
+    // SIGTERM or Ctrl-C: every core stops accepting, the relays in flight get up to 10 s to
+    // finish, and the process exits 0.
+    let shutdown = Shutdown::new();
+    let upstream = &upstream;
     ringbolt::Runtime::builder()
         .cores(args.cores)
-        .launch(move |_core| {
+        .drain_timeout(Duration::from_secs(10))
+        .launch_with_shutdown(&shutdown, |core, token| {
+            let shutdown = shutdown.clone();
             let upstream = Rc::new(upstream.clone());
             async move {
+                if core == 0 {
+                    shutdown.trigger_on(&[SignalKind::terminate(), SignalKind::interrupt()])?;
+                }
                 let listener = TcpListener::bind_reuseport(listen)?;
                 loop {
-                    let (client, peer) = listener.accept().await?;
+                    let (client, peer) = match select(listener.accept(), token.cancelled()).await {
+                        Either::Left(accepted) => accepted?,
+                        Either::Right(()) => return Ok::<(), io::Error>(()),
+                    };
                     let upstream = upstream.clone();
                     ringbolt::spawn(async move {
                         let res = match &*upstream {
@@ -95,9 +111,8 @@ fn main() -> io::Result<()> {
                     });
                 }
             }
-        })?
-        .into_iter()
-        .collect::<io::Result<Vec<()>>>()?;
+        })?;
+    println!("proxy: stopped");
     Ok(())
 }
 
