@@ -37,11 +37,15 @@ fn a_wake_whose_target_closes_before_the_wakers_next_turn_reaches_no_other_ring(
     let (go_tx, go_rx) = mpsc::channel::<()>();
     let (woke_tx, woke_rx) = mpsc::channel::<()>();
     let (turned_tx, turned_rx) = mpsc::channel::<()>();
+    let (ready_tx, ready_rx) = mpsc::channel::<()>();
     // The waker: a ringbolt core that wakes the current target, then blocks its thread before
     // its loop turns again (where a merely queued SQE would go out).
     let s = slot.clone();
     let waker_thread = std::thread::spawn(move || {
         let rt = Runtime::new().unwrap();
+        // The waker's own ring must exist before the first scan below, or the scan could take
+        // the waker's fd for the target's (and the test would then close the waker's ring).
+        ready_tx.send(()).unwrap();
         rt.block_on(async move {
             for _ in 0..ROUNDS {
                 go_rx.recv().unwrap();
@@ -55,14 +59,17 @@ fn a_wake_whose_target_closes_before_the_wakers_next_turn_reaches_no_other_ring(
             }
         });
     });
+    ready_rx.recv().unwrap();
     let mut stray = 0;
     for _ in 0..ROUNDS {
         let before = ring_fds();
         let target = Runtime::new().unwrap();
-        let target_fd = *ring_fds()
-            .iter()
-            .find(|fd| !before.contains(fd))
-            .expect("the target's ring fd");
+        let new: Vec<i32> = ring_fds()
+            .into_iter()
+            .filter(|fd| !before.contains(fd))
+            .collect();
+        assert_eq!(new.len(), 1, "exactly one new ring fd (the target's): {new:?}");
+        let target_fd = new[0];
         let s = slot.clone();
         target.block_on(async move {
             ringbolt_runtime::spawn(std::future::poll_fn(move |cx| {
