@@ -83,7 +83,7 @@ pub use builder::Builder;
 #[cfg(feature = "fault-injection")]
 pub use driver::fault;
 pub use driver::ops;
-pub use driver::{CqeResult, MultiOp, MultishotOpCode, Op, OpCode, SharedFd};
+pub use driver::{CqeResult, MultiOp, MultishotOpCode, Op, OpCode, Salvage, SharedFd};
 pub use executor::remote::CrossWake;
 pub use executor::spawn;
 pub use executor::spawn_on::{cores, spawn_on, RemoteJoinHandle};

@@ -31,7 +31,7 @@ unsafe impl OpCode for SendZc {
         )
         .build()
     }
-    fn complete(self: Box<Self>, cqe: CqeResult) -> io::Result<u32> {
+    fn complete(self, cqe: CqeResult) -> io::Result<u32> {
         cqe.result
     }
 }

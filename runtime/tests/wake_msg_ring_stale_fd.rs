@@ -68,7 +68,11 @@ fn a_wake_whose_target_closes_before_the_wakers_next_turn_reaches_no_other_ring(
             .into_iter()
             .filter(|fd| !before.contains(fd))
             .collect();
-        assert_eq!(new.len(), 1, "exactly one new ring fd (the target's): {new:?}");
+        assert_eq!(
+            new.len(),
+            1,
+            "exactly one new ring fd (the target's): {new:?}"
+        );
         let target_fd = new[0];
         let s = slot.clone();
         target.block_on(async move {

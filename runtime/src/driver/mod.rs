@@ -22,7 +22,7 @@ mod setup;
 pub use setup::{Features, SetupError};
 
 pub use fd::SharedFd;
-pub use op::{MultiOp, MultishotOpCode, Op, OpCode};
+pub use op::{MultiOp, MultishotOpCode, Op, OpCode, Salvage};
 
 use io_uring::{cqueue, opcode, squeue::Entry, types, IoUring, Probe};
 use op::Orphan;
@@ -472,6 +472,8 @@ impl Driver {
             }
             Slot::Waiting { result, .. } => {
                 let early = result.take();
+                let mut orphan = orphan;
+                orphan.mark_parked();
                 *slot = Slot::Ignored(orphan);
                 if let (Some(cqe), Slot::Ignored(o)) = (early, slot) {
                     o.more(cqe.into());
@@ -501,8 +503,18 @@ impl Driver {
             self.slots.remove(key as u32 as usize);
             drop(orphan);
         } else if let Some(slot) = self.slot_mut(key) {
+            orphan.mark_parked();
             *slot = Slot::Ignored(orphan);
             self.cancel(key);
+        }
+    }
+
+    /// Asks the kernel to cancel an op whose future is alive ([`Op::cancel`]); its final CQE
+    /// still comes and the future takes it. Nothing happens when the op already completed.
+    pub(crate) fn cancel_op(&mut self, key: Key) {
+        match self.slot_mut(key) {
+            Some(Slot::Waiting { .. }) | Some(Slot::Stream { done: false, .. }) => self.cancel(key),
+            _ => {}
         }
     }
 

@@ -1,16 +1,21 @@
 //! The op lifecycle: [`OpCode`], [`Op`] and [`MultiOp`].
 //!
 //! Rules (every op follows them; the driver enforces the ones it can):
-//! 1. An op's state (buffers, `sockaddr`, `msghdr`, `iovec`, paths, the fd handle) is boxed
-//!    before its SQE is built, and the SQE points only into that box.
-//! 2. Once its SQE is pushed, the box lives until the op's **final** CQE (one without
+//! 1. The SQE points only into memory the op's state owns (or `'static` memory). A state whose
+//!    SQE points into its own fields (a `sockaddr`, a `timespec`) is boxed before its SQE is
+//!    built; a state that promises [`OpCode::INLINE`] (every pointer goes to heap memory it
+//!    owns, such as an [`IoBuf`](crate::buf::IoBuf)'s bytes, which do not move when the state
+//!    moves) lives inline in the [`Op`] future: no allocation per op.
+//! 2. Once its SQE is pushed, the state lives until the op's **final** CQE (one without
 //!    `IORING_CQE_F_MORE`) has been reaped, whatever happens to the future: a dropped `Op`
-//!    hands its box to the driver, which queues `IORING_OP_ASYNC_CANCEL` and keeps the box until
-//!    the final CQE, then calls [`OpCode::release`] so that a resource the kernel created anyway
-//!    (an accepted or opened fd) is closed.
+//!    hands its state to the driver (boxing it then, if it was inline), which queues
+//!    `IORING_OP_ASYNC_CANCEL` and keeps the state until the final CQE, then calls
+//!    [`OpCode::release`] (or the op's [`Salvage`] sink) so that what the kernel completed
+//!    anyway (bytes read, an accepted or opened fd) is handed on or closed, never lost silently.
 //! 3. A slot in the in-flight slab is freed only by its own final CQE, and `user_data` carries a
 //!    generation, so a stale CQE never reaches a reused slot.
-//! 4. `mem::forget` of an in-flight op leaks its box; the kernel keeps writing into valid memory.
+//! 4. `mem::forget` of an in-flight op leaks its state; the kernel keeps writing into valid
+//!    memory (heap memory the leaked state owns).
 //! 5. An op is submitted on its first poll. An op dropped before that never reaches the kernel.
 //! 6. The state never leaves the place the driver can find it (the `Op`, or the slab once
 //!    orphaned) before the final CQE: `poll` matches it in place, and every "no runtime",
@@ -24,6 +29,7 @@ use std::future::Future;
 use std::io;
 use std::marker::PhantomData;
 use std::pin::Pin;
+use std::rc::Rc;
 use std::task::{Context, Poll};
 
 /// One io_uring operation: how to build its SQE and what its CQE means.
@@ -34,13 +40,23 @@ use std::task::{Context, Poll};
 /// # Safety
 ///
 /// - Every pointer that `build` writes into the SQE must point into memory owned by `self` (or
-///   `'static`), and stay valid and unmoved while `self` is alive. The driver keeps `self` boxed
-///   and alive until the final CQE, so pointers into `self`'s own fields and heap buffers are
-///   exactly what is allowed.
+///   `'static`), and stay valid while `self` is alive. Unless `INLINE` is true, the driver keeps
+///   `self` boxed (unmoved) until the final CQE, so pointers into `self`'s own fields are
+///   allowed.
+/// - With `INLINE = true`, every such pointer must also stay valid and unchanged when `self` is
+///   **moved** (heap memory `self` owns, like an `IoBuf`'s bytes, or `'static` memory; never a
+///   field of `self`): the state then lives inline in the `Op` future, which may move while the
+///   op is in flight.
 /// - `build` must not set `user_data` (the driver does) and must not create linked chains.
+/// - `try_inline` may only perform the operation synchronously with a non-blocking system call
+///   and must report exactly what happened (the result a CQE would have carried).
 pub unsafe trait OpCode: 'static {
     /// What awaiting the op yields.
     type Output;
+
+    /// Whether the state may live inline in the [`Op`] future (see the safety section): the
+    /// hot-path ops set it, so submitting them allocates nothing.
+    const INLINE: bool = false;
 
     /// Checks, on the thread about to submit, that the op may run on the current ring (for
     /// example that a resource it names was registered with this ring). An error completes
@@ -49,16 +65,28 @@ pub unsafe trait OpCode: 'static {
         Ok(())
     }
 
-    /// Builds the SQE. Called once, after `self` was boxed.
+    /// Tries the operation at once, without the ring, when that cannot block (a read of a
+    /// file's page-cache pages with `RWF_NOWAIT`, for example). `Some(result)` completes the op
+    /// with that result and nothing is submitted; `None` submits the SQE. The default submits.
+    fn try_inline(&mut self) -> Option<io::Result<u32>> {
+        None
+    }
+
+    /// Builds the SQE. Called once, just before the SQE is queued.
     fn build(&mut self) -> Entry;
 
     /// Turns the final CQE into the output, handing owned buffers back.
-    fn complete(self: Box<Self>, cqe: CqeResult) -> Self::Output;
+    fn complete(self, cqe: CqeResult) -> Self::Output
+    where
+        Self: Sized;
 
     /// Called instead of `complete` when the final CQE arrives after the future was dropped.
     /// The default completes and drops the output; an op whose output owns a resource (an
     /// `OwnedFd`) therefore releases it by dropping it.
-    fn release(self: Box<Self>, cqe: CqeResult) {
+    fn release(self, cqe: CqeResult)
+    where
+        Self: Sized,
+    {
         drop(self.complete(cqe));
     }
 }
@@ -67,7 +95,7 @@ pub unsafe trait OpCode: 'static {
 ///
 /// # Safety
 ///
-/// The same obligations as [`OpCode`].
+/// The same obligations as [`OpCode`] (the state is always boxed: `INLINE` does not apply).
 pub unsafe trait MultishotOpCode: 'static {
     /// What each CQE turns into.
     type Item;
@@ -89,38 +117,132 @@ pub unsafe trait MultishotOpCode: 'static {
     }
 }
 
+/// Where the results of an op go when its future is dropped while the op is in flight: the
+/// kernel may still complete it (bytes read, a connection accepted), and a sink keeps that
+/// work instead of discarding it. Set with [`Op::salvage`] or [`MultiOp::salvage`].
+///
+/// `net` uses it to make reads and accepts cancel-safe: what a dropped read received is kept
+/// on the stream and returned by the next read.
+pub trait Salvage<O>: 'static {
+    /// The future was dropped with the op in flight; the driver now holds it and will call
+    /// [`salvage`](Salvage::salvage) with each result (one for a single-shot op) until the
+    /// final CQE, then [`done`](Salvage::done). Not called when the op's state had to be
+    /// leaked (dropped outside its runtime): then nothing more is called.
+    fn parked(&self) {}
+
+    /// An output of the dropped op (for a single-shot op: its only one, which may be an
+    /// `ECANCELED` error if the cancellation won; buffers come back in it).
+    fn salvage(&self, output: O);
+
+    /// The op's final CQE was handled: nothing more comes from it.
+    fn done(&self) {}
+}
+
 /// What the driver keeps of an op whose future was dropped while it was in flight.
 pub(crate) trait Orphan {
     /// A CQE with `F_MORE`: the op goes on.
     fn more(&mut self, cqe: CqeResult);
     /// The final CQE.
     fn finish(self: Box<Self>, cqe: CqeResult);
+    /// The driver keeps the orphan until its final CQE (it was not complete yet).
+    fn mark_parked(&mut self) {}
 }
 
-impl<T: OpCode> Orphan for T {
+/// A dropped single-shot op's state, with its sink if it has one.
+struct Parked<T: OpCode> {
+    op: T,
+    sink: Option<Rc<dyn Salvage<T::Output>>>,
+    deferred: bool,
+}
+
+impl<T: OpCode> Orphan for Parked<T> {
     fn more(&mut self, _cqe: CqeResult) {}
     fn finish(self: Box<Self>, cqe: CqeResult) {
-        self.release(cqe);
+        let Parked { op, sink, deferred } = *self;
+        match sink {
+            Some(sink) => {
+                sink.salvage(op.complete(cqe));
+                if deferred {
+                    sink.done();
+                }
+            }
+            None => op.release(cqe),
+        }
+    }
+    fn mark_parked(&mut self) {
+        self.deferred = true;
+        if let Some(sink) = &self.sink {
+            sink.parked();
+        }
     }
 }
 
-/// Boxed state of a multishot op (a distinct type so that it has its own `Orphan` impl).
-struct Multi<T>(T);
+/// Boxed state of a multishot op, with its sink if it has one.
+struct Multi<T: MultishotOpCode> {
+    op: T,
+    sink: Option<Rc<dyn Salvage<T::Item>>>,
+    deferred: bool,
+}
 
 impl<T: MultishotOpCode> Orphan for Multi<T> {
     fn more(&mut self, cqe: CqeResult) {
-        self.0.release(cqe);
+        match &self.sink {
+            Some(sink) => sink.salvage(self.op.next(cqe)),
+            None => self.op.release(cqe),
+        }
     }
     fn finish(mut self: Box<Self>, cqe: CqeResult) {
-        self.0.release(cqe);
+        self.more(cqe);
+        if let (Some(sink), true) = (&self.sink, self.deferred) {
+            sink.done();
+        }
+    }
+    fn mark_parked(&mut self) {
+        self.deferred = true;
+        if let Some(sink) = &self.sink {
+            sink.parked();
+        }
+    }
+}
+
+/// Where a single-shot op's state lives: inline (`OpCode::INLINE`) or boxed.
+enum Store<T> {
+    Inline(T),
+    Boxed(Box<T>),
+}
+
+impl<T> Store<T> {
+    #[inline]
+    fn new(op: T, inline: bool) -> Self {
+        if inline {
+            Store::Inline(op)
+        } else {
+            Store::Boxed(Box::new(op))
+        }
+    }
+
+    #[inline]
+    fn get_mut(&mut self) -> &mut T {
+        match self {
+            Store::Inline(t) => t,
+            Store::Boxed(b) => b,
+        }
+    }
+
+    #[inline]
+    fn into_inner(self) -> T {
+        match self {
+            Store::Inline(t) => t,
+            Store::Boxed(b) => *b,
+        }
     }
 }
 
 /// Where the op is: `InFlight` carries its slab key and the id of the driver whose ring holds
 /// the SQE, so it is only ever polled or dropped into that driver.
-enum State<T> {
-    Unsubmitted(Box<T>),
-    InFlight(Box<T>, Key, u64),
+enum State<S> {
+    Unsubmitted(S),
+    InFlight(S, Key, u64),
     Done,
 }
 
@@ -130,16 +252,72 @@ enum State<T> {
 /// `!Send`: an op belongs to the ring of the core that submitted it.
 #[must_use = "an Op does nothing until awaited"]
 pub struct Op<T: OpCode> {
-    state: State<T>,
+    state: State<Store<T>>,
+    /// Set by [`Op::cancel`] before submission: the op completes with `ECANCELED` unsubmitted.
+    cancelled: bool,
+    sink: Option<Rc<dyn Salvage<T::Output>>>,
     _not_send: PhantomData<*const ()>,
 }
 
 impl<T: OpCode> Op<T> {
     /// Wraps an op; nothing is submitted until the first poll.
+    #[inline]
     pub fn new(op: T) -> Self {
         Op {
-            state: State::Unsubmitted(Box::new(op)),
+            state: State::Unsubmitted(Store::new(op, T::INLINE)),
+            cancelled: false,
+            sink: None,
             _not_send: PhantomData,
+        }
+    }
+
+    /// Sends the output to `sink` if this future is dropped while the op is in flight, instead
+    /// of releasing it (see [`Salvage`]).
+    pub fn salvage(mut self, sink: Rc<dyn Salvage<T::Output>>) -> Self {
+        self.sink = Some(sink);
+        self
+    }
+
+    /// Whether the op's SQE reached the ring and its final CQE has not been taken yet.
+    pub fn is_in_flight(&self) -> bool {
+        matches!(self.state, State::InFlight(..))
+    }
+
+    /// Asks the kernel to cancel the op, **keeping the future**: await it afterwards to get the
+    /// output back with its buffers, either the result the op reached first or an `ECANCELED`
+    /// error. Before submission the op is not submitted at all (it resolves to `ECANCELED`);
+    /// after completion this does nothing.
+    ///
+    /// This is how to stop an op without losing its buffer or what it completed, which dropping
+    /// it (in `select!` or `timeout`) cannot do.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringbolt_runtime::ops::Timeout;
+    /// use std::time::Duration;
+    ///
+    /// ringbolt_runtime::Runtime::new().unwrap().block_on(async {
+    ///     let mut op = Timeout::op(Duration::from_secs(60));
+    ///     // Submit it, then change our mind.
+    ///     let _ = ringbolt_runtime::time::timeout(Duration::from_millis(1), &mut op).await;
+    ///     op.cancel();
+    ///     let res = op.await;
+    ///     assert_eq!(res.unwrap_err().raw_os_error(), Some(libc::ECANCELED));
+    /// });
+    /// ```
+    pub fn cancel(&mut self) {
+        match &self.state {
+            State::Unsubmitted(_) => self.cancelled = true,
+            State::InFlight(_, key, id) => {
+                let (key, id) = (*key, *id);
+                let _ = context::try_with_driver(|d| {
+                    if d.id == id {
+                        d.cancel_op(key);
+                    }
+                });
+            }
+            State::Done => {}
         }
     }
 }
@@ -151,18 +329,32 @@ impl<T: OpCode> Future for Op<T> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T::Output> {
         let this = self.get_mut();
-        // The state is matched in place: an in-flight op's box never leaves `this.state` until
-        // its final CQE was taken (rule 2), so every panic below (no runtime, wrong runtime,
-        // busy driver) unwinds with the box still here, and `Drop` parks or leaks it.
+        // The state is matched in place: an in-flight op's state never leaves `this.state`
+        // until its final CQE was taken (rule 2), so every panic below (no runtime, wrong
+        // runtime, busy driver) unwinds with the state still here, and `Drop` parks or leaks it.
         match &mut this.state {
             State::Unsubmitted(data) => {
+                let data = data.get_mut();
+                if this.cancelled {
+                    let e = io::Error::from_raw_os_error(libc::ECANCELED);
+                    return Poll::Ready(this.take_unsubmitted().complete(CqeResult::error(e)));
+                }
                 if let Err(e) = data.validate() {
                     return Poll::Ready(this.take_unsubmitted().complete(CqeResult::error(e)));
+                }
+                if let Some(res) = data.try_inline() {
+                    return Poll::Ready(this.take_unsubmitted().complete(CqeResult::inline(res)));
                 }
                 let entry = data.build();
                 match context::try_with_driver(|d| d.submit(entry, cx.waker()).map(|k| (k, d.id))) {
                     Ok(Ok((key, id))) => {
-                        let data = this.take_unsubmitted();
+                        let State::Unsubmitted(data) =
+                            std::mem::replace(&mut this.state, State::Done)
+                        else {
+                            unreachable!("matched Unsubmitted above")
+                        };
+                        // Moving an inline state is allowed by `OpCode::INLINE`'s contract; a
+                        // boxed one moves only its pointer.
                         this.state = State::InFlight(data, key, id);
                         Poll::Pending
                     }
@@ -187,7 +379,7 @@ impl<T: OpCode> Future for Op<T> {
                         else {
                             unreachable!("matched InFlight above")
                         };
-                        Poll::Ready(data.complete(cqe.into()))
+                        Poll::Ready(data.into_inner().complete(cqe.into()))
                     }
                     Ok(Some(Poll::Pending)) => Poll::Pending,
                     // The slot is not this op's: a driver bug. Keep the state (the drop leaks
@@ -204,9 +396,10 @@ impl<T: OpCode> Future for Op<T> {
 
 impl<T: OpCode> Op<T> {
     /// Takes the state of an op that never reached the kernel.
-    fn take_unsubmitted(&mut self) -> Box<T> {
+    #[inline]
+    fn take_unsubmitted(&mut self) -> T {
         match std::mem::replace(&mut self.state, State::Done) {
-            State::Unsubmitted(data) => data,
+            State::Unsubmitted(data) => data.into_inner(),
             _ => unreachable!("only called on an unsubmitted op"),
         }
     }
@@ -230,7 +423,12 @@ fn no_driver_error(why: context::NoDriver) -> io::Error {
 impl<T: OpCode> Drop for Op<T> {
     fn drop(&mut self) {
         if let State::InFlight(data, key, id) = std::mem::replace(&mut self.state, State::Done) {
-            let orphan: Box<dyn Orphan> = data;
+            // Boxing moves an inline state: allowed by `OpCode::INLINE`'s contract.
+            let orphan: Box<dyn Orphan> = Box::new(Parked {
+                op: data.into_inner(),
+                sink: self.sink.take(),
+                deferred: false,
+            });
             context::drop_op(id, key, orphan);
         }
     }
@@ -243,7 +441,7 @@ impl<T: OpCode> Drop for Op<T> {
 /// resource shortage such as `ENOBUFS`) and the caller decides whether to start a new one.
 #[must_use = "a MultiOp does nothing until polled"]
 pub struct MultiOp<T: MultishotOpCode> {
-    state: State<Multi<T>>,
+    state: State<Box<Multi<T>>>,
     _not_send: PhantomData<*const ()>,
 }
 
@@ -251,8 +449,40 @@ impl<T: MultishotOpCode> MultiOp<T> {
     /// Wraps a multishot op; nothing is submitted until the first poll.
     pub fn new(op: T) -> Self {
         MultiOp {
-            state: State::Unsubmitted(Box::new(Multi(op))),
+            state: State::Unsubmitted(Box::new(Multi {
+                op,
+                sink: None,
+                deferred: false,
+            })),
             _not_send: PhantomData,
+        }
+    }
+
+    /// Sends the items the kernel still produces to `sink` if this stream is dropped while in
+    /// flight (and the items already queued when it is dropped), instead of releasing them;
+    /// see [`Salvage`].
+    pub fn salvage(mut self, sink: Rc<dyn Salvage<T::Item>>) -> Self {
+        match &mut self.state {
+            State::Unsubmitted(m) | State::InFlight(m, ..) => m.sink = Some(sink),
+            State::Done => {}
+        }
+        self
+    }
+
+    /// Asks the kernel to end the stream. Keep polling: the items it produced before the
+    /// cancellation took effect still come, then `None`.
+    pub fn cancel(&mut self) {
+        match &self.state {
+            State::Unsubmitted(_) => self.state = State::Done,
+            State::InFlight(_, key, id) => {
+                let (key, id) = (*key, *id);
+                let _ = context::try_with_driver(|d| {
+                    if d.id == id {
+                        d.cancel_op(key);
+                    }
+                });
+            }
+            State::Done => {}
         }
     }
 
@@ -267,11 +497,11 @@ impl<T: MultishotOpCode> MultiOp<T> {
         // driver has reaped the stream's final CQE.
         match &mut self.state {
             State::Unsubmitted(data) => {
-                if let Err(e) = data.0.validate() {
+                if let Err(e) = data.op.validate() {
                     let mut data = self.take_unsubmitted();
-                    return Poll::Ready(Some(data.0.next(CqeResult::error(e))));
+                    return Poll::Ready(Some(data.op.next(CqeResult::error(e))));
                 }
-                let entry = data.0.build();
+                let entry = data.op.build();
                 let waker = cx.waker().clone();
                 match context::try_with_driver(|d| {
                     d.submit_multishot(entry, waker).map(|k| (k, d.id))
@@ -283,11 +513,11 @@ impl<T: MultishotOpCode> MultiOp<T> {
                     }
                     Ok(Err(e)) => {
                         let mut data = self.take_unsubmitted();
-                        Poll::Ready(Some(data.0.next(CqeResult::error(e))))
+                        Poll::Ready(Some(data.op.next(CqeResult::error(e))))
                     }
                     Err(why) => {
                         let mut data = self.take_unsubmitted();
-                        Poll::Ready(Some(data.0.next(CqeResult::error(no_driver_error(why)))))
+                        Poll::Ready(Some(data.op.next(CqeResult::error(no_driver_error(why)))))
                     }
                 }
             }
@@ -298,7 +528,7 @@ impl<T: MultishotOpCode> MultiOp<T> {
                         let State::InFlight(data, ..) = &mut self.state else {
                             unreachable!("matched InFlight above")
                         };
-                        let item = data.0.next(cqe.into());
+                        let item = data.op.next(cqe.into());
                         if last {
                             // The driver freed the slot with the final CQE: the box may go.
                             self.state = State::Done;
@@ -347,6 +577,16 @@ impl<T: MultishotOpCode> Drop for MultiOp<T> {
 }
 
 impl CqeResult {
+    /// The result of an op performed at once by [`OpCode::try_inline`].
+    #[inline]
+    pub(crate) fn inline(result: io::Result<u32>) -> Self {
+        CqeResult {
+            result,
+            flags: 0,
+            submitted: true,
+        }
+    }
+
     /// A result that never reached the kernel.
     pub(crate) fn error(e: io::Error) -> Self {
         CqeResult {

@@ -192,13 +192,13 @@ unsafe impl OpCode for SignalRead {
             .build()
     }
 
-    fn complete(self: Box<Self>, cqe: CqeResult) -> io::Result<Vec<i32>> {
+    fn complete(self, cqe: CqeResult) -> io::Result<Vec<i32>> {
         let n = cqe.result?;
         Ok(self.signals(n as usize))
     }
 
     /// Rule 2.
-    fn release(self: Box<Self>, cqe: CqeResult) {
+    fn release(self, cqe: CqeResult) {
         if let Ok(signals) = self.complete(cqe) {
             for signo in signals {
                 registry::dispatch(signo);

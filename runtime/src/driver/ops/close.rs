@@ -20,11 +20,13 @@ impl Close {
 // SAFETY: the SQE carries only the fd number, no pointers.
 unsafe impl OpCode for Close {
     type Output = io::Result<()>;
+    // INLINE: the SQE holds no pointer into the op (only fds and numbers).
+    const INLINE: bool = true;
     fn build(&mut self) -> Entry {
         let fd = self.fd.as_ref().map_or(-1, |f| f.as_raw_fd());
         opcode::Close::new(types::Fd(fd)).build()
     }
-    fn complete(mut self: Box<Self>, cqe: CqeResult) -> io::Result<()> {
+    fn complete(mut self, cqe: CqeResult) -> io::Result<()> {
         if !cqe.reached_kernel() {
             // The SQE never reached the kernel: drop the OwnedFd, a plain close(2).
             drop(self.fd.take());

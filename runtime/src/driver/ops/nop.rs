@@ -27,10 +27,12 @@ impl Nop {
 // SAFETY: a NOP SQE carries no pointers.
 unsafe impl OpCode for Nop {
     type Output = io::Result<()>;
+    // INLINE: the SQE holds no pointer into the op (only fds and numbers).
+    const INLINE: bool = true;
     fn build(&mut self) -> Entry {
         opcode::Nop::new().build()
     }
-    fn complete(self: Box<Self>, cqe: CqeResult) -> io::Result<()> {
+    fn complete(self, cqe: CqeResult) -> io::Result<()> {
         cqe.result.map(drop)
     }
 }

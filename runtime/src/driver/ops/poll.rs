@@ -51,10 +51,12 @@ impl PollAdd {
 // because the op holds a SharedFd clone until its final CQE.
 unsafe impl OpCode for PollAdd {
     type Output = io::Result<u32>;
+    // INLINE: the SQE holds no pointer into the op (only fds and numbers).
+    const INLINE: bool = true;
     fn build(&mut self) -> Entry {
         opcode::PollAdd::new(types::Fd(self.fd.raw()), self.mask).build()
     }
-    fn complete(self: Box<Self>, cqe: CqeResult) -> io::Result<u32> {
+    fn complete(self, cqe: CqeResult) -> io::Result<u32> {
         cqe.result
     }
 }

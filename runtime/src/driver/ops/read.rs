@@ -24,17 +24,19 @@ impl<B: IoBufMut> Read<B> {
     }
 }
 
-// SAFETY: the SQE points into `self.buf`, an IoBufMut whose memory is stable while the boxed op
-// owns it; the fd stays open because the op holds a SharedFd clone.
+// SAFETY: the SQE points into `self.buf`, an IoBufMut whose memory is stable while the op
+// owns it, wherever the op moves (the INLINE promise); the fd stays open because the op holds a SharedFd clone.
 unsafe impl<B: IoBufMut> OpCode for Read<B> {
     type Output = BufResult<usize, B>;
+    // INLINE: the SQE's only pointer is into the buffer's heap memory (IoBuf: stable when moved).
+    const INLINE: bool = true;
     fn build(&mut self) -> Entry {
         let len = clamp_len(self.buf.bytes_total());
         opcode::Read::new(types::Fd(self.fd.raw()), self.buf.stable_mut_ptr(), len)
             .offset(self.offset)
             .build()
     }
-    fn complete(self: Box<Self>, cqe: CqeResult) -> BufResult<usize, B> {
+    fn complete(self, cqe: CqeResult) -> BufResult<usize, B> {
         let mut buf = self.buf;
         let asked = clamp_len(buf.bytes_total()) as usize;
         let res = cqe.result.map(|n| {

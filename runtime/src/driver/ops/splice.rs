@@ -45,6 +45,8 @@ impl Splice {
 // until the final CQE because the op holds SharedFd clones of them.
 unsafe impl OpCode for Splice {
     type Output = io::Result<usize>;
+    // INLINE: the SQE holds no pointer into the op (only fds and numbers).
+    const INLINE: bool = true;
     fn build(&mut self) -> Entry {
         opcode::Splice::new(
             types::Fd(self.fd_in.raw()),
@@ -56,7 +58,7 @@ unsafe impl OpCode for Splice {
         .flags(self.flags)
         .build()
     }
-    fn complete(self: Box<Self>, cqe: CqeResult) -> io::Result<usize> {
+    fn complete(self, cqe: CqeResult) -> io::Result<usize> {
         cqe.result.map(|n| n as usize)
     }
 }

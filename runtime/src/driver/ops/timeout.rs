@@ -27,7 +27,7 @@ unsafe impl OpCode for Timeout {
     fn build(&mut self) -> Entry {
         opcode::Timeout::new(&self.ts).build()
     }
-    fn complete(self: Box<Self>, cqe: CqeResult) -> io::Result<()> {
+    fn complete(self, cqe: CqeResult) -> io::Result<()> {
         match cqe.result {
             Ok(_) => Ok(()),
             Err(e) if e.raw_os_error() == Some(libc::ETIME) => Ok(()),

@@ -45,6 +45,8 @@ impl<B: IoBufMut> Readv<B> {
 // heap block does not move) until the final CQE.
 unsafe impl<B: IoBufMut> OpCode for Readv<B> {
     type Output = BufResult<usize, Vec<B>>;
+    // INLINE: the iovec array and the buffers it points at are heap memory the op owns.
+    const INLINE: bool = true;
     fn build(&mut self) -> Entry {
         self.iovecs = iovecs(
             self.bufs
@@ -59,7 +61,7 @@ unsafe impl<B: IoBufMut> OpCode for Readv<B> {
         .offset(self.offset)
         .build()
     }
-    fn complete(self: Box<Self>, cqe: CqeResult) -> BufResult<usize, Vec<B>> {
+    fn complete(self, cqe: CqeResult) -> BufResult<usize, Vec<B>> {
         let mut bufs = self.bufs;
         let res = cqe.result.map(|n| {
             let mut left = n as usize;
@@ -98,6 +100,8 @@ impl<B: IoBuf> Writev<B> {
 // SAFETY: as for Readv; the kernel only reads through these pointers.
 unsafe impl<B: IoBuf> OpCode for Writev<B> {
     type Output = BufResult<usize, Vec<B>>;
+    // INLINE: the iovec array and the buffers it points at are heap memory the op owns.
+    const INLINE: bool = true;
     fn build(&mut self) -> Entry {
         self.iovecs = iovecs(
             self.bufs
@@ -112,7 +116,7 @@ unsafe impl<B: IoBuf> OpCode for Writev<B> {
         .offset(self.offset)
         .build()
     }
-    fn complete(self: Box<Self>, cqe: CqeResult) -> BufResult<usize, Vec<B>> {
+    fn complete(self, cqe: CqeResult) -> BufResult<usize, Vec<B>> {
         (cqe.result.map(|n| n as usize), self.bufs)
     }
 }

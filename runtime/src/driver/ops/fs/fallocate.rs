@@ -27,13 +27,15 @@ impl Fallocate {
 // SAFETY: the SQE carries only integers and the fd, kept open by the SharedFd clone.
 unsafe impl OpCode for Fallocate {
     type Output = io::Result<()>;
+    // INLINE: the SQE holds no pointer into the op (only fds and numbers).
+    const INLINE: bool = true;
     fn build(&mut self) -> Entry {
         opcode::Fallocate::new(types::Fd(self.fd.raw()), self.len)
             .offset(self.offset)
             .mode(self.mode)
             .build()
     }
-    fn complete(self: Box<Self>, cqe: CqeResult) -> io::Result<()> {
+    fn complete(self, cqe: CqeResult) -> io::Result<()> {
         cqe.result.map(drop)
     }
 }

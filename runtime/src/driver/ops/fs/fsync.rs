@@ -26,6 +26,8 @@ impl Fsync {
 // SAFETY: the SQE carries only the fd number, kept open by the SharedFd clone; no pointers.
 unsafe impl OpCode for Fsync {
     type Output = io::Result<()>;
+    // INLINE: the SQE holds no pointer into the op (only fds and numbers).
+    const INLINE: bool = true;
     fn build(&mut self) -> Entry {
         let flags = if self.datasync {
             types::FsyncFlags::DATASYNC
@@ -36,7 +38,7 @@ unsafe impl OpCode for Fsync {
             .flags(flags)
             .build()
     }
-    fn complete(self: Box<Self>, cqe: CqeResult) -> io::Result<()> {
+    fn complete(self, cqe: CqeResult) -> io::Result<()> {
         cqe.result.map(drop)
     }
 }

@@ -25,10 +25,12 @@ impl Ftruncate {
 // SAFETY: the SQE carries only the length and the fd, kept open by the SharedFd clone.
 unsafe impl OpCode for Ftruncate {
     type Output = io::Result<()>;
+    // INLINE: the SQE holds no pointer into the op (only fds and numbers).
+    const INLINE: bool = true;
     fn build(&mut self) -> Entry {
         opcode::Ftruncate::new(types::Fd(self.fd.raw()), self.len).build()
     }
-    fn complete(self: Box<Self>, cqe: CqeResult) -> io::Result<()> {
+    fn complete(self, cqe: CqeResult) -> io::Result<()> {
         cqe.result.map(drop)
     }
 }

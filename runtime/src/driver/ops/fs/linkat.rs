@@ -27,7 +27,7 @@ unsafe impl OpCode for LinkAt {
             .flags(self.flags)
             .build()
     }
-    fn complete(self: Box<Self>, cqe: CqeResult) -> io::Result<()> {
+    fn complete(self, cqe: CqeResult) -> io::Result<()> {
         cqe.result.map(drop)
     }
 }

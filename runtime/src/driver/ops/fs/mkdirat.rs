@@ -25,7 +25,7 @@ unsafe impl OpCode for MkDirAt {
             .mode(self.mode)
             .build()
     }
-    fn complete(self: Box<Self>, cqe: CqeResult) -> io::Result<()> {
+    fn complete(self, cqe: CqeResult) -> io::Result<()> {
         cqe.result.map(drop)
     }
 }

@@ -34,7 +34,7 @@ unsafe impl OpCode for OpenAt {
             .mode(self.mode)
             .build()
     }
-    fn complete(self: Box<Self>, cqe: CqeResult) -> io::Result<OwnedFd> {
+    fn complete(self, cqe: CqeResult) -> io::Result<OwnedFd> {
         cqe.result.map(|fd| {
             // SAFETY: a non-negative openat result is a new fd that nobody else owns.
             unsafe { OwnedFd::from_raw_fd(fd as i32) }

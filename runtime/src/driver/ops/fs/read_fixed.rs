@@ -33,6 +33,8 @@ impl<B: FixedIoBuf + IoBufMut> ReadFixed<B> {
 // holds a SharedFd clone.
 unsafe impl<B: FixedIoBuf + IoBufMut> OpCode for ReadFixed<B> {
     type Output = BufResult<usize, B>;
+    // INLINE: the SQE's only pointer is into the buffer's heap memory (IoBuf: stable when moved).
+    const INLINE: bool = true;
     fn build(&mut self) -> Entry {
         let len = clamp_len(self.buf.bytes_total());
         let index = self.buf.buf_index();
@@ -45,7 +47,7 @@ unsafe impl<B: FixedIoBuf + IoBufMut> OpCode for ReadFixed<B> {
         .offset(self.offset)
         .build()
     }
-    fn complete(self: Box<Self>, cqe: CqeResult) -> BufResult<usize, B> {
+    fn complete(self, cqe: CqeResult) -> BufResult<usize, B> {
         let mut buf = self.buf;
         let asked = clamp_len(buf.bytes_total()) as usize;
         let res = cqe.result.map(|n| {

@@ -29,7 +29,7 @@ unsafe impl OpCode for RenameAt {
             .flags(self.flags)
             .build()
     }
-    fn complete(self: Box<Self>, cqe: CqeResult) -> io::Result<()> {
+    fn complete(self, cqe: CqeResult) -> io::Result<()> {
         cqe.result.map(drop)
     }
 }

@@ -59,7 +59,7 @@ unsafe impl OpCode for Statx {
             .mask(self.mask)
             .build()
     }
-    fn complete(self: Box<Self>, cqe: CqeResult) -> io::Result<libc::statx> {
+    fn complete(self, cqe: CqeResult) -> io::Result<libc::statx> {
         cqe.result.map(|_| self.buf)
     }
 }

@@ -28,7 +28,7 @@ unsafe impl OpCode for SymlinkAt {
         )
         .build()
     }
-    fn complete(self: Box<Self>, cqe: CqeResult) -> io::Result<()> {
+    fn complete(self, cqe: CqeResult) -> io::Result<()> {
         cqe.result.map(drop)
     }
 }

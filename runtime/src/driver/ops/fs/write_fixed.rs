@@ -31,6 +31,8 @@ impl<B: FixedIoBuf> WriteFixed<B> {
 // holds a SharedFd clone.
 unsafe impl<B: FixedIoBuf> OpCode for WriteFixed<B> {
     type Output = BufResult<usize, B>;
+    // INLINE: the SQE's only pointer is into the buffer's heap memory (IoBuf: stable when moved).
+    const INLINE: bool = true;
     fn build(&mut self) -> Entry {
         let len = clamp_len(self.buf.bytes_init());
         opcode::WriteFixed::new(
@@ -42,7 +44,7 @@ unsafe impl<B: FixedIoBuf> OpCode for WriteFixed<B> {
         .offset(self.offset)
         .build()
     }
-    fn complete(self: Box<Self>, cqe: CqeResult) -> BufResult<usize, B> {
+    fn complete(self, cqe: CqeResult) -> BufResult<usize, B> {
         (cqe.result.map(|n| n as usize), self.buf)
     }
 }

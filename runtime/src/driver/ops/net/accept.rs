@@ -41,7 +41,7 @@ unsafe impl OpCode for Accept {
             .flags(libc::SOCK_CLOEXEC)
             .build()
     }
-    fn complete(self: Box<Self>, cqe: CqeResult) -> Self::Output {
+    fn complete(self, cqe: CqeResult) -> Self::Output {
         let fd = accepted(cqe)?;
         Ok((fd, self.addr))
     }

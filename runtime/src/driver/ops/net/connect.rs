@@ -31,7 +31,7 @@ unsafe impl OpCode for Connect {
         )
         .build()
     }
-    fn complete(self: Box<Self>, cqe: CqeResult) -> io::Result<()> {
+    fn complete(self, cqe: CqeResult) -> io::Result<()> {
         cqe.result.map(drop)
     }
 }

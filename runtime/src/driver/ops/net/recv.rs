@@ -29,17 +29,19 @@ impl<B: IoBufMut> Recv<B> {
     }
 }
 
-// SAFETY: the SQE points into `self.buf`, an IoBufMut whose memory is stable while the boxed op
-// owns it; the socket stays open because the op holds a SharedFd clone.
+// SAFETY: the SQE points into `self.buf`, an IoBufMut whose memory is stable while the op
+// owns it, wherever the op moves (the INLINE promise); the socket stays open because the op holds a SharedFd clone.
 unsafe impl<B: IoBufMut> OpCode for Recv<B> {
     type Output = BufResult<usize, B>;
+    // INLINE: the SQE's only pointer is into the buffer's heap memory (IoBuf: stable when moved).
+    const INLINE: bool = true;
     fn build(&mut self) -> Entry {
         let len = clamp_len(self.buf.bytes_total());
         opcode::Recv::new(types::Fd(self.fd.raw()), self.buf.stable_mut_ptr(), len)
             .flags(self.flags)
             .build()
     }
-    fn complete(self: Box<Self>, cqe: CqeResult) -> BufResult<usize, B> {
+    fn complete(self, cqe: CqeResult) -> BufResult<usize, B> {
         let mut buf = self.buf;
         let total = buf.bytes_total();
         let res = cqe.result.map(|n| {
@@ -120,8 +122,8 @@ unsafe impl<B: IoBufMut> OpCode for RecvMsg<B> {
             .flags(self.flags)
             .build()
     }
-    fn complete(self: Box<Self>, cqe: CqeResult) -> BufResult<RecvMsgOut, B> {
-        let this = *self;
+    fn complete(self, cqe: CqeResult) -> BufResult<RecvMsgOut, B> {
+        let this = self;
         let mut buf = this.buf;
         let mut addr = this.addr;
         let res = cqe.result.map(|n| {

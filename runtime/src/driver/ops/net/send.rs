@@ -25,17 +25,19 @@ impl<B: IoBuf> Send<B> {
     }
 }
 
-// SAFETY: the SQE points into `self.buf`, an IoBuf whose memory is stable while the boxed op
-// owns it; the socket stays open because the op holds a SharedFd clone.
+// SAFETY: the SQE points into `self.buf`, an IoBuf whose memory is stable while the op
+// owns it, wherever the op moves (the INLINE promise); the socket stays open because the op holds a SharedFd clone.
 unsafe impl<B: IoBuf> OpCode for Send<B> {
     type Output = BufResult<usize, B>;
+    // INLINE: the SQE's only pointer is into the buffer's heap memory (IoBuf: stable when moved).
+    const INLINE: bool = true;
     fn build(&mut self) -> Entry {
         let len = clamp_len(self.buf.bytes_init());
         opcode::Send::new(types::Fd(self.fd.raw()), self.buf.stable_ptr(), len)
             .flags(self.flags)
             .build()
     }
-    fn complete(self: Box<Self>, cqe: CqeResult) -> BufResult<usize, B> {
+    fn complete(self, cqe: CqeResult) -> BufResult<usize, B> {
         (cqe.result.map(|n| n as usize), self.buf)
     }
 }
@@ -91,7 +93,7 @@ unsafe impl<B: IoBuf> OpCode for SendMsg<B> {
             .flags(self.flags)
             .build()
     }
-    fn complete(self: Box<Self>, cqe: CqeResult) -> BufResult<usize, Vec<B>> {
+    fn complete(self, cqe: CqeResult) -> BufResult<usize, Vec<B>> {
         (cqe.result.map(|n| n as usize), self.bufs)
     }
 }
@@ -142,7 +144,7 @@ unsafe impl<B: IoBuf> OpCode for SendTo<B> {
             .flags(self.flags)
             .build()
     }
-    fn complete(self: Box<Self>, cqe: CqeResult) -> BufResult<usize, B> {
+    fn complete(self, cqe: CqeResult) -> BufResult<usize, B> {
         (cqe.result.map(|n| n as usize), self.buf)
     }
 }

@@ -28,10 +28,12 @@ impl Shutdown {
 // op holds a SharedFd clone.
 unsafe impl OpCode for Shutdown {
     type Output = io::Result<()>;
+    // INLINE: the SQE holds no pointer into the op (only fds and numbers).
+    const INLINE: bool = true;
     fn build(&mut self) -> Entry {
         opcode::Shutdown::new(types::Fd(self.fd.raw()), self.how).build()
     }
-    fn complete(self: Box<Self>, cqe: CqeResult) -> io::Result<()> {
+    fn complete(self, cqe: CqeResult) -> io::Result<()> {
         cqe.result.map(drop)
     }
 }
