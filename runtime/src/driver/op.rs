@@ -22,8 +22,8 @@
 //!    "wrong runtime" or "driver busy" path panics or errors with the state still there, so the
 //!    unwind's `Drop` parks it (own driver current) or leaks it (anywhere else).
 
+use super::current;
 use super::{CqeResult, Key};
-use crate::context;
 use io_uring::squeue::Entry;
 use std::future::Future;
 use std::io;
@@ -323,7 +323,7 @@ impl<T: OpCode> Op<T> {
         match self.phase {
             Phase::Unsubmitted => self.cancelled = true,
             Phase::InFlight(key, id) => {
-                let _ = context::try_with_driver(|d| {
+                let _ = current::try_with_driver(|d| {
                     if d.id == id {
                         d.cancel_op(key);
                     }
@@ -371,7 +371,7 @@ impl<T: OpCode> Future for Op<T> {
                     return Poll::Ready(this.finish(CqeResult::inline(res)));
                 }
                 let entry = data.build();
-                match context::try_with_driver(|d| d.submit(entry, cx.waker()).map(|k| (k, d.id))) {
+                match current::try_with_driver(|d| d.submit(entry, cx.waker()).map(|k| (k, d.id))) {
                     Ok(Ok((key, id))) => {
                         this.phase = Phase::InFlight(key, id);
                         Poll::Pending
@@ -382,7 +382,7 @@ impl<T: OpCode> Future for Op<T> {
                 }
             }
             Phase::InFlight(key, id) => {
-                match context::try_with_driver(|d| (d.id == id).then(|| d.poll_op(key, cx.waker())))
+                match current::try_with_driver(|d| (d.id == id).then(|| d.poll_op(key, cx.waker())))
                 {
                     // The final CQE is here: the kernel is done with the state.
                     Ok(Some(Poll::Ready(Some(cqe)))) => Poll::Ready(this.finish(cqe.into())),
@@ -401,13 +401,13 @@ impl<T: OpCode> Future for Op<T> {
 
 /// The error an op that was never submitted gets when there is no driver to submit it to.
 #[cold]
-fn no_driver_error(why: context::NoDriver) -> io::Error {
+fn no_driver_error(why: current::NoDriver) -> io::Error {
     match why {
-        context::NoDriver::Outside => io::Error::other(
+        current::NoDriver::Outside => io::Error::other(
             "ringbolt I/O must be polled inside a ringbolt runtime (Runtime::block_on or a \
              spawned task)",
         ),
-        context::NoDriver::Busy => io::Error::new(
+        current::NoDriver::Busy => io::Error::new(
             io::ErrorKind::WouldBlock,
             "ringbolt I/O polled while the driver was busy (re-entrant poll)",
         ),
@@ -425,7 +425,7 @@ impl<T: OpCode> Drop for Op<T> {
                     sink: self.sink.take(),
                     deferred: false,
                 });
-                context::drop_op(id, key, orphan);
+                current::drop_op(id, key, orphan);
             }
         }
     }
@@ -473,7 +473,7 @@ impl<T: MultishotOpCode> MultiOp<T> {
             State::Unsubmitted(_) => self.state = State::Done,
             State::InFlight(_, key, id) => {
                 let (key, id) = (*key, *id);
-                let _ = context::try_with_driver(|d| {
+                let _ = current::try_with_driver(|d| {
                     if d.id == id {
                         d.cancel_op(key);
                     }
@@ -500,7 +500,7 @@ impl<T: MultishotOpCode> MultiOp<T> {
                 }
                 let entry = data.op.build();
                 let waker = cx.waker().clone();
-                match context::try_with_driver(|d| {
+                match current::try_with_driver(|d| {
                     d.submit_multishot(entry, waker).map(|k| (k, d.id))
                 }) {
                     Ok(Ok((key, id))) => {
@@ -520,7 +520,7 @@ impl<T: MultishotOpCode> MultiOp<T> {
             }
             State::InFlight(_, key, id) => {
                 let (key, id) = (*key, *id);
-                match context::try_with_driver(|d| (d.id == id).then(|| d.poll_stream(key, cx))) {
+                match current::try_with_driver(|d| (d.id == id).then(|| d.poll_stream(key, cx))) {
                     Ok(Some(Poll::Ready(Some((cqe, last))))) => {
                         let State::InFlight(data, ..) = &mut self.state else {
                             unreachable!("matched InFlight above")
@@ -568,7 +568,7 @@ impl<T: MultishotOpCode> Drop for MultiOp<T> {
     fn drop(&mut self) {
         if let State::InFlight(data, key, id) = std::mem::replace(&mut self.state, State::Done) {
             let orphan: Box<dyn Orphan> = data;
-            context::drop_stream(id, key, orphan);
+            current::drop_stream(id, key, orphan);
         }
     }
 }
