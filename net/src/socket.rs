@@ -2,7 +2,8 @@
 
 use ringbolt_runtime::buf::{BufResult, IoBuf, IoBufMut};
 use ringbolt_runtime::ops::net::{
-    Accept, Connect, Recv, RecvMsg, RecvMsgOut, Send as SendOp, SendMsg, SendTo, Shutdown, SockAddr,
+    Accept, Connect, Recv, RecvMsg, RecvMsgOut, Send as SendOp, SendMsg, SendTo, SendZc, Shutdown,
+    SockAddr,
 };
 use ringbolt_runtime::ops::Readv;
 use ringbolt_runtime::SharedFd;
@@ -114,6 +115,37 @@ impl Socket {
         let mut done = 0;
         while done < len {
             let (res, slice) = self.send(buf.slice(done..len)).await;
+            buf = slice.into_inner();
+            match res {
+                Ok(0) => {
+                    let e = io::Error::new(io::ErrorKind::WriteZero, "socket accepted no bytes");
+                    return (Err(e), buf);
+                }
+                Ok(n) => done += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return (Err(e), buf),
+            }
+        }
+        (Ok(()), buf)
+    }
+
+    /// One zero-copy send (with `MSG_NOSIGNAL`): resolves once the kernel's notification says
+    /// it no longer reads the buffer. An empty buffer returns `Ok(0)` at once.
+    pub(crate) async fn send_zc<B: IoBuf>(&self, buf: B) -> BufResult<usize, B> {
+        if buf.bytes_init() == 0 {
+            return (Ok(0), buf);
+        }
+        SendZc::op(&self.fd, buf, 0).await
+    }
+
+    /// Sends the whole initialised part of `buf` with zero-copy sends. `MSG_WAITALL` makes the
+    /// kernel retry short sends itself, so one op (one notification) normally carries it all;
+    /// the loop only resumes after an interruption.
+    pub(crate) async fn write_all_zc<B: IoBuf>(&self, mut buf: B) -> BufResult<(), B> {
+        let len = buf.bytes_init();
+        let mut done = 0;
+        while done < len {
+            let (res, slice) = SendZc::op(&self.fd, buf.slice(done..len), libc::MSG_WAITALL).await;
             buf = slice.into_inner();
             match res {
                 Ok(0) => {

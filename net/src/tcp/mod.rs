@@ -7,6 +7,7 @@
 
 mod builder;
 mod listener;
+mod send_zc;
 mod stream;
 
 pub use builder::TcpSocket;
