@@ -20,7 +20,7 @@ mod send;
 mod send_zc;
 mod shutdown;
 
-pub use accept::{Accept, AcceptMulti};
+pub use accept::{Accept, AcceptDirect, AcceptMulti};
 pub use addr::{SockAddr, UnixAddr};
 pub use connect::Connect;
 pub use recv::{Recv, RecvMsg, RecvMsgOut, RecvMulti};

@@ -1,5 +1,6 @@
 use crate::buf::{clamp_len, BufResult, IoBuf};
 use crate::context;
+use crate::driver::ops::direct::{target, RingFd};
 use crate::driver::{CqeResult, Op, OpCode, SharedFd};
 use io_uring::{opcode, squeue::Entry, types};
 use std::io;
@@ -20,22 +21,26 @@ use std::io;
 /// Where zero copy pays: large sends (tens of KiB and up) on a NIC with scatter-gather. On
 /// loopback, and to Unix sockets, the kernel copies anyway, so a plain [`Send`](super::Send)
 /// is cheaper there (and Unix sockets refuse it: `Unsupported`).
-pub struct SendZc<B> {
-    fd: SharedFd,
+///
+/// The socket is a [`SharedFd`] or a [`DirectFd`](crate::DirectFd).
+pub struct SendZc<B, F = SharedFd> {
+    fd: F,
     buf: B,
     flags: i32,
 }
 
-impl<B: IoBuf> SendZc<B> {
+impl<B: IoBuf, F: RingFd> SendZc<B, F> {
     /// A zero-copy send op on `fd` with `send(2)` flags (`MSG_NOSIGNAL` is added).
-    pub fn op(fd: &SharedFd, buf: B, flags: i32) -> Op<SendZc<B>> {
+    pub fn op(fd: &F, buf: B, flags: i32) -> Op<SendZc<B, F>> {
         Op::new(SendZc {
             fd: fd.clone(),
             buf,
             flags: flags | libc::MSG_NOSIGNAL,
         })
     }
+}
 
+impl SendZc<(), SharedFd> {
     /// Whether the current core's kernel has `IORING_OP_SEND_ZC` (false outside a runtime).
     pub fn is_supported() -> bool {
         context::try_with_driver(|d| d.is_supported(opcode::SendZc::CODE)).unwrap_or(false)
@@ -55,8 +60,8 @@ fn unsupported(what: &str) -> io::Error {
 // op owns it, wherever the op moves (the INLINE promise). The driver keeps the op (and so the
 // buffer) until the final CQE, which for SEND_ZC is the notification that the kernel is done
 // reading the pages (the result CQE carries F_MORE and does not end the op). The socket stays
-// open because the op holds a SharedFd clone.
-unsafe impl<B: IoBuf> OpCode for SendZc<B> {
+// open because the op holds a clone of its handle.
+unsafe impl<B: IoBuf, F: RingFd> OpCode for SendZc<B, F> {
     type Output = BufResult<usize, B>;
     // INLINE: the SQE's only pointer is into the buffer's heap memory (IoBuf: stable when moved).
     const INLINE: bool = true;
@@ -66,14 +71,16 @@ unsafe impl<B: IoBuf> OpCode for SendZc<B> {
                 "is not supported by this kernel (Linux 6.0+ is needed)",
             )),
             // Outside a runtime the submission reports its own error.
-            _ => Ok(()),
+            _ => self.fd.check_ring(),
         }
     }
     fn build(&mut self) -> Entry {
         let len = clamp_len(self.buf.bytes_init());
-        opcode::SendZc::new(types::Fd(self.fd.raw()), self.buf.stable_ptr(), len)
-            .flags(self.flags)
-            .build()
+        target::<F>(
+            opcode::SendZc::new(types::Fd(self.fd.sqe_fd()), self.buf.stable_ptr(), len)
+                .flags(self.flags)
+                .build(),
+        )
     }
     fn complete(self, cqe: CqeResult) -> BufResult<usize, B> {
         let res = match cqe.result {
