@@ -49,8 +49,9 @@ impl TcpListener {
     /// # Errors
     ///
     /// `ENFILE` when the table is full or was never registered (the message names
-    /// `Builder::direct_files`), `EINVAL` on kernels without direct accept, or `accept(2)`'s
-    /// errors.
+    /// `Builder::direct_files`): unlike `EMFILE` from [`accept`](Self::accept), the kernel has
+    /// then taken the connection from the backlog and closed it. `EINVAL` on kernels without
+    /// direct accept, or `accept(2)`'s errors.
     pub async fn accept_direct(&self) -> io::Result<(DirectTcpStream, SocketAddr)> {
         let (sock, addr) = self.socket().accept_direct().await?;
         let peer = ip_from(&addr)?;

@@ -106,8 +106,9 @@ unsafe impl OpCode for AcceptDirect {
     fn build(&mut self) -> Entry {
         let (addr, len) = self.addr.as_out();
         opcode::Accept::new(types::Fd(self.fd.raw()), addr, len)
+            // No SOCK_CLOEXEC: the kernel refuses it with a slot (EINVAL), and a direct
+            // descriptor is never in the fd table that exec would inherit.
             .file_index(Some(types::DestinationSlot::auto_target()))
-            .flags(libc::SOCK_CLOEXEC)
             .build()
     }
     fn complete(self, cqe: CqeResult) -> Self::Output {
