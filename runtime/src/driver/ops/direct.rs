@@ -114,6 +114,18 @@ pub(crate) fn register_table(driver: &Driver, slots: u32) -> io::Result<()> {
         })
 }
 
+/// The error of a direct accept or open that found no free slot (`ENFILE`): names the setting.
+#[cold]
+pub(crate) fn no_slot(e: io::Error, what: &str) -> io::Error {
+    io::Error::new(
+        e.kind(),
+        format!(
+            "direct {what}: no free slot in this ring's direct-descriptor table (ENFILE); \
+             Builder::direct_files sets its size (0, the default, means no table)"
+        ),
+    )
+}
+
 struct Inner {
     index: u32,
     /// The core whose ring's table holds the slot.
@@ -143,11 +155,19 @@ impl Drop for Inner {
 }
 
 /// A direct descriptor: a socket or file held in a slot of the current core's io_uring
-/// fixed-file table instead of the process fd table (see the [module docs](self)).
+/// fixed-file table instead of the process fd table.
 ///
-/// Made by direct accepts ([`AcceptDirect`](crate::ops::net::AcceptDirect)); the ops in
-/// [`crate::ops::net`] take it wherever they take a [`SharedFd`]. There is no fd number, so
-/// `setsockopt`, `getpeername` and other plain syscalls cannot reach it.
+/// Made by direct accepts ([`AcceptDirect`](crate::ops::net::AcceptDirect)) and opens
+/// ([`OpenAtDirect`](crate::ops::fs::OpenAtDirect)), in the table that
+/// [`Builder::direct_files`](crate::Builder::direct_files) sizes. The socket ops generic over
+/// [`RingFd`] (`Recv`, `Send`, `SendZc`, `Shutdown` in [`crate::ops::net`]) take it as they
+/// take a [`SharedFd`]. There is no fd number, so `setsockopt`, `getpeername` and other plain
+/// syscalls cannot reach it.
+///
+/// Every op naming it holds a clone; the slot is freed once, after the last holder is gone:
+/// by [`close`](DirectFd::close) (`IORING_OP_CLOSE` on the slot) or by the drop of the last
+/// clone (`IORING_REGISTER_FILES_UPDATE` with `-1`). Ops refuse it on any other runtime's ring
+/// (`InvalidInput`).
 ///
 /// ```compile_fail
 /// fn assert_send<T: Send>() {}

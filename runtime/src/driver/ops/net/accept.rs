@@ -1,4 +1,5 @@
 use super::SockAddr;
+use crate::driver::ops::direct::no_slot;
 use crate::driver::ops::DirectFd;
 use crate::driver::{CqeResult, MultiOp, MultishotOpCode, Op, OpCode, SharedFd};
 use io_uring::{opcode, squeue::Entry, types};
@@ -115,11 +116,7 @@ unsafe impl OpCode for AcceptDirect {
         match cqe.result {
             // The result is the slot the kernel picked; the DirectFd frees it when dropped.
             Ok(slot) => Ok((DirectFd::from_index(slot), self.addr)),
-            Err(e) if e.raw_os_error() == Some(libc::ENFILE) => Err(io::Error::new(
-                e.kind(),
-                "direct accept: no free slot in this ring's direct-descriptor table (ENFILE); \
-                 Builder::direct_files sets its size (0, the default, means no table)",
-            )),
+            Err(e) if e.raw_os_error() == Some(libc::ENFILE) => Err(no_slot(e, "accept")),
             Err(e) => Err(e),
         }
     }
