@@ -264,8 +264,11 @@ unsafe impl OpCode for CloseDirect {
     }
     fn complete(mut self, cqe: CqeResult) -> io::Result<()> {
         if let Some(owner) = self.owner.take() {
-            if !cqe.reached_kernel() {
-                // Nothing was closed: let the drop free the slot instead.
+            let cancelled =
+                matches!(&cqe.result, Err(e) if e.raw_os_error() == Some(libc::ECANCELED));
+            if !cqe.reached_kernel() || cancelled {
+                // Nothing was closed (never submitted, or cancelled before it ran because the
+                // future was dropped): let the drop free the slot instead.
                 owner.inner.closed.set(false);
             }
         }
