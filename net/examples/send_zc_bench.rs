@@ -5,8 +5,11 @@
 //! ```
 //!
 //! For each message size (16 KiB, 256 KiB) and connection count (1, 4), every repetition runs
-//! both modes back to back (interleaved, so drift hits both alike), moving the same number of
-//! bytes from one ringbolt core to std receiver threads that read and discard. Prints the
+//! the modes back to back (interleaved, so drift hits all alike), moving the same number of
+//! bytes from one ringbolt core to std receiver threads that read and discard. Modes: `send`
+//! is `write_all`, `zc` is `write_all_zc` (one `SEND_ZC` with `MSG_WAITALL` per buffer), and
+//! `send-wa` is one plain `IORING_OP_SEND` with `MSG_WAITALL` per buffer, which separates the
+//! effect of zero copy from that of letting the kernel finish the buffer in one op. Prints the
 //! median throughput and the sender thread's CPU time per MiB (user + system, from
 //! `getrusage(RUSAGE_THREAD)`).
 //!
@@ -15,7 +18,10 @@
 //! zero copy to lose here; it pays on a real NIC with large messages.
 
 use ringbolt_net::TcpStream;
+use ringbolt_runtime::ops::net::Send;
+use ringbolt_runtime::SharedFd;
 use std::io::Read;
+use std::os::fd::OwnedFd;
 use std::time::{Duration, Instant};
 
 fn thread_cpu() -> Duration {
@@ -27,9 +33,22 @@ fn thread_cpu() -> Duration {
     tv(ru.ru_utime) + tv(ru.ru_stime)
 }
 
+#[derive(Clone, Copy)]
+enum Mode {
+    Send,
+    Zc,
+    SendWaitAll,
+}
+
+const MODES: [(Mode, &str); 3] = [
+    (Mode::Send, "send"),
+    (Mode::Zc, "zc"),
+    (Mode::SendWaitAll, "send-wa"),
+];
+
 /// One run: `conns` connections each sending `total / conns` bytes in `msg`-byte messages.
 /// Returns (seconds, sender CPU seconds).
-fn run(zc: bool, msg: usize, conns: usize, total: usize) -> (f64, f64) {
+fn run(mode: Mode, msg: usize, conns: usize, total: usize) -> (f64, f64) {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     let per_conn = total / conns / msg;
@@ -62,11 +81,20 @@ fn run(zc: bool, msg: usize, conns: usize, total: usize) -> (f64, f64) {
             .map(|s| {
                 ringbolt_runtime::spawn(async move {
                     let mut buf = vec![0x5au8; msg];
+                    if let Mode::SendWaitAll = mode {
+                        let std = s.into_std().unwrap();
+                        let fd = SharedFd::new(OwnedFd::from(std));
+                        for _ in 0..per_conn {
+                            let (res, b) = Send::op(&fd, buf, libc::MSG_WAITALL).await;
+                            assert_eq!(res.unwrap(), msg);
+                            buf = b;
+                        }
+                        return fd.close().await.unwrap();
+                    }
                     for _ in 0..per_conn {
-                        let (res, b) = if zc {
-                            s.write_all_zc(buf).await
-                        } else {
-                            s.write_all(buf).await
+                        let (res, b) = match mode {
+                            Mode::Zc => s.write_all_zc(buf).await,
+                            _ => s.write_all(buf).await,
                         };
                         res.unwrap();
                         buf = b;
@@ -113,19 +141,23 @@ fn main() {
     );
     for msg in [16 * 1024, 256 * 1024] {
         for conns in [1, 4] {
-            let mut res = [(Vec::new(), Vec::new()), (Vec::new(), Vec::new())];
+            let mut res = [
+                (Vec::new(), Vec::new()),
+                (Vec::new(), Vec::new()),
+                (Vec::new(), Vec::new()),
+            ];
             for _ in 0..reps {
-                for (i, zc) in [false, true].into_iter().enumerate() {
-                    let (s, c) = run(zc, msg, conns, total);
+                for (i, (mode, _)) in MODES.into_iter().enumerate() {
+                    let (s, c) = run(mode, msg, conns, total);
                     let moved = (total / conns / msg * msg * conns) as f64 / (1 << 20) as f64;
                     res[i].0.push(moved / s);
                     res[i].1.push(c * 1e6 / moved);
                 }
             }
-            for (i, name) in ["send", "zc"].into_iter().enumerate() {
+            for (i, (_, name)) in MODES.into_iter().enumerate() {
                 let (tp, cpu) = &mut res[i];
                 println!(
-                    "{:>7}K {:>5} {:>6} {:>10.0} {:>12.1}",
+                    "{:>7}K {:>5} {:>8} {:>10.0} {:>12.1}",
                     msg / 1024,
                     conns,
                     name,
