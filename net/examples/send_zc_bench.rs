@@ -129,7 +129,7 @@ fn main() {
     let total = mib << 20;
     let supported = ringbolt_runtime::Runtime::new()
         .unwrap()
-        .block_on(async { ringbolt_runtime::ops::net::SendZc::<()>::is_supported() });
+        .block_on(async { ringbolt_runtime::ops::net::SendZc::is_supported() });
     if !supported {
         eprintln!("IORING_OP_SEND_ZC is not supported by this kernel (Linux 6.0+)");
         return;

@@ -80,7 +80,7 @@ fn arrived(rx: &std::net::TcpStream) -> usize {
 fn skip_unless_supported() -> bool {
     let ok = Runtime::new()
         .unwrap()
-        .block_on(async { ringbolt_runtime::ops::net::SendZc::<()>::is_supported() });
+        .block_on(async { ringbolt_runtime::ops::net::SendZc::is_supported() });
     if !ok {
         eprintln!("IORING_OP_SEND_ZC unsupported here; nothing to check");
     }
