@@ -2,18 +2,20 @@
 
 use ringbolt_runtime::buf::{BufResult, IoBuf, IoBufMut};
 use ringbolt_runtime::ops::net::{
-    Accept, Connect, Recv, RecvMsg, RecvMsgOut, Send as SendOp, SendMsg, SendTo, Shutdown, SockAddr,
+    Accept, AcceptDirect, Connect, Recv, RecvMsg, RecvMsgOut, Send as SendOp, SendMsg, SendTo,
+    SendZc, Shutdown, SockAddr,
 };
 use ringbolt_runtime::ops::Readv;
-use ringbolt_runtime::SharedFd;
+use ringbolt_runtime::{DirectFd, RingFd, SharedFd};
 use std::io;
 use std::net::Shutdown as How;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 
-/// An owned socket fd shared by the ops in flight on it (see [`SharedFd`]).
+/// An owned socket fd shared by the ops in flight on it (see [`SharedFd`]), or a direct
+/// descriptor in the ring's fixed-file table ([`DirectFd`]).
 #[derive(Clone, Debug)]
-pub(crate) struct Socket {
-    fd: SharedFd,
+pub(crate) struct Socket<F = SharedFd> {
+    fd: F,
 }
 
 impl Socket {
@@ -54,10 +56,50 @@ impl Socket {
         Ok((Socket::from_fd(fd), addr))
     }
 
+    /// Accepts one connection into the ring's direct-descriptor table.
+    pub(crate) async fn accept_direct(&self) -> io::Result<(Socket<DirectFd>, SockAddr)> {
+        let (fd, addr) = AcceptDirect::op(&self.fd).await?;
+        Ok((Socket::from_direct(fd), addr))
+    }
+
     pub(crate) fn shared_fd(&self) -> &SharedFd {
         &self.fd
     }
 
+    /// Scatter read into several buffers.
+    pub(crate) async fn readv<B: IoBufMut>(&self, bufs: Vec<B>) -> BufResult<usize, Vec<B>> {
+        if bufs.iter().all(|b| b.bytes_total() == 0) {
+            return (Ok(0), bufs);
+        }
+        Readv::op(&self.fd, bufs, u64::MAX).await
+    }
+
+    /// Gather write from several buffers (`sendmsg` with `MSG_NOSIGNAL`).
+    pub(crate) async fn writev<B: IoBuf>(&self, bufs: Vec<B>) -> BufResult<usize, Vec<B>> {
+        if bufs.iter().all(|b| b.bytes_init() == 0) {
+            return (Ok(0), bufs);
+        }
+        SendMsg::op(&self.fd, bufs, None, 0).await
+    }
+
+    /// Sends one datagram to `addr`.
+    pub(crate) async fn send_to<B: IoBuf>(&self, buf: B, addr: SockAddr) -> BufResult<usize, B> {
+        SendTo::op(&self.fd, buf, addr, 0).await
+    }
+
+    /// Receives one datagram with its sender and its full length (`MSG_TRUNC`).
+    pub(crate) async fn recv_msg<B: IoBufMut>(&self, buf: B) -> BufResult<RecvMsgOut, B> {
+        RecvMsg::op(&self.fd, buf, libc::MSG_TRUNC).await
+    }
+
+    /// Closes the fd once every other handle and in-flight op is gone.
+    pub(crate) async fn close(self) -> io::Result<()> {
+        self.fd.close().await
+    }
+}
+
+/// The stream I/O both kinds of socket share.
+impl<F: RingFd> Socket<F> {
     /// One `recv`: no short-cut, so a datagram socket consumes a datagram even into an empty
     /// buffer.
     pub(crate) async fn recv<B: IoBufMut>(&self, buf: B) -> BufResult<usize, B> {
@@ -128,37 +170,54 @@ impl Socket {
         (Ok(()), buf)
     }
 
-    /// Scatter read into several buffers.
-    pub(crate) async fn readv<B: IoBufMut>(&self, bufs: Vec<B>) -> BufResult<usize, Vec<B>> {
-        if bufs.iter().all(|b| b.bytes_total() == 0) {
-            return (Ok(0), bufs);
+    /// One zero-copy send (with `MSG_NOSIGNAL`): resolves once the kernel's notification says
+    /// it no longer reads the buffer. An empty buffer returns `Ok(0)` at once.
+    pub(crate) async fn send_zc<B: IoBuf>(&self, buf: B) -> BufResult<usize, B> {
+        if buf.bytes_init() == 0 {
+            return (Ok(0), buf);
         }
-        Readv::op(&self.fd, bufs, u64::MAX).await
+        SendZc::op(&self.fd, buf, 0).await
     }
 
-    /// Gather write from several buffers (`sendmsg` with `MSG_NOSIGNAL`).
-    pub(crate) async fn writev<B: IoBuf>(&self, bufs: Vec<B>) -> BufResult<usize, Vec<B>> {
-        if bufs.iter().all(|b| b.bytes_init() == 0) {
-            return (Ok(0), bufs);
+    /// Sends the whole initialised part of `buf` with zero-copy sends. `MSG_WAITALL` makes the
+    /// kernel retry short sends itself, so one op (one notification) normally carries it all;
+    /// the loop only resumes after an interruption.
+    pub(crate) async fn write_all_zc<B: IoBuf>(&self, mut buf: B) -> BufResult<(), B> {
+        let len = buf.bytes_init();
+        let mut done = 0;
+        while done < len {
+            let (res, slice) = SendZc::op(&self.fd, buf.slice(done..len), libc::MSG_WAITALL).await;
+            buf = slice.into_inner();
+            match res {
+                Ok(0) => {
+                    let e = io::Error::new(io::ErrorKind::WriteZero, "socket accepted no bytes");
+                    return (Err(e), buf);
+                }
+                Ok(n) => done += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return (Err(e), buf),
+            }
         }
-        SendMsg::op(&self.fd, bufs, None, 0).await
-    }
-
-    /// Sends one datagram to `addr`.
-    pub(crate) async fn send_to<B: IoBuf>(&self, buf: B, addr: SockAddr) -> BufResult<usize, B> {
-        SendTo::op(&self.fd, buf, addr, 0).await
-    }
-
-    /// Receives one datagram with its sender and its full length (`MSG_TRUNC`).
-    pub(crate) async fn recv_msg<B: IoBufMut>(&self, buf: B) -> BufResult<RecvMsgOut, B> {
-        RecvMsg::op(&self.fd, buf, libc::MSG_TRUNC).await
+        (Ok(()), buf)
     }
 
     pub(crate) async fn shutdown(&self, how: How) -> io::Result<()> {
         Shutdown::op(&self.fd, how).await
     }
+}
 
-    /// Closes the fd once every other handle and in-flight op is gone.
+impl Socket<DirectFd> {
+    /// Takes ownership of a direct descriptor.
+    pub(crate) fn from_direct(fd: DirectFd) -> Socket<DirectFd> {
+        Socket { fd }
+    }
+
+    /// The direct descriptor.
+    pub(crate) fn direct_fd(&self) -> &DirectFd {
+        &self.fd
+    }
+
+    /// Closes the slot once every other handle and in-flight op is gone.
     pub(crate) async fn close(self) -> io::Result<()> {
         self.fd.close().await
     }

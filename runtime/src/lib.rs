@@ -83,6 +83,7 @@ pub use builder::Builder;
 #[cfg(feature = "fault-injection")]
 pub use driver::fault;
 pub use driver::ops;
+pub use driver::ops::{DirectFd, RingFd};
 pub use driver::{CqeResult, MultiOp, MultishotOpCode, Op, OpCode, Salvage, SharedFd};
 pub use executor::remote::CrossWake;
 pub use executor::spawn;

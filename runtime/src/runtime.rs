@@ -95,6 +95,7 @@ impl Runtime {
         cfg: &DriverConfig,
         event_interval: usize,
         wake: CrossWake,
+        direct_files: u32,
         mesh: Option<Arc<Vec<Arc<Shared>>>>,
     ) -> io::Result<Runtime> {
         let (shared, mesh) = match mesh {
@@ -105,6 +106,9 @@ impl Runtime {
             }
         };
         let mut driver = Driver::new(cfg, shared.eventfd())?;
+        if direct_files > 0 {
+            crate::driver::ops::direct::register_table(&driver, direct_files)?;
+        }
         shared.set_ring(driver.ring_fd(), wake);
         #[cfg(feature = "tracing")]
         tracing::info!(target: "ringbolt::ring", core = id, features = ?driver.features(), "io_uring set up");
