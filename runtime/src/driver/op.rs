@@ -153,12 +153,29 @@ struct Parked<T: OpCode> {
     op: T,
     sink: Option<Rc<dyn Salvage<T::Output>>>,
     deferred: bool,
+    /// The result CQE of an op that posts it with `F_MORE` before a final notification
+    /// (SEND_ZC): the op's outcome, which the notification only confirms.
+    early: Option<CqeResult>,
 }
 
 impl<T: OpCode> Orphan for Parked<T> {
-    fn more(&mut self, _cqe: CqeResult) {}
+    fn more(&mut self, cqe: CqeResult) {
+        self.early.get_or_insert(cqe);
+    }
     fn finish(self: Box<Self>, cqe: CqeResult) {
-        let Parked { op, sink, deferred } = *self;
+        let Parked {
+            op,
+            sink,
+            deferred,
+            early,
+        } = *self;
+        let cqe = match early {
+            Some(mut r) => {
+                r.flags |= cqe.flags;
+                r
+            }
+            None => cqe,
+        };
         match sink {
             Some(sink) => {
                 sink.salvage(op.complete(cqe));
@@ -424,6 +441,7 @@ impl<T: OpCode> Drop for Op<T> {
                     op: data.into_inner(),
                     sink: self.sink.take(),
                     deferred: false,
+                    early: None,
                 });
                 current::drop_op(id, key, orphan);
             }

@@ -1,5 +1,4 @@
 use crate::buf::{clamp_len, BufResult, IoBuf};
-use crate::context;
 use crate::driver::ops::direct::{target, RingFd};
 use crate::driver::{CqeResult, Op, OpCode, SharedFd};
 use io_uring::{opcode, squeue::Entry, types};
@@ -43,7 +42,8 @@ impl<B: IoBuf, F: RingFd> SendZc<B, F> {
 impl SendZc<(), SharedFd> {
     /// Whether the current core's kernel has `IORING_OP_SEND_ZC` (false outside a runtime).
     pub fn is_supported() -> bool {
-        context::try_with_driver(|d| d.is_supported(opcode::SendZc::CODE)).unwrap_or(false)
+        crate::driver::current::try_with_driver(|d| d.is_supported(opcode::SendZc::CODE))
+            .unwrap_or(false)
     }
 }
 
@@ -66,7 +66,7 @@ unsafe impl<B: IoBuf, F: RingFd> OpCode for SendZc<B, F> {
     // INLINE: the SQE's only pointer is into the buffer's heap memory (IoBuf: stable when moved).
     const INLINE: bool = true;
     fn validate(&self) -> io::Result<()> {
-        match context::try_with_driver(|d| d.is_supported(opcode::SendZc::CODE)) {
+        match crate::driver::current::try_with_driver(|d| d.is_supported(opcode::SendZc::CODE)) {
             Ok(false) => Err(unsupported(
                 "is not supported by this kernel (Linux 6.0+ is needed)",
             )),
