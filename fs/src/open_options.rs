@@ -170,6 +170,9 @@ impl OpenOptions {
         } else {
             None
         };
+        // The flags are known: page-cache reads go inline first unless the file is direct
+        // (no `F_GETFL` look-up at the first read).
+        fd.set_inline_io(direct.is_none());
         Ok(File::from_parts(fd, direct))
     }
 }

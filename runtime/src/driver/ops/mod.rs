@@ -4,6 +4,7 @@
 
 mod close;
 mod nop;
+pub(crate) mod nowait;
 mod poll;
 mod read;
 mod splice;
