@@ -20,9 +20,12 @@
 //! 4. Never on `O_DIRECT` files (a direct read waits for the device even with `RWF_NOWAIT`):
 //!    the fd's flags are read once (`F_GETFL`) unless its owner already said, through
 //!    [`SharedFd::set_inline_io`].
-//! 5. At most [`INLINE_BUDGET`] inline completions per turn of the driver on a thread, so a
-//!    task whose I/O is always ready still yields: its next op goes to the ring and the other
-//!    tasks and completions get their turn.
+//! 5. Only when the ring is not batching: while the driver submits two SQEs or more per
+//!    `io_uring_enter` (many ops in flight, as at queue depth 32), a ring op costs less than
+//!    a system call and every op goes to the ring. And at most [`INLINE_BUDGET`] inline
+//!    completions per turn of the driver on a thread, so a task whose I/O is always ready
+//!    still yields: its next op goes to the ring and the other tasks and completions get
+//!    their turn.
 //! 6. Only inside the runtime that would have taken the SQE (outside, the op fails as it would
 //!    have), and never while fault injection is on (faults act on SQEs).
 
@@ -106,32 +109,59 @@ impl InlineHint {
     }
 }
 
+/// What this thread's driver has been doing, as seen by the inline attempts (rules 5 and 6).
+#[derive(Clone, Copy)]
+struct Turn {
+    /// The driver it was counted on.
+    driver: u64,
+    /// Its `enters` and `ops_submitted` when last looked at.
+    enters: u64,
+    submitted: u64,
+    /// Inline completions since `enters` last changed.
+    used: u32,
+    /// The ring took two SQEs or more per enter since the look before: submissions are
+    /// batched, and the ring's cost per op is then below a system call's (rule 5).
+    batched: bool,
+}
+
 thread_local! {
-    /// The driver turn (`enters`) the budget was counted in, and inline completions in it.
-    static BUDGET: Cell<(u64, u32)> = const { Cell::new((0, 0)) };
+    static TURN: Cell<Turn> = const {
+        Cell::new(Turn { driver: u64::MAX, enters: 0, submitted: 0, used: 0, batched: false })
+    };
 }
 
 /// Whether this thread's driver allows an inline completion now (rules 5 and 6).
 fn take_budget() -> bool {
-    let turn = context::try_with_driver(|d| {
+    let now = context::try_with_driver(|d| {
         #[cfg(feature = "fault-injection")]
         if d.faults.is_some() {
             return None;
         }
-        Some(d.stats.enters)
+        Some((d.id, d.stats.enters, d.stats.ops_submitted))
     });
-    let Ok(Some(turn)) = turn else {
+    let Ok(Some((driver, enters, submitted))) = now else {
         return false;
     };
-    BUDGET.with(|b| {
-        let (seen, used) = b.get();
-        let used = if seen == turn { used } else { 0 };
-        if used >= INLINE_BUDGET {
-            b.set((turn, used));
-            return false;
+    TURN.with(|cell| {
+        let mut t = cell.get();
+        if t.driver != driver || enters < t.enters || submitted < t.submitted {
+            t = Turn {
+                driver,
+                enters,
+                submitted,
+                used: 0,
+                batched: false,
+            };
+        } else if enters != t.enters {
+            t.batched = submitted - t.submitted >= 2 * (enters - t.enters);
+            t.enters = enters;
+            t.submitted = submitted;
+            t.used = 0;
         }
-        b.set((turn, used + 1));
-        true
+        let ok = !t.batched && t.used < INLINE_BUDGET;
+        t.used += u32::from(ok);
+        cell.set(t);
+        ok
     })
 }
 
