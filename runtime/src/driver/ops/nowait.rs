@@ -205,12 +205,22 @@ fn record(fd: &SharedFd, dir: Dir, res: &io::Result<usize>) {
 ///
 /// - `ptr..ptr + len` is valid memory the caller owns for the call: writable for
 ///   [`Dir::Read`], readable for [`Dir::Write`].
-unsafe fn nowait_io(fd: &SharedFd, dir: Dir, ptr: *mut u8, len: usize, offset: u64) -> io::Result<usize> {
+unsafe fn nowait_io(
+    fd: &SharedFd,
+    dir: Dir,
+    ptr: *mut u8,
+    len: usize,
+    offset: u64,
+) -> io::Result<usize> {
     let iov = libc::iovec {
         iov_base: ptr.cast(),
         iov_len: len,
     };
-    let off = if offset == u64::MAX { -1 } else { offset as libc::off_t };
+    let off = if offset == u64::MAX {
+        -1
+    } else {
+        offset as libc::off_t
+    };
     let n = match dir {
         // SAFETY: one iovec over memory the caller vouches for (this fn's contract); the fd is
         // kept open by the SharedFd; RWF_NOWAIT makes the call return instead of blocking.
@@ -295,8 +305,14 @@ mod tests {
         assert!(read_is_complete(4096, 4096, 0));
         assert!(read_is_complete(0, 4096, 8192));
         assert!(read_is_complete(100, 4096, 0), "ends mid-page: end of file");
-        assert!(!read_is_complete(4096, 8192, 0), "ends on a page: may be a miss");
+        assert!(
+            !read_is_complete(4096, 8192, 0),
+            "ends on a page: may be a miss"
+        );
         assert!(!read_is_complete(3000, 8192, 1096));
-        assert!(read_is_complete(10, 64, u64::MAX), "streams take short counts");
+        assert!(
+            read_is_complete(10, 64, u64::MAX),
+            "streams take short counts"
+        );
     }
 }
