@@ -15,8 +15,9 @@
 //!    direction.
 //! 3. Adaptive, per fd and direction ([`InlineHint`] in the [`SharedFd`]): after `k`
 //!    consecutive misses the next `2^k - 1` ops skip the attempt and go straight to the ring
-//!    (at most 63 in a row), so an fd that usually would block costs at most one extra
-//!    system call per 64 ops; a hit starts over.
+//!    (at most 255 in a row), so an fd that usually would block costs at most one extra
+//!    system call per 256 ops; a hit starts over. (A miss on a file costs little more than
+//!    the system call: the kernel starts the read-ahead it would start for the ring's read.)
 //! 4. Never on `O_DIRECT` files (a direct read waits for the device even with `RWF_NOWAIT`):
 //!    the fd's flags are read once (`F_GETFL`) unless its owner already said, through
 //!    [`SharedFd::set_inline_io`].
@@ -37,8 +38,8 @@ use std::io;
 /// Inline completions allowed per driver turn (`io_uring_enter`) on one thread (rule 5).
 pub(crate) const INLINE_BUDGET: u32 = 128;
 
-/// Consecutive misses after which the skip stops growing: 63 skipped attempts (rule 3).
-const MAX_MISSES: u8 = 6;
+/// Consecutive misses after which the skip stops growing: 255 skipped attempts (rule 3).
+const MAX_MISSES: u8 = 8;
 
 /// Which way the data goes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -74,7 +75,7 @@ impl Backoff {
 
     fn miss(&mut self) {
         self.misses = (self.misses + 1).min(MAX_MISSES);
-        self.skip = (1u8 << self.misses) - 1;
+        self.skip = ((1u16 << self.misses) - 1) as u8;
     }
 }
 
@@ -284,8 +285,8 @@ mod tests {
         for _ in 0..20 {
             b.miss();
         }
-        let skipped = (0..100).take_while(|_| !b.admit()).count();
-        assert_eq!(skipped, 63, "capped");
+        let skipped = (0..1000).take_while(|_| !b.admit()).count();
+        assert_eq!(skipped, 255, "capped");
         b.hit();
         b.miss();
         assert_eq!((0..10).take_while(|_| !b.admit()).count(), 1);
