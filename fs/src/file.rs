@@ -156,13 +156,14 @@ impl File {
         AlignedBuf::new(capacity, align)
     }
 
-    /// Whether [`read_at`](Self::read_at) and [`write_at`](Self::write_at) (and the loops
-    /// over them) first try the transfer at once with `preadv2`/`pwritev2(RWF_NOWAIT)`, which
-    /// never blocks, and go to the ring only when it would block: the page-cache fast path.
+    /// Whether [`read_at`](Self::read_at) (and the reads built on it) first tries the read
+    /// at once with `preadv2(RWF_NOWAIT)`, which never blocks, and goes to the ring only when
+    /// it would block: the page-cache fast path.
     ///
     /// On by default, adaptively (a file whose reads keep missing the page cache skips the
     /// attempts for a while); never on a direct (`O_DIRECT`) file, whatever is asked here.
-    /// Turn it off to keep every transfer on the ring. See `docs/fast_path.md`.
+    /// Writes always go to the ring. Turn it off to keep every read on the ring. See
+    /// `docs/fast_path.md`.
     ///
     /// # Examples
     ///
@@ -178,7 +179,8 @@ impl File {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn set_inline_io(&self, enabled: bool) {
-        self.fd.set_inline_io(enabled && self.direct.is_none());
+        self.fd
+            .set_inline_io(enabled && self.direct.is_none(), false);
     }
 
     /// The shared fd, for building other ring ops on this file.

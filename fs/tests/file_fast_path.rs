@@ -223,3 +223,32 @@ fn direct_files_never_go_inline() {
         }
     });
 }
+
+/// Writes through a file adopted from std (inline writes allowed until the filesystem rejects
+/// them: ext4 and tmpfs answer `EOPNOTSUPP`, and the ring writes) and through an opened one
+/// (writes on the ring): the bytes land either way.
+#[test]
+fn writes_land_with_or_without_the_attempt() {
+    let dir = TempDir::new("fast-path-writes");
+    let data = Rng::new(16).bytes(3 * 4096 + 10);
+    run(secs(30), async {
+        for adopted in [true, false] {
+            let path = dir.join(if adopted { "adopted" } else { "opened" });
+            let f = if adopted {
+                File::from(std::fs::File::create(&path).expect("std create"))
+            } else {
+                File::create(&path).await.expect("create")
+            };
+            for (i, chunk) in data.chunks(4096).enumerate() {
+                let (res, _) = f.write_all_at(chunk.to_vec(), (i * 4096) as u64).await;
+                res.expect("write_all_at");
+            }
+            f.sync_all().await.expect("fsync");
+            assert_eq!(
+                std::fs::read(&path).expect("read back"),
+                data,
+                "adopted {adopted}"
+            );
+        }
+    });
+}

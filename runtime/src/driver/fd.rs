@@ -130,14 +130,14 @@ impl SharedFd {
     /// that would block: the page-cache fast path for files, and the always-ready case for
     /// pipes. Applies to [`Read`](crate::ops::Read) and [`Write`](crate::ops::Write).
     ///
-    /// On by default, adaptively: an fd whose attempts would block skips them for a while,
-    /// and one opened with `O_DIRECT` never attempts (its flags are read once, at its first
-    /// read or write, unless this was called). Call it when the open flags are known, to save
-    /// that look-up, or with `false` to keep every transfer on the ring. Enabling it on an
-    /// `O_DIRECT` fd is not unsound, but its reads would then wait for the device.
-    /// See `docs/fast_path.md`.
-    pub fn set_inline_io(&self, enabled: bool) {
-        self.inner.inline.set(InlineHint::decided(enabled));
+    /// On by default in both directions, adaptively: an fd whose attempts would block skips
+    /// them for a while, one whose attempts fail otherwise (`EOPNOTSUPP`) stops, and one opened
+    /// with `O_DIRECT` never attempts (its flags are read once, at its first read or write,
+    /// unless this was called). Call it when the open flags are known, to save that look-up,
+    /// or with `false` to keep a direction on the ring. Enabling it on an `O_DIRECT` fd is not
+    /// unsound, but its reads would then wait for the device. See `docs/fast_path.md`.
+    pub fn set_inline_io(&self, reads: bool, writes: bool) {
+        self.inner.inline.set(InlineHint::decided(reads, writes));
     }
 
     /// The inline-attempt hint, for the ops.

@@ -90,15 +90,15 @@ pub(crate) struct InlineHint {
 
 impl InlineHint {
     /// A hint whose owner has said whether attempts are allowed (rule 4).
-    pub(crate) fn decided(enabled: bool) -> InlineHint {
-        let b = Backoff {
-            off: !enabled,
+    pub(crate) fn decided(reads: bool, writes: bool) -> InlineHint {
+        let dir = |on: bool| Backoff {
+            off: !on,
             ..Backoff::default()
         };
         InlineHint {
             checked: true,
-            read: b,
-            write: b,
+            read: dir(reads),
+            write: dir(writes),
         }
     }
 
@@ -179,7 +179,8 @@ fn admit(fd: &SharedFd, dir: Dir) -> bool {
     let cell = fd.inline_hint();
     let mut h = cell.get();
     if !h.checked {
-        h = InlineHint::decided(!is_direct(fd));
+        let direct = is_direct(fd);
+        h = InlineHint::decided(!direct, !direct);
     }
     let admitted = h.dir(dir).admit();
     cell.set(h);
@@ -294,11 +295,12 @@ mod tests {
 
     #[test]
     fn off_stays_off() {
-        let mut h = InlineHint::decided(false);
+        let mut h = InlineHint::decided(false, false);
         assert!(!h.dir(Dir::Read).admit());
         assert!(!h.dir(Dir::Write).admit());
-        let mut h = InlineHint::decided(true);
+        let mut h = InlineHint::decided(true, false);
         assert!(h.dir(Dir::Read).admit());
+        assert!(!h.dir(Dir::Write).admit());
     }
 
     #[test]
