@@ -14,6 +14,16 @@ fn write_end(fd: OwnedFd) -> SharedFd {
     SharedFd::new(fd)
 }
 
+/// The fast path is off under fault injection (faults act on SQEs, and `scripts/faults.sh`
+/// runs these tests too): the tests that count inline ops then only check the results.
+fn fast_path_on() -> bool {
+    #[cfg(feature = "fault-injection")]
+    if ringbolt_runtime::fault::is_active() {
+        return false;
+    }
+    true
+}
+
 #[test]
 fn ready_pipe_round_trips_skip_the_ring() {
     let _w = watchdog(
@@ -38,7 +48,10 @@ fn ready_pipe_round_trips_skip_the_ring() {
         }
         let ring = stats().ops_submitted - before;
         // 2000 ops; the inline budget sends one op per 128 inline ones to the ring.
-        assert!(ring <= 2000 / 64, "{ring} of 2000 ops went to the ring");
+        assert!(
+            ring <= 2000 / 64 || !fast_path_on(),
+            "{ring} of 2000 ops went to the ring"
+        );
     });
 }
 
