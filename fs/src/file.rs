@@ -156,6 +156,33 @@ impl File {
         AlignedBuf::new(capacity, align)
     }
 
+    /// Whether [`read_at`](Self::read_at) (and the reads built on it) first tries the read
+    /// at once with `preadv2(RWF_NOWAIT)`, which never blocks, and goes to the ring only when
+    /// it would block: the page-cache fast path.
+    ///
+    /// On by default, adaptively (a file whose reads keep missing the page cache skips the
+    /// attempts for a while); never on a direct (`O_DIRECT`) file, whatever is asked here.
+    /// Writes always go to the ring. Turn it off to keep every read on the ring. See
+    /// `docs/fast_path.md`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringbolt_fs::File;
+    /// # ringbolt_runtime::Runtime::new()?.block_on(async {
+    /// let f = File::open("/proc/self/stat").await?;
+    /// f.set_inline_io(false); // every read through the ring
+    /// let (res, _buf) = f.read_at(Vec::with_capacity(64), 0).await;
+    /// assert!(res? > 0);
+    /// # Ok::<(), std::io::Error>(())
+    /// # })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn set_inline_io(&self, enabled: bool) {
+        self.fd
+            .set_inline_io(enabled && self.direct.is_none(), false);
+    }
+
     /// The shared fd, for building other ring ops on this file.
     pub fn shared_fd(&self) -> &SharedFd {
         &self.fd
@@ -173,6 +200,10 @@ impl File {
     /// number of bytes read. One `IORING_OP_READ`: the result may be short, and `Ok(0)` from a
     /// non-empty buffer means `pos` is at or past the end of the file. The length is clamped to
     /// [`MAX_RW_COUNT`].
+    ///
+    /// When the range is in the page cache, the read is done at once with
+    /// `preadv2(RWF_NOWAIT)` instead (no ring round trip; never on direct files); the result
+    /// is the same. See [`set_inline_io`](Self::set_inline_io).
     ///
     /// # Errors
     ///

@@ -9,6 +9,7 @@
 //!    succeeds only for the sole holder, so no op in flight can still name it.
 
 use crate::driver::Op;
+use crate::ops::nowait::InlineHint;
 use crate::ops::Close;
 use std::cell::Cell;
 use std::future::poll_fn;
@@ -26,6 +27,8 @@ struct Inner {
     closer: Cell<Option<Waker>>,
     /// A `close()` is under way; a second one just lets go of its handle.
     closing: Cell<bool>,
+    /// What inline attempts on this fd have shown (see `ops::nowait`).
+    inline: Cell<InlineHint>,
 }
 
 impl Drop for Inner {
@@ -111,6 +114,7 @@ impl SharedFd {
                 closed: Cell::new(false),
                 closer: Cell::new(None),
                 closing: Cell::new(false),
+                inline: Cell::new(InlineHint::default()),
             })),
         }
     }
@@ -118,6 +122,26 @@ impl SharedFd {
     /// The raw fd, for building SQEs and for socket options. Do not close it.
     pub fn raw(&self) -> RawFd {
         self.inner.fd
+    }
+
+    /// Whether reads and writes on this fd may first be tried at once with a system call that
+    /// cannot block (`preadv2`/`pwritev2` with `RWF_NOWAIT`), and go to the ring only when
+    /// that would block: the page-cache fast path for files, and the always-ready case for
+    /// pipes. Applies to [`Read`](crate::ops::Read) and [`Write`](crate::ops::Write).
+    ///
+    /// On by default in both directions, adaptively: an fd whose attempts would block skips
+    /// them for a while, one whose attempts fail otherwise (`EOPNOTSUPP`) stops, and one opened
+    /// with `O_DIRECT` never attempts (its flags are read once, at its first read or write,
+    /// unless this was called). Call it when the open flags are known, to save that look-up,
+    /// or with `false` to keep a direction on the ring. Enabling it on an `O_DIRECT` fd is not
+    /// unsound, but its reads would then wait for the device. See `docs/fast_path.md`.
+    pub fn set_inline_io(&self, reads: bool, writes: bool) {
+        self.inner.inline.set(InlineHint::decided(reads, writes));
+    }
+
+    /// The inline-attempt hint, for the ops.
+    pub(crate) fn inline_hint(&self) -> &Cell<InlineHint> {
+        &self.inner.inline
     }
 
     /// Takes the fd back out if this is its only holder: no op in flight names it (not even

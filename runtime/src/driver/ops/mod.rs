@@ -5,6 +5,7 @@
 mod close;
 pub(crate) mod direct;
 mod nop;
+pub(crate) mod nowait;
 mod poll;
 mod read;
 mod splice;

@@ -1,16 +1,26 @@
+use super::nowait::{self, Dir};
 use crate::buf::{clamp_len, BufResult, IoBufMut};
 use crate::driver::{CqeResult, Op, OpCode, SharedFd};
 use io_uring::{opcode, squeue::Entry, types};
+use std::io;
 
 /// `IORING_OP_READ`: reads into an owned buffer from its start, up to its capacity.
 ///
 /// `offset` is a file position, or `u64::MAX` for the fd's current position (sockets, pipes).
 /// The length is clamped to [`MAX_RW_COUNT`](crate::buf::MAX_RW_COUNT); a short read is not an
 /// error. `Ok(0)` from a non-empty buffer means end of file.
+///
+/// The read is first tried at once with `preadv2(RWF_NOWAIT)`, which never blocks, and goes to
+/// the ring only when that would block (a page-cache miss, an empty pipe); the result is the
+/// same either way. Adaptive per fd, never on `O_DIRECT` files: see
+/// [`SharedFd::set_inline_io`]. When a positional read got part of its range at once and the
+/// rest would block, the ring reads the rest and the op reports the sum, as one `pread` would.
 pub struct Read<B> {
     fd: SharedFd,
     buf: B,
     offset: u64,
+    /// Bytes already read inline; the SQE reads the rest.
+    done: usize,
 }
 
 impl<B: IoBufMut> Read<B> {
@@ -20,34 +30,67 @@ impl<B: IoBufMut> Read<B> {
             fd: fd.clone(),
             buf,
             offset,
+            done: 0,
         })
     }
 }
 
 // SAFETY: the SQE points into `self.buf`, an IoBufMut whose memory is stable while the op
-// owns it, wherever the op moves (the INLINE promise); the fd stays open because the op holds a SharedFd clone.
+// owns it, wherever the op moves (the INLINE promise); the fd stays open because the op holds a
+// SharedFd clone. `try_inline` reads with RWF_NOWAIT, which cannot block, and reports the count.
 unsafe impl<B: IoBufMut> OpCode for Read<B> {
     type Output = BufResult<usize, B>;
     // INLINE: the SQE's only pointer is into the buffer's heap memory (IoBuf: stable when moved).
     const INLINE: bool = true;
+    fn try_inline(&mut self) -> Option<io::Result<u32>> {
+        let asked = clamp_len(self.buf.bytes_total()) as usize;
+        // SAFETY: the buffer's `bytes_total` bytes from its stable pointer are writable memory
+        // the op owns (IoBufMut), and `asked` does not exceed them.
+        let n = unsafe {
+            nowait::attempt(
+                &self.fd,
+                Dir::Read,
+                self.buf.stable_mut_ptr(),
+                asked,
+                self.offset,
+            )
+        }?;
+        if nowait::read_is_complete(n, asked, self.offset) {
+            return Some(Ok(n as u32));
+        }
+        // Part of the range was in the page cache: the ring reads the rest.
+        self.done = n;
+        None
+    }
     fn build(&mut self) -> Entry {
-        let len = clamp_len(self.buf.bytes_total());
-        opcode::Read::new(types::Fd(self.fd.raw()), self.buf.stable_mut_ptr(), len)
-            .offset(self.offset)
+        let len = clamp_len(self.buf.bytes_total()) - self.done as u32;
+        // `done` bytes were read inline; `done` <= the clamped length (try_inline).
+        let ptr = self.buf.stable_mut_ptr().wrapping_add(self.done);
+        let offset = match self.offset {
+            u64::MAX => u64::MAX,
+            o => o + self.done as u64,
+        };
+        opcode::Read::new(types::Fd(self.fd.raw()), ptr, len)
+            .offset(offset)
             .build()
     }
     fn complete(self, cqe: CqeResult) -> BufResult<usize, B> {
         let mut buf = self.buf;
         let asked = clamp_len(buf.bytes_total()) as usize;
-        let res = cqe.result.map(|n| {
+        let done = self.done;
+        let res = match cqe.result {
             // Trust no count beyond what was asked for: a kernel (or an injected fault) that
             // reported more never wrote past the length we passed.
-            let n = (n as usize).min(asked);
-            // SAFETY: the kernel wrote n bytes from the start of the buffer, and n <= the
-            // length we passed <= bytes_total.
+            Ok(n) => Ok(done + (n as usize).min(asked - done)),
+            // What was read inline stands, as a short read (pread's own rule).
+            Err(_) if done > 0 => Ok(done),
+            Err(e) => Err(e),
+        };
+        if let Ok(n) = res {
+            // SAFETY: the kernel wrote n bytes from the start of the buffer (done inline, the
+            // rest through the SQE right after them), and n <= asked <= bytes_total.
             unsafe { buf.set_init(n) };
-            n
-        });
+        }
         (res, buf)
     }
 }

@@ -1,16 +1,26 @@
+use super::nowait::{self, Dir};
 use crate::buf::{clamp_len, BufResult, IoBuf};
 use crate::driver::{CqeResult, Op, OpCode, SharedFd};
 use io_uring::{opcode, squeue::Entry, types};
+use std::io;
 
 /// `IORING_OP_WRITE`: writes the initialised part of an owned buffer.
 ///
 /// `offset` is a file position, or `u64::MAX` for the fd's current position (append, pipes).
 /// The length is clamped to [`MAX_RW_COUNT`](crate::buf::MAX_RW_COUNT); the result may be short.
 /// Sockets should use the net crate's send op, which sets `MSG_NOSIGNAL`.
+///
+/// The write is first tried at once with `pwritev2(RWF_NOWAIT)`, which never blocks, and goes
+/// to the ring only when that would block (a full pipe; buffered file writes on filesystems
+/// without non-blocking support, such as ext4, turn the attempts off at the first `EOPNOTSUPP`).
+/// A partial inline write is finished by the ring and the op reports the sum. Adaptive per fd,
+/// never on `O_DIRECT` files: see [`SharedFd::set_inline_io`].
 pub struct Write<B> {
     fd: SharedFd,
     buf: B,
     offset: u64,
+    /// Bytes already written inline; the SQE writes the rest.
+    done: usize,
 }
 
 impl<B: IoBuf> Write<B> {
@@ -20,23 +30,58 @@ impl<B: IoBuf> Write<B> {
             fd: fd.clone(),
             buf,
             offset,
+            done: 0,
         })
     }
 }
 
 // SAFETY: the SQE points into `self.buf`, an IoBuf whose memory is stable while the op
-// owns it, wherever the op moves (the INLINE promise); the fd stays open because the op holds a SharedFd clone.
+// owns it, wherever the op moves (the INLINE promise); the fd stays open because the op holds a
+// SharedFd clone. `try_inline` writes with RWF_NOWAIT, which cannot block, and reports the count.
 unsafe impl<B: IoBuf> OpCode for Write<B> {
     type Output = BufResult<usize, B>;
     // INLINE: the SQE's only pointer is into the buffer's heap memory (IoBuf: stable when moved).
     const INLINE: bool = true;
+    fn try_inline(&mut self) -> Option<io::Result<u32>> {
+        let len = clamp_len(self.buf.bytes_init()) as usize;
+        // SAFETY: the buffer's `bytes_init` bytes from its stable pointer are initialised
+        // memory the op owns (IoBuf); the kernel only reads them.
+        let n = unsafe {
+            nowait::attempt(
+                &self.fd,
+                Dir::Write,
+                self.buf.stable_ptr().cast_mut(),
+                len,
+                self.offset,
+            )
+        }?;
+        if n == len || n == 0 {
+            return Some(Ok(n as u32));
+        }
+        // A partial write (the rest would block): the ring writes the rest.
+        self.done = n;
+        None
+    }
     fn build(&mut self) -> Entry {
-        let len = clamp_len(self.buf.bytes_init());
-        opcode::Write::new(types::Fd(self.fd.raw()), self.buf.stable_ptr(), len)
-            .offset(self.offset)
+        let len = clamp_len(self.buf.bytes_init()) - self.done as u32;
+        // `done` bytes were written inline; `done` < the clamped length (try_inline).
+        let ptr = self.buf.stable_ptr().wrapping_add(self.done);
+        let offset = match self.offset {
+            u64::MAX => u64::MAX,
+            o => o + self.done as u64,
+        };
+        opcode::Write::new(types::Fd(self.fd.raw()), ptr, len)
+            .offset(offset)
             .build()
     }
     fn complete(self, cqe: CqeResult) -> BufResult<usize, B> {
-        (cqe.result.map(|n| n as usize), self.buf)
+        let done = self.done;
+        let res = match cqe.result {
+            Ok(n) => Ok(done + n as usize),
+            // What was written inline stands, as a short write (pwrite's own rule).
+            Err(_) if done > 0 => Ok(done),
+            Err(e) => Err(e),
+        };
+        (res, self.buf)
     }
 }

@@ -1,0 +1,321 @@
+//! Inline attempts: a read or write done at once with a system call that cannot block
+//! (`preadv2`/`pwritev2` with `RWF_NOWAIT`), before the op goes to the ring.
+//!
+//! A completion ring pays for submission, a turn of the executor and the reap even when the
+//! data is already there (a file's pages in the page cache, bytes waiting in a pipe). When it
+//! is, one plain system call is cheaper. See `docs/fast_path.md` for the measurements.
+//!
+//! Rules:
+//! 1. An attempt never blocks: with `RWF_NOWAIT` the kernel returns `EAGAIN` instead of
+//!    waiting (a page-cache miss, an empty pipe, a full socket buffer), and the op then goes to
+//!    the ring as if nothing happened.
+//! 2. Only a count is reported inline. Any error sends the op to the ring, so errors are always
+//!    the ring's own; an error other than `EAGAIN` (`EOPNOTSUPP` from a filesystem without
+//!    non-blocking buffered writes, `EBADF`, ...) also turns attempts off for that fd and
+//!    direction.
+//! 3. Adaptive, per fd and direction ([`InlineHint`] in the [`SharedFd`]): after `k`
+//!    consecutive misses the next `2^k - 1` ops skip the attempt and go straight to the ring
+//!    (at most 255 in a row), so an fd that usually would block costs at most one extra
+//!    system call per 256 ops; a hit starts over. (A miss on a file costs little more than
+//!    the system call: the kernel starts the read-ahead it would start for the ring's read.)
+//! 4. Never on `O_DIRECT` files (a direct read waits for the device even with `RWF_NOWAIT`):
+//!    the fd's flags are read once (`F_GETFL`) unless its owner already said, through
+//!    [`SharedFd::set_inline_io`].
+//! 5. Only when the ring is not batching: while the driver submits two SQEs or more per
+//!    `io_uring_enter` (many ops in flight, as at queue depth 32), a ring op costs less than
+//!    a system call and every op goes to the ring. And at most [`INLINE_BUDGET`] inline
+//!    completions per turn of the driver on a thread, so a task whose I/O is always ready
+//!    still yields: its next op goes to the ring and the other tasks and completions get
+//!    their turn.
+//! 6. Only inside the runtime that would have taken the SQE (outside, the op fails as it would
+//!    have), and never while fault injection is on (faults act on SQEs).
+
+use crate::context;
+use crate::driver::SharedFd;
+use std::cell::Cell;
+use std::io;
+
+/// Inline completions allowed per driver turn (`io_uring_enter`) on one thread (rule 5).
+pub(crate) const INLINE_BUDGET: u32 = 128;
+
+/// Consecutive misses after which the skip stops growing: 255 skipped attempts (rule 3).
+const MAX_MISSES: u8 = 8;
+
+/// Which way the data goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Dir {
+    Read,
+    Write,
+}
+
+/// The adaptive state of one direction of one fd (rule 3).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Backoff {
+    misses: u8,
+    skip: u8,
+    off: bool,
+}
+
+impl Backoff {
+    /// Whether to attempt now; a skipped attempt uses up one skip.
+    fn admit(&mut self) -> bool {
+        if self.off {
+            return false;
+        }
+        if self.skip > 0 {
+            self.skip -= 1;
+            return false;
+        }
+        true
+    }
+
+    fn hit(&mut self) {
+        self.misses = 0;
+    }
+
+    fn miss(&mut self) {
+        self.misses = (self.misses + 1).min(MAX_MISSES);
+        self.skip = ((1u16 << self.misses) - 1) as u8;
+    }
+}
+
+/// What an fd has shown about inline attempts: kept in its [`SharedFd`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct InlineHint {
+    /// The flags were checked (or the owner said): `O_DIRECT` fds have both directions off.
+    checked: bool,
+    read: Backoff,
+    write: Backoff,
+}
+
+impl InlineHint {
+    /// A hint whose owner has said whether attempts are allowed (rule 4).
+    pub(crate) fn decided(reads: bool, writes: bool) -> InlineHint {
+        let dir = |on: bool| Backoff {
+            off: !on,
+            ..Backoff::default()
+        };
+        InlineHint {
+            checked: true,
+            read: dir(reads),
+            write: dir(writes),
+        }
+    }
+
+    fn dir(&mut self, dir: Dir) -> &mut Backoff {
+        match dir {
+            Dir::Read => &mut self.read,
+            Dir::Write => &mut self.write,
+        }
+    }
+}
+
+/// What this thread's driver has been doing, as seen by the inline attempts (rules 5 and 6).
+#[derive(Clone, Copy)]
+struct Turn {
+    /// The driver it was counted on.
+    driver: u64,
+    /// Its `enters` and `ops_submitted` when last looked at.
+    enters: u64,
+    submitted: u64,
+    /// Inline completions since `enters` last changed.
+    used: u32,
+    /// The ring took two SQEs or more per enter since the look before: submissions are
+    /// batched, and the ring's cost per op is then below a system call's (rule 5).
+    batched: bool,
+}
+
+thread_local! {
+    static TURN: Cell<Turn> = const {
+        Cell::new(Turn { driver: u64::MAX, enters: 0, submitted: 0, used: 0, batched: false })
+    };
+}
+
+/// Whether this thread's driver allows an inline completion now (rules 5 and 6).
+fn take_budget() -> bool {
+    let now = context::try_with_driver(|d| {
+        #[cfg(feature = "fault-injection")]
+        if d.faults.is_some() {
+            return None;
+        }
+        Some((d.id, d.stats.enters, d.stats.ops_submitted))
+    });
+    let Ok(Some((driver, enters, submitted))) = now else {
+        return false;
+    };
+    TURN.with(|cell| {
+        let mut t = cell.get();
+        if t.driver != driver || enters < t.enters || submitted < t.submitted {
+            t = Turn {
+                driver,
+                enters,
+                submitted,
+                used: 0,
+                batched: false,
+            };
+        } else if enters != t.enters {
+            t.batched = submitted - t.submitted >= 2 * (enters - t.enters);
+            t.enters = enters;
+            t.submitted = submitted;
+            t.used = 0;
+        }
+        let ok = !t.batched && t.used < INLINE_BUDGET;
+        t.used += u32::from(ok);
+        cell.set(t);
+        ok
+    })
+}
+
+/// Whether `fd` is open with `O_DIRECT` (one `fcntl`); an error counts as direct (no attempts).
+fn is_direct(fd: &SharedFd) -> bool {
+    // SAFETY: F_GETFL on an fd the SharedFd keeps open; no memory is passed.
+    let flags = unsafe { libc::fcntl(fd.raw(), libc::F_GETFL) };
+    flags < 0 || flags & libc::O_DIRECT != 0
+}
+
+/// Whether an attempt should be made on `fd` in direction `dir` (consumes a skip or a unit of
+/// budget). Call [`record`] with the outcome after a `true`.
+fn admit(fd: &SharedFd, dir: Dir) -> bool {
+    let cell = fd.inline_hint();
+    let mut h = cell.get();
+    if !h.checked {
+        let direct = is_direct(fd);
+        h = InlineHint::decided(!direct, !direct);
+    }
+    let admitted = h.dir(dir).admit();
+    cell.set(h);
+    admitted && take_budget()
+}
+
+/// Updates the hint with the outcome of an attempt (rules 2 and 3).
+fn record(fd: &SharedFd, dir: Dir, res: &io::Result<usize>) {
+    let cell = fd.inline_hint();
+    let mut h = cell.get();
+    let b = h.dir(dir);
+    match res {
+        Ok(_) => b.hit(),
+        Err(e) if e.raw_os_error() == Some(libc::EAGAIN) => b.miss(),
+        Err(_) => b.off = true,
+    }
+    cell.set(h);
+}
+
+/// `preadv2`/`pwritev2` of one buffer with `RWF_NOWAIT`; `offset == u64::MAX` means the fd's
+/// current position (`-1`).
+///
+/// # Safety
+///
+/// - `ptr..ptr + len` is valid memory the caller owns for the call: writable for
+///   [`Dir::Read`], readable for [`Dir::Write`].
+unsafe fn nowait_io(
+    fd: &SharedFd,
+    dir: Dir,
+    ptr: *mut u8,
+    len: usize,
+    offset: u64,
+) -> io::Result<usize> {
+    let iov = libc::iovec {
+        iov_base: ptr.cast(),
+        iov_len: len,
+    };
+    let off = if offset == u64::MAX {
+        -1
+    } else {
+        offset as libc::off_t
+    };
+    let n = match dir {
+        // SAFETY: one iovec over memory the caller vouches for (this fn's contract); the fd is
+        // kept open by the SharedFd; RWF_NOWAIT makes the call return instead of blocking.
+        Dir::Read => unsafe { libc::preadv2(fd.raw(), &iov, 1, off, libc::RWF_NOWAIT) },
+        // SAFETY: as above; the kernel only reads the buffer.
+        Dir::Write => unsafe { libc::pwritev2(fd.raw(), &iov, 1, off, libc::RWF_NOWAIT) },
+    };
+    if n < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(n as usize)
+    }
+}
+
+/// Tries one read or write at once: `Some(n)` when `n` bytes moved (`0` is end of file for a
+/// read), `None` when the op must go to the ring (not admitted, would block, or failed: the
+/// ring then reports the error, rule 2).
+///
+/// # Safety
+///
+/// As [`nowait_io`]: `ptr..ptr + len` is valid for the transfer in direction `dir`.
+pub(crate) unsafe fn attempt(
+    fd: &SharedFd,
+    dir: Dir,
+    ptr: *mut u8,
+    len: usize,
+    offset: u64,
+) -> Option<usize> {
+    if len == 0 || !admit(fd, dir) {
+        return None;
+    }
+    // SAFETY: the caller's contract is this function's.
+    let res = unsafe { nowait_io(fd, dir, ptr, len, offset) };
+    record(fd, dir, &res);
+    res.ok()
+}
+
+/// Whether a positional read that returned `n` of `asked` bytes at `offset` is certainly
+/// complete, as the ring's read would have been: a full count, end of file (`0`), a stream
+/// (`offset == u64::MAX`: a short read is what the ring would return too), or a short count
+/// ending inside a page. A read stopped by a page-cache miss ends on a page boundary; one that
+/// ends there may also be end of file, and the rest then goes to the ring to find out.
+pub(crate) fn read_is_complete(n: usize, asked: usize, offset: u64) -> bool {
+    n == asked || n == 0 || offset == u64::MAX || (offset + n as u64) % 4096 != 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn misses_back_off_exponentially_and_a_hit_resets() {
+        let mut b = Backoff::default();
+        assert!(b.admit());
+        b.miss();
+        assert!(!b.admit(), "one skip after the first miss");
+        assert!(b.admit());
+        b.miss();
+        let skipped = (0..10).take_while(|_| !b.admit()).count();
+        assert_eq!(skipped, 3);
+        for _ in 0..20 {
+            b.miss();
+        }
+        let skipped = (0..1000).take_while(|_| !b.admit()).count();
+        assert_eq!(skipped, 255, "capped");
+        b.hit();
+        b.miss();
+        assert_eq!((0..10).take_while(|_| !b.admit()).count(), 1);
+    }
+
+    #[test]
+    fn off_stays_off() {
+        let mut h = InlineHint::decided(false, false);
+        assert!(!h.dir(Dir::Read).admit());
+        assert!(!h.dir(Dir::Write).admit());
+        let mut h = InlineHint::decided(true, false);
+        assert!(h.dir(Dir::Read).admit());
+        assert!(!h.dir(Dir::Write).admit());
+    }
+
+    #[test]
+    fn completeness_of_short_reads() {
+        assert!(read_is_complete(4096, 4096, 0));
+        assert!(read_is_complete(0, 4096, 8192));
+        assert!(read_is_complete(100, 4096, 0), "ends mid-page: end of file");
+        assert!(
+            !read_is_complete(4096, 8192, 0),
+            "ends on a page: may be a miss"
+        );
+        assert!(!read_is_complete(3000, 8192, 1096));
+        assert!(
+            read_is_complete(10, 64, u64::MAX),
+            "streams take short counts"
+        );
+    }
+}

@@ -1,0 +1,151 @@
+//! The always-ready fast path on pipes: `Read` and `Write` try `RWF_NOWAIT` at once and reach
+//! the ring only when the pipe would block; results are the ring's.
+
+mod common;
+
+use common::{pipe, run, watchdog};
+use ringbolt_runtime::ops::{Read, Write};
+use ringbolt_runtime::{stats, SharedFd};
+use std::io::{Read as _, Write as _};
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::time::Duration;
+
+fn write_end(fd: OwnedFd) -> SharedFd {
+    SharedFd::new(fd)
+}
+
+/// The fast path is off under fault injection (faults act on SQEs, and `scripts/faults.sh`
+/// runs these tests too): the tests that count inline ops then only check the results.
+fn fast_path_on() -> bool {
+    #[cfg(feature = "fault-injection")]
+    if ringbolt_runtime::fault::is_active() {
+        return false;
+    }
+    true
+}
+
+#[test]
+fn ready_pipe_round_trips_skip_the_ring() {
+    let _w = watchdog(
+        "ready_pipe_round_trips_skip_the_ring",
+        Duration::from_secs(30),
+    );
+    run(async {
+        let (r, w) = pipe();
+        let w = write_end(w);
+        let before = stats().ops_submitted;
+        let (mut wbuf, mut rbuf) = (vec![7u8; 64], Vec::with_capacity(64));
+        for i in 0..1000u32 {
+            wbuf.fill(i as u8);
+            let (res, b) = Write::op(&w, wbuf, u64::MAX).await;
+            assert_eq!(res.unwrap(), 64);
+            wbuf = b;
+            rbuf.clear();
+            let (res, b) = Read::op(&r, rbuf, u64::MAX).await;
+            assert_eq!(res.unwrap(), 64);
+            assert!(b.iter().all(|&x| x == i as u8));
+            rbuf = b;
+        }
+        let ring = stats().ops_submitted - before;
+        // 2000 ops; the inline budget sends one op per 128 inline ones to the ring.
+        assert!(
+            ring <= 2000 / 64 || !fast_path_on(),
+            "{ring} of 2000 ops went to the ring"
+        );
+    });
+}
+
+#[test]
+fn empty_pipe_read_falls_back_to_the_ring() {
+    let _w = watchdog(
+        "empty_pipe_read_falls_back_to_the_ring",
+        Duration::from_secs(30),
+    );
+    run(async {
+        let (r, w) = pipe();
+        let mut w = std::fs::File::from(w);
+        for round in 0..20u8 {
+            let before = stats().ops_submitted;
+            let read = ringbolt_runtime::spawn({
+                let r = r.clone();
+                async move { Read::op(&r, Vec::with_capacity(16), u64::MAX).await }
+            });
+            // Let the read find the pipe empty and go to the ring.
+            ringbolt_runtime::task::yield_now().await;
+            assert_eq!(
+                stats().ops_submitted - before,
+                1,
+                "round {round}: not on the ring"
+            );
+            w.write_all(&[round; 5]).unwrap();
+            let (res, buf) = read.await.unwrap();
+            assert_eq!(res.unwrap(), 5);
+            assert_eq!(buf, [round; 5]);
+        }
+        // End of file reads the same inline or not.
+        drop(w);
+        let (res, _) = Read::op(&r, Vec::with_capacity(16), u64::MAX).await;
+        assert_eq!(res.unwrap(), 0);
+    });
+}
+
+/// A write of more than the pipe holds: the inline attempt writes the 100 bytes of room, the
+/// ring goes on once a reader drains the pipe (a ring write to a pipe may itself be short),
+/// and the op reports both parts; the bytes arrive in order.
+#[test]
+fn partial_inline_write_is_finished_by_the_ring() {
+    let _w = watchdog(
+        "partial_inline_write_is_finished_by_the_ring",
+        Duration::from_secs(30),
+    );
+    run(async {
+        let (r, w) = pipe();
+        // SAFETY: F_SETPIPE_SZ on a pipe we own; no memory is passed.
+        let cap = unsafe { libc::fcntl(w.as_raw_fd(), libc::F_SETPIPE_SZ, 4096) };
+        assert!(
+            cap >= 4096,
+            "F_SETPIPE_SZ: {}",
+            std::io::Error::last_os_error()
+        );
+        let cap = cap as usize;
+        let w = write_end(w);
+        // Leave 100 bytes of room.
+        let (res, _) = Write::op(&w, vec![0xAAu8; cap - 100], u64::MAX).await;
+        assert_eq!(res.unwrap(), cap - 100);
+        let data: Vec<u8> = (0..3 * cap).map(|i| (i % 251) as u8).collect();
+        let before = stats().ops_submitted;
+        let reader = std::thread::spawn({
+            let fd = r.as_raw_fd();
+            move || {
+                std::thread::sleep(Duration::from_millis(50));
+                // SAFETY: a dup of the read end, owned by this thread's File.
+                let mut f = unsafe {
+                    <std::fs::File as std::os::fd::FromRawFd>::from_raw_fd(libc::dup(fd))
+                };
+                let mut all = vec![0u8; 4 * cap - 100];
+                f.read_exact(&mut all).unwrap();
+                all
+            }
+        });
+        let (res, back) = Write::op(&w, data.clone(), u64::MAX).await;
+        let first = res.unwrap();
+        assert!(
+            first > 100,
+            "{first}: the ring did not go on after the inline 100 bytes"
+        );
+        assert_eq!(back, data);
+        assert_eq!(
+            stats().ops_submitted - before,
+            1,
+            "the rest went to the ring"
+        );
+        let mut sent = first;
+        while sent < data.len() {
+            let (res, _) = Write::op(&w, data[sent..].to_vec(), u64::MAX).await;
+            sent += res.unwrap();
+        }
+        let all = reader.join().unwrap();
+        assert!(all[..cap - 100].iter().all(|&b| b == 0xAA));
+        assert_eq!(&all[cap - 100..], &data[..]);
+    });
+}
