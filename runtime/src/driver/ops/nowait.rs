@@ -30,7 +30,6 @@
 //! 6. Only inside the runtime that would have taken the SQE (outside, the op fails as it would
 //!    have), and never while fault injection is on (faults act on SQEs).
 
-use crate::context;
 use crate::driver::SharedFd;
 use std::cell::Cell;
 use std::io;
@@ -133,7 +132,7 @@ thread_local! {
 
 /// Whether this thread's driver allows an inline completion now (rules 5 and 6).
 fn take_budget() -> bool {
-    let now = context::try_with_driver(|d| {
+    let now = crate::driver::current::try_with_driver(|d| {
         #[cfg(feature = "fault-injection")]
         if d.faults.is_some() {
             return None;
