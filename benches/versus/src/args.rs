@@ -292,7 +292,7 @@ impl RunFlags {
         } else if self.http_only {
             (false, false, true)
         } else {
-            (base.echo, base.file, !self.no_http)
+            (base.echo, base.file, base.http)
         };
         RunArgs {
             echo,
