@@ -5,6 +5,7 @@
 //! cargo run --release --example cat -- FILE...
 //! ```
 
+use clap::Parser;
 use ringbolt::buf::IoBuf;
 use ringbolt::fs::File;
 use ringbolt::runtime::ops::Write;
@@ -87,12 +88,17 @@ fn main() {
     }
 }
 
+/// Writes files to standard output through the ring.
+#[derive(Parser)]
+#[command(name = "cat")]
+struct Args {
+    /// Files to print, in order.
+    #[arg(value_name = "FILE", required = true)]
+    paths: Vec<String>,
+}
+
 fn run() -> io::Result<()> {
-    let paths: Vec<String> = std::env::args().skip(1).collect();
-    if paths.is_empty() {
-        eprintln!("usage: cat FILE...");
-        std::process::exit(2);
-    }
+    let Args { paths } = Args::parse();
     let out = SharedFd::new(io::stdout().as_fd().try_clone_to_owned()?);
     let rt = ringbolt::Runtime::new()?;
     rt.block_on(async {

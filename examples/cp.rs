@@ -7,6 +7,7 @@
 //! Each of the `--in-flight` tasks takes the next block offset, reads the block and writes it
 //! at the same offset in `DST`; all of them share one ring on one core.
 
+use clap::Parser;
 use ringbolt::buf::IoBuf;
 use ringbolt::fs::{File, OpenOptions};
 use std::cell::Cell;
@@ -14,63 +15,39 @@ use std::io;
 use std::rc::Rc;
 use std::time::Instant;
 
+/// Copies SRC to DST with a number of blocks in flight on one core.
+#[derive(Parser)]
+#[command(name = "cp")]
 struct Args {
+    /// File to copy.
     src: String,
+    /// Where to copy it (created or truncated).
     dst: String,
-    in_flight: usize,
+    /// Blocks in flight (tasks on the one core).
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u64).range(1..))]
+    in_flight: u64,
+    /// Block size: a number of bytes, or with a K, M or G suffix (at most 1G).
+    #[arg(long, default_value = "1M", value_parser = parse_bs)]
     bs: usize,
+    /// `fsync` DST before reporting.
+    #[arg(long)]
     sync: bool,
 }
 
-fn parse_size(s: &str) -> Option<u64> {
-    let (num, mult) = match s.as_bytes().last()? {
-        b'k' | b'K' => (&s[..s.len() - 1], 1u64 << 10),
-        b'm' | b'M' => (&s[..s.len() - 1], 1 << 20),
-        b'g' | b'G' => (&s[..s.len() - 1], 1 << 30),
+/// `4096`, `64K`, `1M`, `1G`: a positive size of at most 1 GiB.
+fn parse_bs(s: &str) -> Result<usize, String> {
+    let (num, mult) = match s.as_bytes().last() {
+        Some(b'k' | b'K') => (&s[..s.len() - 1], 1u64 << 10),
+        Some(b'm' | b'M') => (&s[..s.len() - 1], 1 << 20),
+        Some(b'g' | b'G') => (&s[..s.len() - 1], 1 << 30),
         _ => (s, 1),
     };
-    num.parse::<u64>().ok()?.checked_mul(mult)
-}
-
-fn usage(msg: &str) -> ! {
-    eprintln!("cp: {msg}\nusage: cp SRC DST [--in-flight N] [--bs SIZE] [--sync]");
-    std::process::exit(2)
-}
-
-fn parse_args() -> Args {
-    let mut args = std::env::args().skip(1);
-    let mut pos = Vec::new();
-    let (mut in_flight, mut bs, mut sync) = (16usize, 1usize << 20, false);
-    while let Some(a) = args.next() {
-        match a.as_str() {
-            "--in-flight" => {
-                in_flight = args
-                    .next()
-                    .and_then(|v| v.parse().ok())
-                    .filter(|&n| n > 0)
-                    .unwrap_or_else(|| usage("--in-flight needs a positive number"));
-            }
-            "--bs" => {
-                bs = args
-                    .next()
-                    .and_then(|v| parse_size(&v))
-                    .filter(|&n| n > 0 && n <= 1 << 30)
-                    .unwrap_or_else(|| usage("--bs needs a size such as 1M"))
-                    as usize;
-            }
-            "--sync" => sync = true,
-            _ if a.starts_with("--") => usage(&format!("unknown option {a}")),
-            _ => pos.push(a),
-        }
-    }
-    let [src, dst] = <[String; 2]>::try_from(pos).unwrap_or_else(|_| usage("need SRC and DST"));
-    Args {
-        src,
-        dst,
-        in_flight,
-        bs,
-        sync,
-    }
+    num.parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(mult))
+        .filter(|&n| n > 0 && n <= 1 << 30)
+        .map(|n| n as usize)
+        .ok_or_else(|| format!("{s:?}: need a size such as 1M"))
 }
 
 /// Copies blocks until the shared cursor passes `len`; returns the bytes this task copied.
@@ -109,7 +86,7 @@ async fn worker(
 }
 
 fn main() -> io::Result<()> {
-    let args = parse_args();
+    let args = Args::parse();
     let rt = ringbolt::Runtime::new()?;
     rt.block_on(async {
         let start = Instant::now();

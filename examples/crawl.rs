@@ -9,6 +9,7 @@
 //! The server answers most pages at once, delays every 50th by 10 ms, stalls every 97th
 //! longer than the timeout (those requests time out), and answers every 89th with a 404.
 
+use clap::Parser;
 use ringbolt::net::{TcpListener, TcpStream};
 use ringbolt::sync::Semaphore;
 use ringbolt::task::join_all;
@@ -18,30 +19,25 @@ use std::io::{self, Write};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+/// Fetches pages from a local HTTP server, at most N at a time, each under a timeout.
+#[derive(Parser)]
+#[command(name = "crawl")]
 struct Args {
+    /// Pages to fetch.
+    #[arg(long, default_value_t = 1000)]
     urls: usize,
+    /// Fetches in flight at most (0 counts as 1).
+    #[arg(long, default_value_t = 50)]
     concurrency: usize,
+    /// Timeout of one fetch, in milliseconds.
+    #[arg(long = "timeout-ms", value_name = "MS", default_value = "200", value_parser = parse_ms)]
     timeout: Duration,
 }
 
-fn parse_args() -> Result<Args, String> {
-    let mut args = Args {
-        urls: 1000,
-        concurrency: 50,
-        timeout: Duration::from_millis(200),
-    };
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        let value = it.next().ok_or_else(|| format!("{flag} needs a value"))?;
-        let n: u64 = value.parse().map_err(|e| format!("{flag} {value}: {e}"))?;
-        match flag.as_str() {
-            "--urls" => args.urls = n as usize,
-            "--concurrency" => args.concurrency = (n as usize).max(1),
-            "--timeout-ms" => args.timeout = Duration::from_millis(n),
-            _ => return Err(format!("unknown option {flag}")),
-        }
-    }
-    Ok(args)
+fn parse_ms(s: &str) -> Result<Duration, String> {
+    s.parse()
+        .map(Duration::from_millis)
+        .map_err(|e| format!("{s:?}: {e}"))
 }
 
 /// How one fetch ended.
@@ -53,13 +49,8 @@ enum Outcome {
 }
 
 fn main() {
-    let args = match parse_args() {
-        Ok(a) => a,
-        Err(e) => {
-            eprintln!("crawl: {e}\nusage: crawl [--urls N] [--concurrency N] [--timeout-ms MS]");
-            std::process::exit(2);
-        }
-    };
+    let mut args = Args::parse();
+    args.concurrency = args.concurrency.max(1);
     let result = ringbolt::Runtime::new().and_then(|rt| rt.block_on(crawl(args)));
     if let Err(e) = result {
         eprintln!("crawl: {e}");

@@ -24,6 +24,7 @@
 //! it accepts to the next core (`TcpStream::into_std`, `spawn_on`, `TcpStream::from_std`),
 //! which serves it with `read`. A real server would pick the least-loaded core instead.
 
+use clap::{Parser, ValueEnum};
 use ringbolt::net::{BufRing, TcpSocket, TcpStream};
 use ringbolt::shutdown::Shutdown;
 use ringbolt::signal::unix::SignalKind;
@@ -36,59 +37,46 @@ use std::net::SocketAddr;
 use std::pin::pin;
 use std::time::Duration;
 
+/// A per-core TCP echo server on ringbolt.
+#[derive(Parser)]
+#[command(name = "echo")]
 struct Args {
+    /// Address every core listens on.
+    #[arg(long, default_value = "127.0.0.1:7878")]
     addr: SocketAddr,
+    /// Cores to run on [default: every CPU this process may run on].
+    #[arg(long)]
     cores: Option<usize>,
+    /// Stop after this many seconds [default: run until SIGTERM or Ctrl-C].
+    #[arg(long)]
     secs: Option<u64>,
+    /// Bytes per receive buffer.
+    #[arg(long, value_name = "BYTES", default_value_t = 16 * 1024)]
     buf: usize,
-    multishot: bool,
+    /// How connections receive.
+    #[arg(long, value_enum, default_value_t = Recv::Multishot)]
+    recv: Recv,
+    /// Seconds the connections get to finish after SIGTERM before the rest is aborted.
+    #[arg(long, value_name = "SECS", default_value = "10", value_parser = parse_secs)]
     drain: Duration,
+    /// Pass every accepted connection to the next core, which serves it.
+    #[arg(long)]
     handoff: bool,
 }
 
-fn usage() -> ! {
-    eprintln!(
-        "usage: echo [--addr IP:PORT] [--cores N] [--secs N] [--buf BYTES] [--recv multishot|read] [--drain SECS] [--handoff]"
-    );
-    std::process::exit(2);
+/// How connections receive (`--recv`).
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Recv {
+    /// One multishot receive per connection into the core's provided-buffer ring.
+    Multishot,
+    /// One `read` per chunk into a per-connection buffer.
+    Read,
 }
 
-fn parse_args() -> Args {
-    let mut args = Args {
-        addr: SocketAddr::from(([127, 0, 0, 1], 7878)),
-        cores: None,
-        secs: None,
-        buf: 16 * 1024,
-        multishot: true,
-        drain: Duration::from_secs(10),
-        handoff: false,
-    };
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        if flag == "--handoff" {
-            args.handoff = true;
-            continue;
-        }
-        let value = it.next().unwrap_or_else(|| usage());
-        match flag.as_str() {
-            "--addr" => args.addr = value.parse().unwrap_or_else(|_| usage()),
-            "--cores" => args.cores = Some(value.parse().unwrap_or_else(|_| usage())),
-            "--secs" => args.secs = Some(value.parse().unwrap_or_else(|_| usage())),
-            "--buf" => args.buf = value.parse().unwrap_or_else(|_| usage()),
-            "--drain" => {
-                args.drain = Duration::from_secs(value.parse().unwrap_or_else(|_| usage()))
-            }
-            "--recv" => {
-                args.multishot = match value.as_str() {
-                    "multishot" => true,
-                    "read" => false,
-                    _ => usage(),
-                }
-            }
-            _ => usage(),
-        }
-    }
-    args
+fn parse_secs(s: &str) -> Result<Duration, String> {
+    s.parse()
+        .map(Duration::from_secs)
+        .map_err(|e| format!("{s:?}: {e}"))
 }
 
 /// One connection's view of the shutdown: once the token is cancelled, the read side of the
@@ -215,7 +203,7 @@ async fn core_main(core: usize, args: &Args, token: CancellationToken) -> io::Re
     let mut incoming = listener.incoming();
     let buf_len = args.buf;
     // One ring of provided buffers per core, shared by its connections.
-    let ring = if args.multishot {
+    let ring = if args.recv == Recv::Multishot {
         match BufRing::new(1024, buf_len) {
             Ok(r) => Some(r),
             Err(e) => {
@@ -265,7 +253,7 @@ fn open_fds() -> usize {
 
 fn main() -> io::Result<()> {
     let fds_at_start = open_fds();
-    let args = parse_args();
+    let args = Args::parse();
     let mut builder = ringbolt::Runtime::builder().drain_timeout(args.drain);
     if let Some(n) = args.cores {
         builder = builder.cores(n);

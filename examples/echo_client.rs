@@ -10,53 +10,45 @@
 //! (comma-separated; default CPUs 0..cores). Exits with status 1 if any echoed byte differed
 //! or a connection failed.
 
+use clap::Parser;
+use hdrhistogram::Histogram;
 use ringbolt::net::TcpStream;
 use ringbolt_runtime::buf::IoBuf;
+use std::cell::RefCell;
 use std::io;
 use std::net::SocketAddr;
+use std::rc::Rc;
 use std::time::{Duration, Instant};
 
+/// Load generator for the echo example: ping-pong, verify every byte, report rt/s and latency.
+#[derive(Parser)]
+#[command(name = "echo_client")]
 struct Args {
+    /// The echo server's address.
+    #[arg(long, default_value = "127.0.0.1:7878")]
     addr: SocketAddr,
+    /// Connections (0 counts as 1).
+    #[arg(long, default_value_t = 16)]
     conns: usize,
+    /// Bytes per message (0 counts as 1).
+    #[arg(long, value_name = "BYTES", default_value_t = 64)]
     size: usize,
+    /// Seconds to run.
+    #[arg(long, value_name = "S", default_value_t = 5.0)]
     secs: f64,
+    /// Client cores the connections are spread over (0 counts as 1).
+    #[arg(long, default_value_t = 1)]
     cores: usize,
+    /// CPUs the client cores are pinned to, comma-separated [default: 0..cores].
+    #[arg(long, value_name = "A,B,..", value_delimiter = ',')]
     cpus: Option<Vec<usize>>,
 }
 
-fn usage() -> ! {
-    eprintln!(
-        "usage: echo_client [--addr IP:PORT] [--conns N] [--size BYTES] [--secs S] [--cores N] [--cpus A,B,..]"
-    );
-    std::process::exit(2);
-}
+/// Round-trip latencies in ns, one histogram per client core (its connections share it).
+type Latencies = Rc<RefCell<Histogram<u64>>>;
 
-fn parse_args() -> Args {
-    let mut args = Args {
-        addr: SocketAddr::from(([127, 0, 0, 1], 7878)),
-        conns: 16,
-        size: 64,
-        secs: 5.0,
-        cores: 1,
-        cpus: None,
-    };
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        let value = it.next().unwrap_or_else(|| usage());
-        let num = |v: &str| v.parse::<usize>().unwrap_or_else(|_| usage());
-        match flag.as_str() {
-            "--addr" => args.addr = value.parse().unwrap_or_else(|_| usage()),
-            "--conns" => args.conns = num(&value).max(1),
-            "--size" => args.size = num(&value).max(1),
-            "--secs" => args.secs = value.parse().unwrap_or_else(|_| usage()),
-            "--cores" => args.cores = num(&value).max(1),
-            "--cpus" => args.cpus = Some(value.split(',').map(num).collect()),
-            _ => usage(),
-        }
-    }
-    args
-}
+/// The largest latency recorded as itself (60 s); longer ones count as this.
+const LATENCY_MAX_NS: u64 = 60_000_000_000;
 
 /// What one connection measured.
 #[derive(Default)]
@@ -64,11 +56,16 @@ struct ConnResult {
     round_trips: u64,
     mismatches: u64,
     error: Option<String>,
-    latencies_ns: Vec<u32>,
 }
 
 /// Ping-pong on one connection until `deadline`; every round's message differs.
-async fn run_conn(addr: SocketAddr, id: usize, size: usize, deadline: Instant) -> ConnResult {
+async fn run_conn(
+    addr: SocketAddr,
+    id: usize,
+    size: usize,
+    deadline: Instant,
+    latencies: Latencies,
+) -> ConnResult {
     let mut out = ConnResult::default();
     let stream = match TcpStream::connect(addr).await {
         Ok(s) => s,
@@ -105,8 +102,8 @@ async fn run_conn(addr: SocketAddr, id: usize, size: usize, deadline: Instant) -
             out.error = Some(format!("read: {e}"));
             break;
         }
-        out.latencies_ns
-            .push(start.elapsed().as_nanos().min(u128::from(u32::MAX)) as u32);
+        let ns = start.elapsed().as_nanos().min(u128::from(LATENCY_MAX_NS)) as u64;
+        latencies.borrow_mut().saturating_record(ns);
         if rbuf != msg {
             out.mismatches += 1;
         }
@@ -117,16 +114,21 @@ async fn run_conn(addr: SocketAddr, id: usize, size: usize, deadline: Instant) -
     out
 }
 
-fn percentile(sorted: &[u32], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let i = ((sorted.len() - 1) as f64 * p).round() as usize;
-    Duration::from_nanos(u64::from(sorted[i]))
+/// The latency at quantile `q` (0 when nothing was recorded).
+fn percentile(hist: &Histogram<u64>, q: f64) -> Duration {
+    Duration::from_nanos(hist.value_at_quantile(q))
+}
+
+/// An empty latency histogram: 1 ns to [`LATENCY_MAX_NS`], 3 significant digits.
+fn new_histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, LATENCY_MAX_NS, 3).expect("valid histogram bounds")
 }
 
 fn main() -> io::Result<()> {
-    let args = parse_args();
+    let mut args = Args::parse();
+    args.conns = args.conns.max(1);
+    args.size = args.size.max(1);
+    args.cores = args.cores.max(1);
     let mut builder = ringbolt_runtime::Runtime::builder().cores(args.cores);
     if let Some(cpus) = &args.cpus {
         builder = builder.cpus(cpus.clone());
@@ -136,9 +138,13 @@ fn main() -> io::Result<()> {
     let deadline = start + Duration::from_secs_f64(args.secs);
     let per_core = builder.launch(|core| async move {
         // Connection i runs on core i % cores.
+        let latencies: Latencies = Rc::new(RefCell::new(new_histogram()));
         let handles: Vec<_> = (core..args.conns)
             .step_by(args.cores)
-            .map(|id| ringbolt_runtime::spawn(run_conn(args.addr, id, args.size, deadline)))
+            .map(|id| {
+                let conn = run_conn(args.addr, id, args.size, deadline, latencies.clone());
+                ringbolt_runtime::spawn(conn)
+            })
             .collect();
         let mut results = Vec::new();
         for h in handles {
@@ -150,20 +156,23 @@ fn main() -> io::Result<()> {
                 }),
             }
         }
-        results
+        let latencies = latencies.borrow().clone();
+        (results, latencies)
     })?;
     let elapsed = start.elapsed().as_secs_f64();
     let mut total = 0u64;
     let mut mismatches = 0u64;
     let mut errors = Vec::new();
-    let mut lat = Vec::new();
-    for r in per_core.into_iter().flatten() {
-        total += r.round_trips;
-        mismatches += r.mismatches;
-        errors.extend(r.error);
-        lat.extend_from_slice(&r.latencies_ns);
+    let mut lat = new_histogram();
+    for (results, core_lat) in per_core {
+        for r in results {
+            total += r.round_trips;
+            mismatches += r.mismatches;
+            errors.extend(r.error);
+        }
+        // Same bounds on both sides, so adding cannot fail.
+        let _ = lat.add(&core_lat);
     }
-    lat.sort_unstable();
     println!(
         "conns={} size={} secs={:.1} round_trips={} rt/s={:.0} p50={:?} p99={:?} mismatches={} errors={}",
         args.conns,

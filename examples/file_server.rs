@@ -15,6 +15,7 @@
 //! the path is resolved under `--root` (no `..`), and the reply is a `200` with
 //! `Content-Length`, or `400`/`404`/`405`. Stop it with Ctrl-C or SIGTERM.
 
+use clap::{Parser, ValueEnum};
 use ringbolt::fs::File;
 use ringbolt::io::BufReader;
 use ringbolt::net::{TcpListener, TcpStream};
@@ -29,7 +30,7 @@ use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 /// How a body goes out.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 enum Mode {
     /// `sendfile`: file → pipe → socket, no copy through user memory.
     Splice,
@@ -40,66 +41,40 @@ enum Mode {
 /// The chunk size of [`Mode::Copy`].
 const COPY_CHUNK: usize = 256 * 1024;
 
+/// A static file server with zero-copy `sendfile`, or a splice-vs-copy benchmark (`--bench`).
+#[derive(Parser)]
+#[command(name = "file_server")]
 struct Args {
+    /// Address every core listens on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
     addr: SocketAddr,
-    root: PathBuf,
+    /// Directory served (required unless --bench).
+    #[arg(long, value_name = "DIR", required_unless_present = "bench")]
+    root: Option<PathBuf>,
+    /// Cores to serve on.
+    #[arg(long, default_value_t = 1)]
     cores: usize,
+    /// How bodies go out.
+    #[arg(long, value_enum, default_value_t = Mode::Splice)]
     mode: Mode,
+    /// Measure splice against read + write on this machine (in-process server and clients).
+    #[arg(long)]
     bench: bool,
+    /// --bench: MiB per file sent.
+    #[arg(long, value_name = "N", default_value_t = 64)]
     bench_mib: usize,
+    /// --bench: concurrent connections.
+    #[arg(long, value_name = "N", default_value_t = 1)]
     bench_conns: usize,
 }
 
-fn usage() -> ! {
-    eprintln!(
-        "usage: file_server --root DIR [--addr IP:PORT] [--cores N] [--mode splice|copy]\n       \
-         file_server --bench [--bench-mib N] [--bench-conns N]"
-    );
-    std::process::exit(2);
-}
-
-fn parse_args() -> Args {
-    let mut args = Args {
-        addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
-        root: PathBuf::new(),
-        cores: 1,
-        mode: Mode::Splice,
-        bench: false,
-        bench_mib: 64,
-        bench_conns: 1,
-    };
-    let mut it = std::env::args().skip(1);
-    while let Some(a) = it.next() {
-        let mut val = || it.next().unwrap_or_else(|| usage());
-        match a.as_str() {
-            "--addr" => args.addr = val().parse().unwrap_or_else(|_| usage()),
-            "--root" => args.root = PathBuf::from(val()),
-            "--cores" => args.cores = val().parse().unwrap_or_else(|_| usage()),
-            "--mode" => {
-                args.mode = match val().as_str() {
-                    "splice" => Mode::Splice,
-                    "copy" => Mode::Copy,
-                    _ => usage(),
-                }
-            }
-            "--bench" => args.bench = true,
-            "--bench-mib" => args.bench_mib = val().parse().unwrap_or_else(|_| usage()),
-            "--bench-conns" => args.bench_conns = val().parse().unwrap_or_else(|_| usage()),
-            _ => usage(),
-        }
-    }
-    if !args.bench && args.root.as_os_str().is_empty() {
-        usage();
-    }
-    args
-}
-
 fn main() -> io::Result<()> {
-    let args = parse_args();
+    let args = Args::parse();
     if args.bench {
         return bench(args.bench_mib, args.bench_conns);
     }
-    let root = args.root.canonicalize()?;
+    // clap requires --root without --bench.
+    let root = args.root.unwrap_or_default().canonicalize()?;
     let (addr, mode) = (args.addr, args.mode);
     println!("serving {} on http://{addr} ({mode:?})", root.display());
     // SIGTERM or Ctrl-C: every core stops accepting, the requests in flight are answered

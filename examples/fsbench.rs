@@ -11,6 +11,9 @@
 //! and uses buffers aligned as the file requires; `--fixed` uses registered buffers
 //! (`READ_FIXED` / `WRITE_FIXED`). `--fsync-every N` issues an `fdatasync` after every N writes.
 
+use clap::error::ErrorKind;
+use clap::{CommandFactory, Parser, ValueEnum};
+use hdrhistogram::Histogram;
 use ringbolt::buf::{IoBuf, IoBufMut};
 use ringbolt::fs::{AlignedBuf, BufResult, File, FixedBuf, FixedBufPool, OpenOptions};
 use std::cell::{Cell, RefCell};
@@ -19,11 +22,20 @@ use std::path::PathBuf;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+/// What each request does (`--mode`).
+#[derive(Clone, Copy, PartialEq, Eq, Debug, ValueEnum)]
 enum Mode {
+    /// Reads at random block offsets.
+    #[value(name = "randread")]
     RandRead,
+    /// Writes at random block offsets.
+    #[value(name = "randwrite")]
     RandWrite,
+    /// Reads blocks in order, wrapping at the end.
+    #[value(name = "seqread")]
     SeqRead,
+    /// Writes blocks in order, wrapping at the end.
+    #[value(name = "seqwrite")]
     SeqWrite,
 }
 
@@ -36,102 +48,78 @@ impl Mode {
     }
 }
 
+/// File I/O benchmark on one core's ring: IOPS, MiB/s and latency percentiles.
+#[derive(Parser)]
+#[command(name = "fsbench")]
 struct Args {
+    /// The file (created and filled with random data if missing or shorter than --size).
+    #[arg(long, value_name = "PATH")]
     file: PathBuf,
+    /// Bytes of the file used: a number, or with a K, M or G suffix.
+    #[arg(long, default_value = "1G", value_parser = parse_size)]
     size: u64,
+    /// Bytes per request (at most 64M).
+    #[arg(long, default_value = "4096", value_parser = parse_bs)]
     bs: usize,
+    /// Requests in flight: one task each (1 to 4096).
+    #[arg(long, default_value_t = 32, value_parser = parse_qd)]
     qd: usize,
+    /// Seconds to run.
+    #[arg(long, default_value_t = 5)]
     secs: u64,
+    /// What each request does.
+    #[arg(long, value_enum, default_value_t = Mode::RandRead)]
     mode: Mode,
+    /// Open with `O_DIRECT` (buffers aligned as the file requires).
+    #[arg(long)]
     direct: bool,
+    /// Registered buffers (`READ_FIXED` / `WRITE_FIXED`).
+    #[arg(long)]
     fixed: bool,
+    /// An `fdatasync` after every N writes (0: never).
+    #[arg(long, value_name = "N", default_value_t = 0)]
     fsync_every: u64,
 }
 
-fn parse_size(s: &str) -> Option<u64> {
-    let (num, mult) = match s.as_bytes().last()? {
-        b'k' | b'K' => (&s[..s.len() - 1], 1u64 << 10),
-        b'm' | b'M' => (&s[..s.len() - 1], 1 << 20),
-        b'g' | b'G' => (&s[..s.len() - 1], 1 << 30),
+/// `4096`, `64K`, `1M`, `1G`.
+fn parse_size(s: &str) -> Result<u64, String> {
+    let (num, mult) = match s.as_bytes().last() {
+        Some(b'k' | b'K') => (&s[..s.len() - 1], 1u64 << 10),
+        Some(b'm' | b'M') => (&s[..s.len() - 1], 1 << 20),
+        Some(b'g' | b'G') => (&s[..s.len() - 1], 1 << 30),
         _ => (s, 1),
     };
-    num.parse::<u64>().ok()?.checked_mul(mult)
+    num.parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(mult))
+        .ok_or_else(|| format!("{s:?}: need a size such as 4096, 64K or 1G"))
 }
 
-fn usage(msg: &str) -> ! {
-    eprintln!(
-        "fsbench: {msg}\nusage: fsbench --file PATH [--size 1G] [--bs 4096] [--qd 32] [--secs 5] \
-         [--mode randread|randwrite|seqread|seqwrite] [--direct] [--fixed] [--fsync-every N]"
-    );
-    std::process::exit(2)
+/// A request size: positive and at most 64 MiB.
+fn parse_bs(s: &str) -> Result<usize, String> {
+    match parse_size(s)? {
+        b @ 1..=0x400_0000 => Ok(b as usize),
+        _ => Err(format!("{s:?}: must be between 1 and 64M")),
+    }
 }
 
-fn parse_args() -> Args {
-    let mut a = Args {
-        file: PathBuf::new(),
-        size: 1 << 30,
-        bs: 4096,
-        qd: 32,
-        secs: 5,
-        mode: Mode::RandRead,
-        direct: false,
-        fixed: false,
-        fsync_every: 0,
-    };
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        let mut value = |what: &str| {
-            it.next()
-                .unwrap_or_else(|| usage(&format!("{flag} needs {what}")))
-        };
-        match flag.as_str() {
-            "--file" => a.file = PathBuf::from(value("a path")),
-            "--size" => {
-                a.size = parse_size(&value("a size")).unwrap_or_else(|| usage("bad --size"))
-            }
-            "--bs" => {
-                a.bs = parse_size(&value("a size"))
-                    .filter(|&b| b > 0 && b <= 64 << 20)
-                    .unwrap_or_else(|| usage("bad --bs")) as usize
-            }
-            "--qd" => {
-                a.qd = value("a number")
-                    .parse()
-                    .ok()
-                    .filter(|&q| q > 0 && q <= 4096)
-                    .unwrap_or_else(|| usage("bad --qd"))
-            }
-            "--secs" => {
-                a.secs = value("seconds")
-                    .parse()
-                    .unwrap_or_else(|_| usage("bad --secs"))
-            }
-            "--fsync-every" => {
-                a.fsync_every = value("a count")
-                    .parse()
-                    .unwrap_or_else(|_| usage("bad --fsync-every"))
-            }
-            "--mode" => {
-                a.mode = match value("a mode").as_str() {
-                    "randread" => Mode::RandRead,
-                    "randwrite" => Mode::RandWrite,
-                    "seqread" => Mode::SeqRead,
-                    "seqwrite" => Mode::SeqWrite,
-                    m => usage(&format!("unknown mode {m}")),
-                }
-            }
-            "--direct" => a.direct = true,
-            "--fixed" => a.fixed = true,
-            _ => usage(&format!("unknown option {flag}")),
-        }
+fn parse_qd(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(q @ 1..=4096) => Ok(q),
+        _ => Err(format!("{s:?}: must be between 1 and 4096")),
     }
-    if a.file.as_os_str().is_empty() {
-        usage("--file is required");
-    }
-    if a.size < a.bs as u64 {
-        usage("--size must be at least --bs");
-    }
-    a
+}
+
+/// Exits with clap's usage error (status 2), as for a bad flag.
+fn usage_error(msg: String) -> ! {
+    Args::command()
+        .error(ErrorKind::ValueValidation, msg)
+        .exit()
+}
+
+/// Round-trip latencies of every request, in ns (1 ns to 60 s, 3 significant digits).
+fn new_histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, 60_000_000_000, 3).expect("valid histogram bounds")
 }
 
 /// A buffer the benchmark can read into and write from.
@@ -180,7 +168,7 @@ struct Shared {
     fsync_every: u64,
     fsyncs: Cell<u64>,
     bytes: Cell<u64>,
-    latencies: RefCell<Vec<u32>>,
+    latencies: RefCell<Histogram<u64>>,
 }
 
 /// xorshift64*: cheap and good enough to pick blocks.
@@ -193,7 +181,6 @@ fn next_rand(s: &mut u64) -> u64 {
 
 async fn worker<B: BenchBuf>(sh: Rc<Shared>, mut buf: B, seed: u64) -> io::Result<()> {
     let mut rng = seed | 1;
-    let mut lat = Vec::with_capacity(1 << 16);
     while Instant::now() < sh.deadline {
         let block = if sh.mode.is_random() {
             next_rand(&mut rng) % sh.blocks
@@ -209,7 +196,8 @@ async fn worker<B: BenchBuf>(sh: Rc<Shared>, mut buf: B, seed: u64) -> io::Resul
         } else {
             buf.read(&sh.file, pos).await
         };
-        lat.push(t.elapsed().as_nanos().min(u32::MAX as u128) as u32);
+        let ns = t.elapsed().as_nanos().min(u128::from(u64::MAX)) as u64;
+        sh.latencies.borrow_mut().saturating_record(ns);
         buf = b;
         sh.bytes.set(sh.bytes.get() + res? as u64);
         if sh.mode.is_write() && sh.fsync_every > 0 {
@@ -221,7 +209,6 @@ async fn worker<B: BenchBuf>(sh: Rc<Shared>, mut buf: B, seed: u64) -> io::Resul
             }
         }
     }
-    sh.latencies.borrow_mut().extend_from_slice(&lat);
     Ok(())
 }
 
@@ -291,12 +278,9 @@ async fn warm(file: &File, size: u64) -> io::Result<()> {
     Ok(())
 }
 
-fn pct(sorted: &[u32], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    let i = ((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1;
-    sorted[i] as f64 / 1000.0
+/// The latency at quantile `q`, in µs.
+fn pct(hist: &Histogram<u64>, q: f64) -> f64 {
+    hist.value_at_quantile(q) as f64 / 1000.0
 }
 
 async fn bench(args: Args) -> io::Result<()> {
@@ -309,7 +293,7 @@ async fn bench(args: Args) -> io::Result<()> {
         .await?;
     if let Some(a) = file.direct_alignment() {
         if args.bs % a.offset() != 0 {
-            usage(&format!(
+            usage_error(format!(
                 "--bs must be a multiple of {} with --direct",
                 a.offset()
             ));
@@ -331,7 +315,7 @@ async fn bench(args: Args) -> io::Result<()> {
         fsync_every: args.fsync_every,
         fsyncs: Cell::new(0),
         bytes: Cell::new(0),
-        latencies: RefCell::new(Vec::new()),
+        latencies: RefCell::new(new_histogram()),
     });
     let pool = if args.fixed {
         Some(FixedBufPool::new(args.qd, args.bs)?)
@@ -366,8 +350,7 @@ async fn bench(args: Args) -> io::Result<()> {
     }
     let elapsed = start.elapsed().as_secs_f64();
     let stats = ringbolt::stats();
-    let mut lat = sh.latencies.take();
-    lat.sort_unstable();
+    let lat = sh.latencies.replace(new_histogram());
     let ops = lat.len() as f64;
     println!(
         "fsbench: {:?} bs={} qd={} size={} MiB direct={} fixed={} fsync_every={} secs={}",
@@ -397,7 +380,10 @@ async fn bench(args: Args) -> io::Result<()> {
 }
 
 fn main() -> io::Result<()> {
-    let args = parse_args();
+    let args = Args::parse();
+    if args.size < args.bs as u64 {
+        usage_error("--size must be at least --bs".into());
+    }
     let entries = (args.qd as u32 * 2).next_power_of_two().max(256);
     let rt = ringbolt::Runtime::builder().entries(entries).build()?;
     rt.block_on(bench(args))

@@ -15,6 +15,7 @@
 //! Runs until SIGTERM or Ctrl-C (or for `--secs N`): then every core stops accepting, the
 //! requests in flight are answered, and the process exits 0.
 
+use clap::Parser;
 use ringbolt::net::{TcpListener, TcpStream};
 use ringbolt::shutdown::Shutdown;
 use ringbolt::signal::unix::SignalKind;
@@ -24,34 +25,19 @@ use std::io;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+/// Serves ringbolt's own metrics at `/metrics` in the Prometheus text format.
+#[derive(Parser)]
+#[command(name = "metrics_http")]
 struct Args {
+    /// Address every core listens on.
+    #[arg(long, default_value = "127.0.0.1:9464")]
     addr: SocketAddr,
+    /// Cores to serve on.
+    #[arg(long, default_value_t = 1)]
     cores: usize,
+    /// Stop after this many seconds [default: run until SIGTERM or Ctrl-C].
+    #[arg(long)]
     secs: Option<u64>,
-}
-
-fn usage() -> ! {
-    eprintln!("usage: metrics_http [--addr IP:PORT] [--cores N] [--secs N]");
-    std::process::exit(2);
-}
-
-fn parse_args() -> Args {
-    let mut args = Args {
-        addr: SocketAddr::from(([127, 0, 0, 1], 9464)),
-        cores: 1,
-        secs: None,
-    };
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        let value = it.next().unwrap_or_else(|| usage());
-        match flag.as_str() {
-            "--addr" => args.addr = value.parse().unwrap_or_else(|_| usage()),
-            "--cores" => args.cores = value.parse().unwrap_or_else(|_| usage()),
-            "--secs" => args.secs = Some(value.parse().unwrap_or_else(|_| usage())),
-            _ => usage(),
-        }
-    }
-    args
 }
 
 /// Reads the request head (up to the blank line, at most 8 KiB) and answers it.
@@ -129,7 +115,7 @@ async fn core_main(args: &Args, token: CancellationToken) -> io::Result<()> {
 }
 
 fn main() -> io::Result<()> {
-    let args = parse_args();
+    let args = Args::parse();
     let shutdown = Shutdown::new();
     let args = &args;
     ringbolt::Builder::new()

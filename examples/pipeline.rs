@@ -9,39 +9,28 @@
 //!
 //! `--batch B` sends `B` numbers per message: fewer, larger messages.
 
+use clap::Parser;
 use ringbolt::sync::cross;
 use std::io;
 use std::sync::Mutex;
 use std::time::Instant;
 
+/// A three-stage pipeline across cores over bounded cross-core channels.
+#[derive(Parser)]
+#[command(name = "pipeline")]
 struct Args {
+    /// Numbers to push through.
+    #[arg(long, value_name = "N", default_value_t = 5_000_000)]
     items: u64,
+    /// Numbers per message (0 counts as 1).
+    #[arg(long, value_name = "B", default_value_t = 1)]
     batch: usize,
+    /// Messages each channel holds (0 counts as 1).
+    #[arg(long, value_name = "C", default_value_t = 1024)]
     capacity: usize,
+    /// Cores (0 counts as 1).
+    #[arg(long, value_name = "N", default_value_t = 2)]
     cores: usize,
-}
-
-fn parse_args() -> Result<Args, String> {
-    let mut args = Args {
-        items: 5_000_000,
-        batch: 1,
-        capacity: 1024,
-        cores: 2,
-    };
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        let value = it.next().ok_or_else(|| format!("{flag} needs a value"))?;
-        let n: u64 = value.parse().map_err(|e| format!("{flag} {value}: {e}"))?;
-        let n_usize = usize::try_from(n).map_err(|e| format!("{flag} {value}: {e}"))?;
-        match flag.as_str() {
-            "--items" => args.items = n,
-            "--batch" => args.batch = n_usize.max(1),
-            "--capacity" => args.capacity = n_usize.max(1),
-            "--cores" => args.cores = n_usize.max(1),
-            _ => return Err(format!("unknown option {flag}")),
-        }
-    }
-    Ok(args)
 }
 
 /// The transformer's work: a cheap integer hash (splitmix64's finaliser).
@@ -64,15 +53,10 @@ fn take<T>(slot: &Mutex<Option<T>>) -> Option<T> {
 }
 
 fn main() {
-    let args = match parse_args() {
-        Ok(a) => a,
-        Err(e) => {
-            eprintln!(
-                "pipeline: {e}\nusage: pipeline [--items N] [--batch B] [--capacity C] [--cores N]"
-            );
-            std::process::exit(2);
-        }
-    };
+    let mut args = Args::parse();
+    args.batch = args.batch.max(1);
+    args.capacity = args.capacity.max(1);
+    args.cores = args.cores.max(1);
     if let Err(e) = run(&args) {
         eprintln!("pipeline: {e}");
         std::process::exit(1);

@@ -12,6 +12,7 @@
 //! sends FIN, as in tokio, so nothing hangs when one side closes. Stop it with Ctrl-C or
 //! SIGTERM.
 
+use clap::Parser;
 use ringbolt::io::{copy_bidirectional, SplitOwned};
 use ringbolt::net::{TcpListener, TcpStream, UnixStream};
 use ringbolt::shutdown::Shutdown;
@@ -23,53 +24,41 @@ use std::path::PathBuf;
 use std::rc::Rc;
 use std::time::Duration;
 
+/// Where connections are relayed to (`--upstream`).
 #[derive(Clone, Debug)]
 enum Upstream {
     Tcp(SocketAddr),
     Unix(PathBuf),
 }
 
+/// `IP:PORT`, or `unix:PATH` for a Unix socket.
+fn parse_upstream(v: &str) -> Result<Upstream, String> {
+    match v.strip_prefix("unix:") {
+        Some(path) => Ok(Upstream::Unix(PathBuf::from(path))),
+        None => v
+            .parse()
+            .map(Upstream::Tcp)
+            .map_err(|e| format!("{v:?}: {e} (IP:PORT or unix:PATH)")),
+    }
+}
+
+/// A TCP proxy to a TCP address or a Unix socket.
+#[derive(Parser)]
+#[command(name = "proxy")]
 struct Args {
+    /// Address every core accepts on.
+    #[arg(long, value_name = "IP:PORT")]
     listen: SocketAddr,
+    /// Where each connection is relayed: IP:PORT or unix:PATH.
+    #[arg(long, value_name = "IP:PORT|unix:PATH", value_parser = parse_upstream)]
     upstream: Upstream,
+    /// Cores to serve on.
+    #[arg(long, default_value_t = 1)]
     cores: usize,
 }
 
-fn usage() -> ! {
-    eprintln!("usage: proxy --listen IP:PORT --upstream IP:PORT|unix:PATH [--cores N]");
-    std::process::exit(2);
-}
-
-fn parse_args() -> Args {
-    let (mut listen, mut upstream, mut cores) = (None, None, 1);
-    let mut it = std::env::args().skip(1);
-    while let Some(a) = it.next() {
-        let mut val = || it.next().unwrap_or_else(|| usage());
-        match a.as_str() {
-            "--listen" => listen = Some(val().parse().unwrap_or_else(|_| usage())),
-            "--upstream" => {
-                let v = val();
-                upstream = Some(match v.strip_prefix("unix:") {
-                    Some(path) => Upstream::Unix(PathBuf::from(path)),
-                    None => Upstream::Tcp(v.parse().unwrap_or_else(|_| usage())),
-                });
-            }
-            "--cores" => cores = val().parse().unwrap_or_else(|_| usage()),
-            _ => usage(),
-        }
-    }
-    match (listen, upstream) {
-        (Some(listen), Some(upstream)) => Args {
-            listen,
-            upstream,
-            cores,
-        },
-        _ => usage(),
-    }
-}
-
 fn main() -> io::Result<()> {
-    let args = parse_args();
+    let args = Args::parse();
     let (listen, upstream) = (args.listen, args.upstream);
     println!("proxy {listen} -> {upstream:?}");
     // SIGTERM or Ctrl-C: every core stops accepting, the relays in flight get up to 10 s to

@@ -2,23 +2,28 @@
 //!
 //! `cargo run --release --example spawn_million -- [--tasks N] [--cores C]`
 
+use clap::Parser;
 use std::time::Instant;
 
+/// Spawns tasks across all cores and prints tasks/s.
+#[derive(Parser)]
+#[command(name = "spawn_million")]
+struct Args {
+    /// Tasks in all, split evenly over the cores.
+    #[arg(long, value_name = "N", default_value_t = 1_000_000)]
+    tasks: usize,
+    /// Cores, one pinned runtime each [default: every CPU this process may run on].
+    #[arg(long, value_name = "C", value_parser = clap::value_parser!(u16).range(1..))]
+    cores: Option<u16>,
+}
+
 fn main() -> std::io::Result<()> {
-    let mut tasks: usize = 1_000_000;
-    let mut cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let mut args = std::env::args().skip(1);
-    while let Some(a) = args.next() {
-        let v = args.next().and_then(|v| v.parse().ok());
-        match (a.as_str(), v) {
-            ("--tasks", Some(v)) => tasks = v,
-            ("--cores", Some(v)) => cores = v,
-            _ => {
-                eprintln!("usage: spawn_million [--tasks N] [--cores C]");
-                std::process::exit(2);
-            }
-        }
-    }
+    let args = Args::parse();
+    let tasks = args.tasks;
+    let cores = args.cores.map_or_else(
+        || std::thread::available_parallelism().map_or(1, |n| n.get()),
+        usize::from,
+    );
     let per_core = tasks / cores;
     let start = Instant::now();
     let per_core_secs = ringbolt::Runtime::builder()

@@ -21,43 +21,32 @@ mod resp;
 mod server;
 mod store;
 
+use clap::Parser;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+/// A sharded in-memory key-value server speaking enough RESP2 for `redis-cli`.
+#[derive(Parser)]
+#[command(name = "kv")]
 struct Args {
+    /// Address every core listens on.
+    #[arg(long, default_value = "127.0.0.1:6380")]
     addr: SocketAddr,
-    cores: usize,
+    /// Cores (shards) [default: every CPU this process may run on].
+    #[arg(long)]
+    cores: Option<usize>,
+    /// Stop after this many seconds [default: run until SIGTERM or Ctrl-C].
+    #[arg(long, value_name = "SECS", value_parser = parse_secs)]
     duration: Option<Duration>,
+    /// Seconds the connections get to finish after SIGTERM before the rest is aborted.
+    #[arg(long, value_name = "SECS", default_value = "10", value_parser = parse_secs)]
     drain: Duration,
 }
 
-fn parse_args() -> Result<Args, String> {
-    let mut args = Args {
-        addr: SocketAddr::from(([127, 0, 0, 1], 6380)),
-        cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
-        duration: None,
-        drain: Duration::from_secs(10),
-    };
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        let value = it.next().ok_or_else(|| format!("{flag} needs a value"))?;
-        match flag.as_str() {
-            "--addr" => args.addr = value.parse().map_err(|e| format!("--addr {value}: {e}"))?,
-            "--cores" => args.cores = value.parse().map_err(|e| format!("--cores {value}: {e}"))?,
-            "--duration" => {
-                let secs: u64 = value
-                    .parse()
-                    .map_err(|e| format!("--duration {value}: {e}"))?;
-                args.duration = Some(Duration::from_secs(secs));
-            }
-            "--drain" => {
-                let secs: u64 = value.parse().map_err(|e| format!("--drain {value}: {e}"))?;
-                args.drain = Duration::from_secs(secs);
-            }
-            _ => return Err(format!("unknown option {flag}")),
-        }
-    }
-    Ok(args)
+fn parse_secs(s: &str) -> Result<Duration, String> {
+    s.parse()
+        .map(Duration::from_secs)
+        .map_err(|e| format!("{s:?}: {e}"))
 }
 
 /// The number of fds this process has open.
@@ -67,19 +56,14 @@ fn open_fds() -> usize {
 
 fn main() {
     let fds_at_start = open_fds();
-    let args = match parse_args() {
-        Ok(a) => a,
-        Err(e) => {
-            eprintln!(
-                "kv: {e}\nusage: kv [--addr IP:PORT] [--cores N] [--duration SECS] [--drain SECS]"
-            );
-            std::process::exit(2);
-        }
-    };
+    let args = Args::parse();
+    let cores = args
+        .cores
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let opts = server::Options {
         stop_on_signals: true,
         drain: args.drain,
-        ..server::Options::new(args.cores)
+        ..server::Options::new(cores)
     };
     let server = match server::start_with(args.addr, opts) {
         Ok(s) => s,
@@ -88,11 +72,7 @@ fn main() {
             std::process::exit(1);
         }
     };
-    println!(
-        "kv: listening on {} with {} cores",
-        server.addr(),
-        args.cores
-    );
+    println!("kv: listening on {} with {} cores", server.addr(), cores);
     if let Some(d) = args.duration {
         let shutdown = server.shutdown();
         std::thread::spawn(move || {

@@ -1,20 +1,25 @@
-//! Command-line parsing for the runner and its hidden child-process subcommands.
+//! Command line of the runner and of its hidden child-process subcommands (clap derive).
 //!
 //! Rules:
 //! 1. `--bench` (which `cargo bench` appends) is accepted anywhere and ignored.
 //! 2. `--full` changes the defaults only; explicit flags win whatever their position.
 //! 3. Hidden subcommands (`--serve`, `--file-worker`) are how the runner re-executes itself to
 //!    put a server or a file contender in its own pinned process; users never type them.
+//! 4. Of `--echo-only`, `--file-only` and `--http-only`, the last one given wins.
 
 use std::path::PathBuf;
 use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::units::{parse_cores, parse_duration, parse_size, split_names};
 
 /// What the process was asked to do.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Command {
     /// Run the benchmark matrix (the default).
     Run(Box<RunArgs>),
-    /// Child process: serve echo for one contender.
+    /// Child process: serve echo (or HTTP) for one contender.
     Serve(ServeArgs),
     /// Child process: run one file contender with a JSON-encoded spec.
     FileWorker {
@@ -23,22 +28,22 @@ pub enum Command {
         /// `FileSpec` as JSON.
         spec_json: String,
     },
-    /// Print usage.
-    Help,
 }
 
 /// Arguments of the hidden `--serve` subcommand.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Args)]
 pub struct ServeArgs {
     /// Contender name, e.g. `raw-uring`.
     pub contender: String,
     /// Cores the server threads are pinned to (one server thread per core).
-    pub cores: Vec<usize>,
+    #[arg(long, value_parser = parse_cores, default_value = "0")]
+    pub cores: ::std::vec::Vec<usize>,
     /// Per-connection buffer size in bytes.
+    #[arg(long = "buf", value_parser = parse_usize_size, default_value = "64K")]
     pub buf_size: usize,
 }
 
-/// Arguments of a benchmark run.
+/// Arguments of a benchmark run, with every default resolved.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunArgs {
     /// Run the echo part.
@@ -94,6 +99,9 @@ pub struct RunArgs {
 }
 
 impl Default for RunArgs {
+    /// The default run: C ∈ {1, 64, 256} × S ∈ {64 B, 16 KiB}, 1 s echo windows, 3 interleaved
+    /// repetitions, 500 ms file windows, 1 repetition. About 6 minutes on 2 vCPUs with monoio,
+    /// HTTP and fio (see `docs/benchmarks.md`).
     fn default() -> Self {
         RunArgs {
             echo: true,
@@ -103,7 +111,7 @@ impl Default for RunArgs {
             file_contenders: None,
             conns: vec![1, 64, 256],
             sizes: vec![64, 16384],
-            duration: Duration::from_secs(2),
+            duration: Duration::from_secs(1),
             warmup: Duration::from_millis(200),
             reps: 3,
             rate: None,
@@ -126,231 +134,253 @@ impl Default for RunArgs {
 }
 
 impl RunArgs {
-    /// The `--full` matrix: adds C = 16 and S = 1 KiB, 5-second echo runs, longer file runs.
-    fn apply_full(&mut self) {
-        self.full = true;
-        self.conns = vec![1, 16, 64, 256];
-        self.sizes = vec![64, 1024, 16384];
-        self.duration = Duration::from_secs(5);
-        self.file_duration = Duration::from_secs(2);
-        self.file_reps = 3;
+    /// The `--full` matrix: adds C = 16 and S = 1 KiB, 5-second echo runs, 2-second file runs
+    /// with 3 repetitions.
+    fn full() -> Self {
+        RunArgs {
+            full: true,
+            conns: vec![1, 16, 64, 256],
+            sizes: vec![64, 1024, 16384],
+            duration: Duration::from_secs(5),
+            file_duration: Duration::from_secs(2),
+            file_reps: 3,
+            ..RunArgs::default()
+        }
     }
 }
 
-/// Usage text printed by `--help`.
-pub const USAGE: &str = "\
-ringbolt-versus: head-to-head echo and file benchmarks (ringbolt, tokio, raw io_uring/epoll, fio)
+/// What is printed after the options in `--help`.
+const AFTER_HELP: &str = "\
+Defaults (about 6 minutes on 2 vCPUs): C in {1,64,256} x S in {64 B,16 KiB}, 1 s echo windows
+(HTTP: 0.5 s) after 200 ms of warm-up, 3 interleaved repetitions per cell (medians), file
+windows of 500 ms, 1 repetition. --full: C in {1,16,64,256} x S in {64 B,1 KiB,16 KiB}, 5 s
+echo windows, 2 s file windows, 3 file repetitions; explicit flags win over --full.
+Results also land in target/versus/ (results.json, results.csv, chart.svg).";
 
-USAGE: cargo bench --bench versus [-- OPTIONS]
+/// The process's command line.
+#[derive(Debug, Parser)]
+#[command(
+    name = "ringbolt-versus",
+    about = "ringbolt-versus: head-to-head echo, HTTP and file benchmarks \
+             (ringbolt, tokio, monoio, raw io_uring/epoll loops, fio)",
+    override_usage = "cargo bench --bench versus [-- OPTIONS]",
+    after_help = AFTER_HELP,
+    args_conflicts_with_subcommands = true,
+    disable_version_flag = true
+)]
+struct Cli {
+    #[command(subcommand)]
+    child: Option<ChildCommand>,
+    #[command(flatten)]
+    run: RunFlags,
+}
 
-  --full                  whole matrix: C in {1,16,64,256}, S in {64,1K,16K}, 5 s runs
-  --echo-only | --file-only | --http-only
-  --no-http               skip the HTTP part (hyper on ringbolt vs tokio; runs take half of --duration)
-  --contenders LIST       echo contenders (ringbolt,tokio-mt,tokio-percore,raw-uring,raw-epoll;
-                          opt-in: ringbolt-poll, the readiness path); also filters HTTP contenders
-  --file-contenders LIST  file contenders (ringbolt,raw-uring,tokio-fs,tokio-blocking,std-pread,
-                          fio-uring,fio-psync)
-  --conns LIST            connection counts (default 1,64,256)
-  --sizes LIST            message sizes, e.g. 64,1K,16K (default 64,16K)
-  --duration D            echo measurement window, e.g. 2s, 500ms (default 2s)
-  --warmup D              echo warm-up before each window (default 200ms)
-  --reps N                interleaved repetitions per echo cell (default 3)
-  --rate R                open-loop mode: R round trips/s in total (default: closed loop)
-  --spin                  load generator busy-polls instead of sleeping (quiet machines only:
-                          on a shared one it loses its core to other work for whole ticks)
-  --cores LIST            server cores (default 0); also --server-cores
-  --client-cores LIST     load generator cores (default: all other CPUs)
-  --far-ns NS             probe threshold for the far state (default 350)
-  --far-retries N         re-runs of a run measured in the far state (default 2)
-  --no-perf               do not count tokio/ringbolt syscalls with perf stat
-  --workloads LIST        file workloads by name (randread-4k-qd32, seqread-128k-qd1, ...);
-                          a trailing * matches a prefix (randread*)
-  --qds LIST              random-read queue depths (default 1,32,128)
-  --file-size SIZE        data file size (default 1G)
-  --file-duration D       file measurement window (default 500ms)
-  --file-reps N           repetitions per file cell (default 1)
-  --out-dir PATH          output directory (default target/versus)
-  --no-progress           no progress bar
-";
+/// The hidden subcommands a child process is started with.
+#[derive(Debug, Subcommand)]
+enum ChildCommand {
+    /// Serve echo (or `http-*`) for one contender until stdin closes.
+    #[command(long_flag = "serve", hide = true)]
+    Serve(ServeArgs),
+    /// Run one file contender and print a JSON report.
+    #[command(long_flag = "file-worker", hide = true)]
+    FileWorker {
+        /// Contender name.
+        contender: String,
+        /// `FileSpec` as JSON.
+        spec_json: String,
+    },
+}
+
+/// The run's flags as typed; `None` means "the default (of `--full` when given)".
+#[derive(Debug, Args)]
+struct RunFlags {
+    /// Whole matrix: C in {1,16,64,256}, S in {64,1K,16K}, 5 s echo runs, longer file runs
+    #[arg(long)]
+    full: bool,
+    /// Only the echo part
+    #[arg(long, overrides_with_all = ["file_only", "http_only"])]
+    echo_only: bool,
+    /// Only the file part
+    #[arg(long, overrides_with_all = ["echo_only", "http_only"])]
+    file_only: bool,
+    /// Only the HTTP part
+    #[arg(long, overrides_with_all = ["echo_only", "file_only"])]
+    http_only: bool,
+    /// Skip the HTTP part (hyper on ringbolt vs tokio; runs take half of --duration)
+    #[arg(long)]
+    no_http: bool,
+    /// Echo contenders (ringbolt,tokio-mt,tokio-percore,monoio,raw-uring,raw-epoll; opt-in:
+    /// ringbolt-poll, the readiness path); also filters HTTP contenders
+    #[arg(long, value_name = "LIST", value_parser = parse_name_list)]
+    contenders: Option<::std::vec::Vec<String>>,
+    /// File contenders (ringbolt,monoio,raw-uring,tokio-fs,tokio-blocking,std-pread,fio-uring,fio-psync)
+    #[arg(long, value_name = "LIST", value_parser = parse_name_list)]
+    file_contenders: Option<::std::vec::Vec<String>>,
+    /// Connection counts [default: 1,64,256]
+    #[arg(long, value_name = "LIST", value_parser = parse_size_list)]
+    conns: Option<::std::vec::Vec<usize>>,
+    /// Message sizes, e.g. 64,1K,16K [default: 64,16K]
+    #[arg(long, value_name = "LIST", value_parser = parse_size_list)]
+    sizes: Option<::std::vec::Vec<usize>>,
+    /// Echo measurement window, e.g. 2s, 500ms [default: 1s]
+    #[arg(long, value_name = "D", value_parser = parse_duration)]
+    duration: Option<Duration>,
+    /// Echo warm-up before each window [default: 200ms]
+    #[arg(long, value_name = "D", value_parser = parse_duration)]
+    warmup: Option<Duration>,
+    /// Interleaved repetitions per echo cell [default: 3]
+    #[arg(long, value_name = "N", value_parser = parse_count)]
+    reps: Option<usize>,
+    /// Open-loop mode: R round trips/s in total [default: closed loop]
+    #[arg(long, value_name = "R", value_parser = parse_size)]
+    rate: Option<u64>,
+    /// Load generator busy-polls instead of sleeping (quiet machines only: on a shared one it
+    /// loses its core to other work for whole ticks)
+    #[arg(long)]
+    spin: bool,
+    /// Server cores [default: 0]
+    #[arg(long, visible_alias = "server-cores", value_name = "LIST", value_parser = parse_cores)]
+    cores: Option<::std::vec::Vec<usize>>,
+    /// Load generator cores [default: all other CPUs]
+    #[arg(long, value_name = "LIST", value_parser = parse_cores)]
+    client_cores: Option<::std::vec::Vec<usize>>,
+    /// Probe threshold for the far state, ns per bounce [default: 350]
+    #[arg(long, value_name = "NS")]
+    far_ns: Option<f64>,
+    /// Re-runs of a run measured in the far state [default: 2]
+    #[arg(long, value_name = "N")]
+    far_retries: Option<usize>,
+    /// Do not count tokio/ringbolt/monoio syscalls with perf stat
+    #[arg(long)]
+    no_perf: bool,
+    /// File workloads by name (randread-4k-qd32, seqread-128k-qd1, ...); a trailing * matches
+    /// a prefix (randread*)
+    #[arg(long, value_name = "LIST", value_parser = parse_name_list)]
+    workloads: Option<::std::vec::Vec<String>>,
+    /// Random-read queue depths [default: 1,32,128]
+    #[arg(long, value_name = "LIST", value_parser = parse_count_list)]
+    qds: Option<::std::vec::Vec<usize>>,
+    /// Data file size [default: 1G]
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    file_size: Option<u64>,
+    /// File measurement window [default: 500ms]
+    #[arg(long, value_name = "D", value_parser = parse_duration)]
+    file_duration: Option<Duration>,
+    /// Repetitions per file cell [default: 1]
+    #[arg(long, value_name = "N", value_parser = parse_count)]
+    file_reps: Option<usize>,
+    /// Output directory [default: target/versus]
+    #[arg(long, value_name = "PATH")]
+    out_dir: Option<PathBuf>,
+    /// No progress bar
+    #[arg(long)]
+    no_progress: bool,
+}
+
+impl RunFlags {
+    /// The defaults (or `--full`'s), overridden by every flag given.
+    fn resolve(self) -> RunArgs {
+        let base = if self.full {
+            RunArgs::full()
+        } else {
+            RunArgs::default()
+        };
+        let (echo, file, http) = if self.echo_only {
+            (true, false, false)
+        } else if self.file_only {
+            (false, true, false)
+        } else if self.http_only {
+            (false, false, true)
+        } else {
+            (base.echo, base.file, base.http)
+        };
+        RunArgs {
+            echo,
+            file,
+            http: http && !self.no_http,
+            contenders: self.contenders,
+            file_contenders: self.file_contenders,
+            conns: self.conns.unwrap_or(base.conns),
+            sizes: self.sizes.unwrap_or(base.sizes),
+            duration: self.duration.unwrap_or(base.duration),
+            warmup: self.warmup.unwrap_or(base.warmup),
+            reps: self.reps.unwrap_or(base.reps),
+            rate: self.rate,
+            spin: self.spin,
+            server_cores: self.cores.unwrap_or(base.server_cores),
+            client_cores: self.client_cores,
+            far_ns: self.far_ns.unwrap_or(base.far_ns),
+            far_retries: self.far_retries.unwrap_or(base.far_retries),
+            perf_syscalls: !self.no_perf,
+            workloads: self.workloads,
+            qds: self.qds.unwrap_or(base.qds),
+            file_size: self.file_size.unwrap_or(base.file_size),
+            file_duration: self.file_duration.unwrap_or(base.file_duration),
+            file_reps: self.file_reps.unwrap_or(base.file_reps),
+            out_dir: self.out_dir,
+            progress: !self.no_progress,
+            full: self.full,
+        }
+    }
+}
 
 /// Parses the process arguments (without the program name).
-pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Command, String> {
-    let args: Vec<String> = args.into_iter().filter(|a| a != "--bench").collect();
-    if args.iter().any(|a| a == "--help" || a == "-h") {
-        return Ok(Command::Help);
-    }
-    match args.first().map(String::as_str) {
-        Some("--serve") => parse_serve(&args[1..]),
-        Some("--file-worker") => match &args[1..] {
-            [contender, spec] => Ok(Command::FileWorker {
-                contender: contender.clone(),
-                spec_json: spec.clone(),
-            }),
-            _ => Err("--file-worker needs CONTENDER SPEC_JSON".into()),
+///
+/// # Errors
+/// clap's error for a bad command line, and for `--help` (kind `DisplayHelp`): the caller
+/// prints it and exits with its code (`clap::Error::exit`).
+pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Command, clap::Error> {
+    let argv = std::iter::once("ringbolt-versus".to_string())
+        .chain(args.into_iter().filter(|a| a != "--bench"));
+    let cli = Cli::try_parse_from(argv)?;
+    Ok(match cli.child {
+        Some(ChildCommand::Serve(serve)) => Command::Serve(serve),
+        Some(ChildCommand::FileWorker {
+            contender,
+            spec_json,
+        }) => Command::FileWorker {
+            contender,
+            spec_json,
         },
-        _ => parse_run(&args).map(|a| Command::Run(Box::new(a))),
-    }
+        None => Command::Run(Box::new(cli.run.resolve())),
+    })
 }
 
-fn parse_serve(args: &[String]) -> Result<Command, String> {
-    let mut it = args.iter();
-    let contender = it.next().ok_or("--serve needs a contender")?.clone();
-    let mut serve = ServeArgs {
-        contender,
-        cores: vec![0],
-        buf_size: 64 * 1024,
-    };
-    while let Some(flag) = it.next() {
-        let mut value = || it.next().ok_or(format!("{flag} needs a value"));
-        match flag.as_str() {
-            "--cores" => serve.cores = parse_cores(value()?)?,
-            "--buf" => serve.buf_size = parse_size(value()?)? as usize,
-            other => return Err(format!("unknown --serve option {other}")),
-        }
-    }
-    Ok(Command::Serve(serve))
-}
-
-fn parse_run(args: &[String]) -> Result<RunArgs, String> {
-    let mut run = RunArgs::default();
-    if args.iter().any(|a| a == "--full") {
-        run.apply_full();
-    }
-    let mut it = args.iter();
-    while let Some(flag) = it.next() {
-        let mut value = || it.next().ok_or(format!("{flag} needs a value"));
-        match flag.as_str() {
-            "--full" => {}
-            "--echo-only" => (run.echo, run.file, run.http) = (true, false, false),
-            "--file-only" => (run.echo, run.file, run.http) = (false, true, false),
-            "--http-only" => (run.echo, run.file, run.http) = (false, false, true),
-            "--no-http" => run.http = false,
-            "--contenders" => run.contenders = Some(parse_names(value()?)),
-            "--file-contenders" => run.file_contenders = Some(parse_names(value()?)),
-            "--conns" => run.conns = parse_list(value()?, |s| parse_size(s).map(|v| v as usize))?,
-            "--sizes" => run.sizes = parse_list(value()?, |s| parse_size(s).map(|v| v as usize))?,
-            "--duration" => run.duration = parse_duration(value()?)?,
-            "--warmup" => run.warmup = parse_duration(value()?)?,
-            "--reps" => run.reps = parse_count(value()?)?,
-            "--rate" => run.rate = Some(parse_size(value()?)?),
-            "--spin" => run.spin = true,
-            "--cores" | "--server-cores" => run.server_cores = parse_cores(value()?)?,
-            "--client-cores" => run.client_cores = Some(parse_cores(value()?)?),
-            "--far-ns" => {
-                run.far_ns = value()?.parse().map_err(|e| format!("--far-ns: {e}"))?;
-            }
-            "--far-retries" => {
-                run.far_retries = value()?
-                    .parse()
-                    .map_err(|e| format!("--far-retries: {e}"))?;
-            }
-            "--no-perf" => run.perf_syscalls = false,
-            "--workloads" => run.workloads = Some(parse_names(value()?)),
-            "--qds" => run.qds = parse_list(value()?, parse_count)?,
-            "--file-size" => run.file_size = parse_size(value()?)?,
-            "--file-duration" => run.file_duration = parse_duration(value()?)?,
-            "--file-reps" => run.file_reps = parse_count(value()?)?,
-            "--out-dir" => run.out_dir = Some(PathBuf::from(value()?)),
-            "--no-progress" => run.progress = false,
-            other => return Err(format!("unknown option {other} (try --help)")),
-        }
-    }
-    if run.conns.contains(&0) || run.sizes.contains(&0) {
-        return Err("connection counts and sizes must be > 0".into());
-    }
-    Ok(run)
-}
-
-fn parse_names(s: &str) -> Vec<String> {
-    s.split(',')
-        .map(str::trim)
-        .filter(|n| !n.is_empty())
-        .map(String::from)
-        .collect()
-}
-
-fn parse_list<T>(s: &str, f: impl Fn(&str) -> Result<T, String>) -> Result<Vec<T>, String> {
-    let items: Vec<T> = parse_names(s)
-        .iter()
-        .map(|x| f(x))
-        .collect::<Result<_, _>>()?;
-    if items.is_empty() {
+fn parse_name_list(s: &str) -> Result<Vec<String>, String> {
+    let names = split_names(s);
+    if names.is_empty() {
         return Err(format!("empty list: {s:?}"));
+    }
+    Ok(names)
+}
+
+fn parse_usize_size(s: &str) -> Result<usize, String> {
+    let v = parse_size(s)?;
+    usize::try_from(v).map_err(|_| format!("{s:?} is too large"))
+}
+
+/// A list of sizes (connection counts, message sizes), each at least 1.
+fn parse_size_list(s: &str) -> Result<Vec<usize>, String> {
+    let items = parse_name_list(s)?
+        .iter()
+        .map(|x| parse_usize_size(x))
+        .collect::<Result<Vec<_>, _>>()?;
+    if items.contains(&0) {
+        return Err("connection counts and sizes must be > 0".into());
     }
     Ok(items)
 }
 
 fn parse_count(s: &str) -> Result<usize, String> {
-    match s.parse::<usize>() {
+    match s.trim().parse::<usize>() {
         Ok(0) => Err(format!("{s:?} must be at least 1")),
         Ok(n) => Ok(n),
         Err(e) => Err(format!("{s:?}: {e}")),
     }
 }
 
-/// Parses `64`, `16K`, `16KiB`, `1M`, `1G` (binary multiples).
-pub fn parse_size(s: &str) -> Result<u64, String> {
-    let t = s.trim();
-    let lower = t.to_ascii_lowercase();
-    let digits = lower.trim_end_matches(|c: char| c.is_ascii_alphabetic());
-    let mult: u64 = match &lower[digits.len()..] {
-        "" | "b" => 1,
-        "k" | "kb" | "kib" => 1 << 10,
-        "m" | "mb" | "mib" => 1 << 20,
-        "g" | "gb" | "gib" => 1 << 30,
-        other => return Err(format!("{t:?}: unknown unit {other:?}")),
-    };
-    let n: u64 = digits.parse().map_err(|e| format!("{t:?}: {e}"))?;
-    n.checked_mul(mult).ok_or(format!("{t:?} is too large"))
-}
-
-/// Parses `2`, `2s`, `1.5s`, `500ms`.
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let t = s.trim();
-    let (num, scale) = if let Some(n) = t.strip_suffix("ms") {
-        (n, 1e-3)
-    } else if let Some(n) = t.strip_suffix('s') {
-        (n, 1.0)
-    } else {
-        (t, 1.0)
-    };
-    let v: f64 = num.parse().map_err(|e| format!("{t:?}: {e}"))?;
-    if !(v > 0.0 && v.is_finite()) {
-        return Err(format!("{t:?}: duration must be positive"));
-    }
-    Ok(Duration::from_secs_f64(v * scale))
-}
-
-/// Parses a CPU list: `0`, `0,2`, `0-3`.
-pub fn parse_cores(s: &str) -> Result<Vec<usize>, String> {
-    let mut cores = Vec::new();
-    for part in parse_names(s) {
-        let bad = |e: std::num::ParseIntError| format!("{part:?}: {e}");
-        match part.split_once('-') {
-            Some((a, b)) => {
-                let (a, b): (usize, usize) = (a.parse().map_err(bad)?, b.parse().map_err(bad)?);
-                if a > b || b - a > 4096 {
-                    return Err(format!("bad core range {part:?}"));
-                }
-                cores.extend(a..=b);
-            }
-            None => cores.push(part.parse().map_err(bad)?),
-        }
-    }
-    if cores.is_empty() {
-        return Err(format!("empty core list {s:?}"));
-    }
-    cores.dedup();
-    Ok(cores)
-}
-
-/// Formats a CPU list the way [`parse_cores`] reads it.
-pub fn format_cores(cores: &[usize]) -> String {
-    cores
-        .iter()
-        .map(usize::to_string)
-        .collect::<Vec<_>>()
-        .join(",")
+fn parse_count_list(s: &str) -> Result<Vec<usize>, String> {
+    parse_name_list(s)?.iter().map(|x| parse_count(x)).collect()
 }
 
 #[cfg(test)]
@@ -370,8 +400,12 @@ mod tests {
         assert_eq!(r, RunArgs::default());
         assert_eq!(r.conns, vec![1, 64, 256]);
         assert_eq!(r.sizes, vec![64, 16384]);
-        assert_eq!(r.duration, Duration::from_secs(2));
-        assert!(r.reps >= 3);
+        assert_eq!(r.duration, Duration::from_secs(1));
+        assert!(
+            r.reps >= 3,
+            "medians need at least 3 interleaved repetitions"
+        );
+        assert!(r.echo && r.file && r.http && r.progress && r.perf_syscalls);
     }
 
     #[test]
@@ -381,6 +415,9 @@ mod tests {
         assert_eq!(r.conns, vec![1, 16, 64, 256]);
         assert_eq!(r.sizes, vec![64, 1024, 16384]);
         assert_eq!(r.duration, Duration::from_secs(1));
+        assert_eq!(r.file_reps, 3);
+        let r = run(&["--full", "--file-reps", "2"]);
+        assert_eq!((r.duration, r.file_reps), (Duration::from_secs(5), 2));
     }
 
     #[test]
@@ -401,8 +438,12 @@ mod tests {
             "raw-uring, tokio-mt",
             "--rate",
             "10k",
+            "--qds",
+            "1,8",
+            "--file-size",
+            "16M",
         ]);
-        assert!(r.echo && !r.file);
+        assert!(r.echo && !r.file && !r.http);
         assert_eq!(r.sizes, vec![64, 1024, 16384]);
         assert_eq!(r.conns, vec![1, 16]);
         assert_eq!(r.duration, Duration::from_millis(500));
@@ -413,6 +454,21 @@ mod tests {
             Some(vec!["raw-uring".to_string(), "tokio-mt".to_string()])
         );
         assert_eq!(r.rate, Some(10240));
+        assert_eq!(r.qds, vec![1, 8]);
+        assert_eq!(r.file_size, 16 << 20);
+        assert_eq!(run(&["--server-cores", "1"]).server_cores, vec![1]);
+    }
+
+    #[test]
+    fn part_selection_last_wins_and_no_http() {
+        let r = run(&["--echo-only", "--file-only"]);
+        assert!(!r.echo && r.file && !r.http);
+        let r = run(&["--no-http"]);
+        assert!(r.echo && r.file && !r.http);
+        let r = run(&["--http-only"]);
+        assert!(!r.echo && !r.file && r.http);
+        let r = run(&["--no-perf", "--no-progress", "--spin"]);
+        assert!(!r.perf_syscalls && !r.progress && r.spin);
     }
 
     #[test]
@@ -425,6 +481,8 @@ mod tests {
             &["--whatever"],
             &["--cores", "3-1"],
             &["--conns", "0"],
+            &["--qds", ","],
+            &["--serve", "raw-epoll", "--reps", "3"],
         ] {
             let res = parse(bad.iter().map(|s| s.to_string()));
             assert!(res.is_err(), "{bad:?} should fail, got {res:?}");
@@ -436,29 +494,43 @@ mod tests {
         let serve =
             parse(["--serve", "raw-epoll", "--cores", "0,1", "--buf", "4K"].map(String::from));
         assert_eq!(
-            serve,
-            Ok(Command::Serve(ServeArgs {
+            serve.ok(),
+            Some(Command::Serve(ServeArgs {
                 contender: "raw-epoll".into(),
                 cores: vec![0, 1],
                 buf_size: 4096
             }))
         );
+        let serve = parse(["--serve", "monoio"].map(String::from));
+        assert_eq!(
+            serve.ok(),
+            Some(Command::Serve(ServeArgs {
+                contender: "monoio".into(),
+                cores: vec![0],
+                buf_size: 64 * 1024
+            }))
+        );
         let fw = parse(["--file-worker", "std-pread", "{}"].map(String::from));
         assert!(
-            matches!(fw, Ok(Command::FileWorker { ref contender, .. }) if contender == "std-pread")
+            matches!(fw, Ok(Command::FileWorker { ref contender, ref spec_json })
+                if contender == "std-pread" && spec_json == "{}")
         );
-        assert_eq!(parse(["--help".to_string()]), Ok(Command::Help));
     }
 
     #[test]
-    fn size_units() {
-        assert_eq!(parse_size("1G"), Ok(1 << 30));
-        assert_eq!(parse_size("64m"), Ok(64 << 20));
-        assert_eq!(parse_size("4096"), Ok(4096));
-        assert!(parse_size("99999999999999G").is_err());
-        assert_eq!(
-            format_cores(&parse_cores("0-2,5").unwrap_or_default()),
-            "0,1,2,5"
+    fn help_is_an_error_of_its_own_kind_and_hides_children() {
+        let err = parse(["--help".to_string()]).expect_err("--help stops parsing");
+        assert_eq!(err.kind(), clap::error::ErrorKind::DisplayHelp);
+        let text = err.to_string();
+        assert!(text.contains("--file-contenders"), "{text}");
+        assert!(text.contains("About 6 minutes") || text.contains("about 6 minutes"));
+        assert!(
+            !text.contains("Commands:") && !text.contains("--file-worker"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("--serve ") && !text.contains("--serve,"),
+            "{text}"
         );
     }
 }

@@ -16,6 +16,7 @@ use crate::probe::bounce_ns;
 use crate::results::{fill_echo_ratios, EchoCell, EchoRun};
 use crate::runner::Ctx;
 use crate::servers::counts_own_syscalls;
+use crate::units::fmt_size;
 
 /// Per-connection server buffer, the same for every contender.
 pub const SERVER_BUF: usize = 64 * 1024;
@@ -89,15 +90,6 @@ pub fn run_matrix(ctx: &Ctx, contenders: &[String]) -> (Vec<EchoCell>, Vec<EchoR
         }
     }
     (cells, all_runs)
-}
-
-/// `64 B`, `16 KiB`.
-pub fn fmt_size(size: usize) -> String {
-    if size >= 1024 && size % 1024 == 0 {
-        format!("{} KiB", size / 1024)
-    } else {
-        format!("{size} B")
-    }
 }
 
 /// What a run measures: echo of S-byte messages, or keep-alive HTTP `GET`s (see
@@ -321,12 +313,5 @@ mod tests {
             parse_perf_csv("<not counted>,,raw_syscalls:sys_enter,0,0,,"),
             None
         );
-    }
-
-    #[test]
-    fn sizes_format() {
-        assert_eq!(fmt_size(64), "64 B");
-        assert_eq!(fmt_size(16384), "16 KiB");
-        assert_eq!(fmt_size(1500), "1500 B");
     }
 }

@@ -2,8 +2,9 @@
 //!
 //! It runs an echo benchmark (TCP ping-pong on loopback), an HTTP benchmark (the same hyper
 //! service on ringbolt and on tokio, keep-alive `GET`s) and a file benchmark against several
-//! contenders — ringbolt, tokio set up the ways its users set it up, raw io_uring and epoll loops
-//! with no runtime, and fio — and prints a comparison table, writing `results.json`,
+//! contenders — ringbolt, tokio set up the ways its users set it up, monoio (the io_uring
+//! thread-per-core runtime users would otherwise pick) on its io_uring driver, raw io_uring and
+//! epoll loops with no runtime, and fio — and prints a comparison table, writing `results.json`,
 //! `results.csv` and `chart.svg` under `target/versus/`. The method (pinning, interleaving,
 //! medians, the cache-line probe) is described in `docs/benchmarks.md`.
 //!
@@ -27,32 +28,30 @@ pub mod results;
 pub mod runner;
 pub mod servers;
 pub mod stats;
+pub mod units;
 
 use args::Command;
 
 /// Runs the command line of this process and exits with its status.
 pub fn main() {
-    let code = match args::parse(std::env::args().skip(1)) {
-        Err(e) => {
-            eprintln!("versus: {e}\n\n{}", args::USAGE);
-            2
-        }
-        Ok(Command::Help) => {
-            print!("{}", args::USAGE);
-            0
-        }
-        Ok(Command::Serve(serve)) => match servers::serve(&serve) {
+    let command = match args::parse(std::env::args().skip(1)) {
+        Ok(command) => command,
+        // Prints the usage (exit 0) or the error with the usage (exit 2).
+        Err(e) => e.exit(),
+    };
+    let code = match command {
+        Command::Serve(serve) => match servers::serve(&serve) {
             Ok(()) => 0,
             Err(e) => {
                 eprintln!("versus --serve {}: {e}", serve.contender);
                 1
             }
         },
-        Ok(Command::FileWorker {
+        Command::FileWorker {
             contender,
             spec_json,
-        }) => file::worker::main(&contender, &spec_json),
-        Ok(Command::Run(run)) => runner::run(*run),
+        } => file::worker::main(&contender, &spec_json),
+        Command::Run(run) => runner::run(*run),
     };
     std::process::exit(code);
 }

@@ -7,9 +7,10 @@ use std::time::{Duration, Instant};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::affinity::client_cores;
-use crate::args::{format_cores, RunArgs};
+use crate::args::RunArgs;
 use crate::file::dataset::Dataset;
 use crate::results::{Machine, Report};
+use crate::units::format_cores;
 use crate::{echo, file, http, report, servers};
 
 /// Shared state of one run.

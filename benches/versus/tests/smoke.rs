@@ -54,6 +54,10 @@ fn tiny_matrix_every_contender_verified() {
         echo.len() >= 4,
         "raw-uring, raw-epoll, tokio-mt and tokio-percore always run"
     );
+    assert!(
+        echo.contains(&"monoio"),
+        "monoio is a default echo contender"
+    );
     for contender in echo {
         let cell = report
             .echo
@@ -108,6 +112,10 @@ fn tiny_matrix_every_contender_verified() {
         file.len() >= 4,
         "raw-uring, tokio-fs, tokio-blocking and std-pread always run"
     );
+    assert!(
+        file.contains(&"monoio"),
+        "monoio is a default file contender"
+    );
     for contender in file {
         let cell = report
             .file
@@ -123,9 +131,16 @@ fn tiny_matrix_every_contender_verified() {
     assert!(csv.starts_with(ringbolt_versus::report::csv::HEADER));
     assert!(csv.lines().count() > report.echo.len() + report.http.len() + report.file.len());
     assert!(csv.contains("\nhttp,ringbolt,"), "HTTP rows in the CSV");
+    assert!(
+        csv.contains("\necho,monoio,") && csv.contains("\nfile,monoio,"),
+        "monoio's echo and file rows in the CSV"
+    );
     let svg = std::fs::read_to_string(out.join("chart.svg")).expect("chart.svg written");
     assert!(
-        svg.contains("<svg") && svg.contains("raw-uring") && svg.contains("HTTP/1.1"),
+        svg.contains("<svg")
+            && svg.contains("raw-uring")
+            && svg.contains("monoio")
+            && svg.contains("HTTP/1.1"),
         "chart names the contenders"
     );
 }

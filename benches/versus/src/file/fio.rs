@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use super::{FileSpec, Op, WorkerReport};
-use crate::args::format_cores;
+use super::spec::{FileSpec, Op, WorkerReport};
+use crate::units::format_cores;
 
 /// Whether `fio` is on PATH.
 pub fn installed() -> bool {

@@ -3,12 +3,14 @@
 //! Every contender except fio runs in a child process (`--file-worker CONTENDER SPEC_JSON`)
 //! pinned to the server cores, measures its own window (after a warm-up) and prints one JSON
 //! [`WorkerReport`] line. fio runs as its own process with matching parameters.
+//!
+//! Module layers (no import circles): [`spec`] (what parent and child agree on) and
+//! [`measure`] (what every contender uses to issue, time and check operations) at the bottom;
+//! the contenders above them; [`worker`] (the child's main, which dispatches to a contender)
+//! and this module (the parent's matrix) on top.
 
-use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
-
-use serde::{Deserialize, Serialize};
 
 use crate::child::run_with_timeout;
 use crate::results::{fill_file_ratios, FileCell, FileRun};
@@ -16,17 +18,22 @@ use crate::runner::Ctx;
 
 pub mod dataset;
 pub mod fio;
+pub mod measure;
+pub mod monoio;
 pub mod pread;
 pub mod raw_uring;
 pub mod ringbolt;
+pub mod spec;
 pub mod tokio_fs;
 pub mod worker;
 
 use dataset::Dataset;
+pub use spec::{FileSpec, Op, WorkerReport, Workload};
 
 /// File contenders, in table order.
 pub const FILE_CONTENDERS: &[&str] = &[
     "ringbolt",
+    "monoio",
     "tokio-fs",
     "tokio-blocking",
     "std-pread",
@@ -37,121 +44,6 @@ pub const FILE_CONTENDERS: &[&str] = &[
 
 /// Warm-up before each file measurement window.
 const WARMUP: Duration = Duration::from_millis(100);
-
-/// What each operation does.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Op {
-    /// Reads at uniformly random block-aligned offsets.
-    RandRead,
-    /// Reads the file front to back, wrapping at the end.
-    SeqRead,
-    /// Writes at uniformly random block-aligned offsets.
-    RandWrite,
-}
-
-/// One file workload.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Workload {
-    /// Name used in tables and `--workloads`.
-    pub name: String,
-    /// Operation.
-    pub op: Op,
-    /// Block size in bytes.
-    pub bs: usize,
-    /// Operations in flight.
-    pub qd: usize,
-    /// `O_DIRECT`.
-    pub direct: bool,
-    /// `fdatasync` after every N writes.
-    pub fsync_every: Option<u32>,
-}
-
-impl Workload {
-    fn new(op: Op, bs: usize, qd: usize, direct: bool, fsync_every: Option<u32>) -> Workload {
-        let kind = match op {
-            Op::RandRead => "randread",
-            Op::SeqRead => "seqread",
-            Op::RandWrite => "randwrite",
-        };
-        let mut name = format!("{kind}-{}k-qd{qd}", bs / 1024);
-        if direct {
-            name.push_str("-direct");
-        }
-        if let Some(n) = fsync_every {
-            name.push_str(&format!("-fdatasync{n}"));
-        }
-        Workload {
-            name,
-            op,
-            bs,
-            qd,
-            direct,
-            fsync_every,
-        }
-    }
-}
-
-/// What a file worker child runs.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct FileSpec {
-    /// File to read or write.
-    pub path: PathBuf,
-    /// Its size.
-    pub size: u64,
-    /// The workload.
-    pub workload: Workload,
-    /// Warm-up in ms.
-    pub warmup_ms: u64,
-    /// Measured window in ms.
-    pub duration_ms: u64,
-    /// Cores to pin to.
-    pub cores: Vec<usize>,
-}
-
-/// What a file worker child prints.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct WorkerReport {
-    /// Operations completed in the window.
-    pub ops: u64,
-    /// Bytes transferred by them.
-    pub bytes: u64,
-    /// Window length in seconds.
-    pub window_s: f64,
-    /// Median latency in ns.
-    pub p50_ns: u64,
-    /// 99th percentile latency in ns.
-    pub p99_ns: u64,
-    /// Process CPU (user + kernel) over the window in µs.
-    pub cpu_us: f64,
-    /// Verified operations.
-    pub verified_ops: u64,
-    /// Threads in the process at the end of the window.
-    pub threads: usize,
-}
-
-impl WorkerReport {
-    /// Converts to a [`FileRun`].
-    pub fn into_run(self, contender: &str, workload: &Workload, rep: usize) -> FileRun {
-        let secs = self.window_s.max(1e-9);
-        FileRun {
-            contender: contender.to_string(),
-            workload: workload.name.clone(),
-            rep,
-            iops: self.ops as f64 / secs,
-            mib_s: self.bytes as f64 / secs / (1 << 20) as f64,
-            p50_us: self.p50_ns as f64 / 1e3,
-            p99_us: self.p99_ns as f64 / 1e3,
-            cpu_us_per_op: if self.ops > 0 {
-                self.cpu_us / self.ops as f64
-            } else {
-                0.0
-            },
-            ops: self.ops,
-            verified_ops: self.verified_ops,
-            threads: self.threads,
-        }
-    }
-}
 
 /// The default workload list (direct ones only when `direct` is allowed).
 pub fn workloads(qds: &[usize], direct: bool) -> Vec<Workload> {
@@ -351,22 +243,5 @@ mod tests {
         ));
         assert!(workload_matches("randread*", "randread-4k-qd32-direct"));
         assert!(!workload_matches("randread*", "seqread-128k-qd1"));
-    }
-
-    #[test]
-    fn spec_round_trips_through_json() {
-        let spec = FileSpec {
-            path: "/tmp/x".into(),
-            size: 1 << 30,
-            workload: Workload::new(Op::RandWrite, 4096, 32, false, Some(32)),
-            warmup_ms: 100,
-            duration_ms: 750,
-            cores: vec![0],
-        };
-        let json = serde_json::to_string(&spec).expect("serialize");
-        assert_eq!(
-            serde_json::from_str::<FileSpec>(&json).expect("parse"),
-            spec
-        );
     }
 }

@@ -5,9 +5,8 @@ use std::os::unix::fs::FileExt;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Instant;
 
-use super::raw_uring::{buffer, open};
-use super::worker::{check, Offsets, Recorder, Window};
-use super::{FileSpec, Op};
+use super::measure::{buffer, check, open, Offsets, Recorder, Window};
+use super::spec::{FileSpec, Op};
 
 /// Most threads this contender starts.
 pub const THREADS_MAX: usize = 256;

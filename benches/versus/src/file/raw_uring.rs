@@ -4,42 +4,18 @@
 //! only when no operation is in flight, so no SQE outlives its buffer. On an error return with
 //! operations still in flight the buffers are leaked rather than freed (the process exits next).
 
-use std::fs::OpenOptions;
 use std::io;
 use std::os::fd::AsRawFd;
-use std::os::unix::fs::OpenOptionsExt;
 use std::time::Instant;
 
 use io_uring::{opcode, squeue, types, IoUring};
 
-use super::dataset::{fill, AlignedBuf};
-use super::worker::{check, Offsets, Recorder, Window};
-use super::{FileSpec, Op};
+use super::dataset::AlignedBuf;
+use super::measure::{buffer, check, open, Offsets, Recorder, Window};
+use super::spec::{FileSpec, Op};
 
 /// Set in `user_data` of an fdatasync (the low bits name the slot that issued it).
 const SYNC: u64 = 1 << 63;
-
-/// Opens the spec's file with the workload's flags (shared with the other contenders).
-///
-/// # Errors
-/// Any open error.
-pub fn open(spec: &FileSpec) -> io::Result<std::fs::File> {
-    let w = &spec.workload;
-    OpenOptions::new()
-        .read(true)
-        .write(w.op == Op::RandWrite)
-        .custom_flags(if w.direct { libc::O_DIRECT } else { 0 })
-        .open(&spec.path)
-}
-
-/// An I/O buffer for the spec: aligned, pre-filled with the pattern for writes.
-pub fn buffer(spec: &FileSpec) -> AlignedBuf {
-    let mut b = AlignedBuf::new(spec.workload.bs);
-    if spec.workload.op == Op::RandWrite {
-        fill(b.as_mut_slice(), 0);
-    }
-    b
-}
 
 /// Queues one SQE. The ring has more entries than QD and at most QD ops are in flight, so the
 /// queue has room.

@@ -10,8 +10,8 @@ use ringbolt_fs::IoBufMut;
 use ringbolt_fs::{File, OpenOptions};
 
 use super::dataset::fill;
-use super::worker::{check, Offsets, Recorder, Window};
-use super::{FileSpec, Op};
+use super::measure::{check, Offsets, Recorder, Window};
+use super::spec::{FileSpec, Op};
 
 /// Runs QD tasks on a one-core ringbolt runtime until the window closes.
 ///

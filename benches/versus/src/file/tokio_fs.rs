@@ -11,9 +11,8 @@ use std::time::Instant;
 
 use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 
-use super::raw_uring::{buffer, open};
-use super::worker::{check, Offsets, Recorder, Window};
-use super::{FileSpec, Op};
+use super::measure::{buffer, check, open, Offsets, Recorder, Window};
+use super::spec::{FileSpec, Op};
 
 fn runtime(spec: &FileSpec) -> io::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()

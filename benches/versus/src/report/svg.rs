@@ -4,8 +4,8 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use crate::echo::fmt_size;
 use crate::results::Report;
+use crate::units::fmt_size;
 
 const COLORS: [RGBColor; 8] = [
     RGBColor(214, 39, 40),

@@ -2,9 +2,9 @@
 
 use std::fmt::Write;
 
-use crate::echo::fmt_size;
 use crate::results::{EchoCell, FileCell, Report};
 use crate::stats::SPREAD_FLAG;
+use crate::units::fmt_size;
 
 fn num(v: Option<f64>, prec: usize) -> String {
     match v {
@@ -157,11 +157,12 @@ pub fn render(r: &Report) -> String {
         for c in &r.echo {
             let _ = writeln!(out, "{}", echo_line(c));
         }
-        let _ = writeln!(
+        let _ = write!(
             out,
-            "xtokio: vs the better tokio setup; xuring: vs the raw io_uring loop; usr/sys: server CPU us per round trip; \
-sc/rt: syscalls per round trip (p = counted by perf stat in a separate run); cli/rt: load generator CPU us per round trip; probe: max ns per cache-line bounce \
-(far above {:.0}); ! = spread > {:.0}%",
+            "xtokio: vs the better tokio setup; xuring: vs the raw io_uring loop\n\
+usr/rt, sys/rt: server CPU us per round trip; cli/rt: load generator CPU us per round trip\n\
+sc/rt: syscalls per round trip (p = counted by perf stat in a separate run)\n\
+probe: max ns per cache-line bounce (far above {:.0}); ! = spread > {:.0}%\n",
             r.far_ns,
             SPREAD_FLAG * 100.0
         );
@@ -186,6 +187,12 @@ sc/rt: syscalls per round trip (p = counted by perf stat in a separate run); cli
         for c in &r.file {
             let _ = writeln!(out, "{}", file_line(c));
         }
+        let _ = write!(
+            out,
+            "xuring: vs the raw io_uring loop; xtokfs: vs tokio::fs; cpu us/op: process CPU (user + \
+kernel, every thread) per op\n! = spread > {:.0}% (with one repetition there is no spread)\n",
+            SPREAD_FLAG * 100.0
+        );
     }
     for n in &r.notes {
         let _ = writeln!(out, "note: {n}");

@@ -1,5 +1,5 @@
 //! HTTP servers: the same hyper service (HTTP/1.1, keep-alive, `GET` → a fixed 21-byte body)
-//! on ringbolt (the readiness path, `PollIo`, as `examples/http` serves it), on a tokio
+//! on ringbolt (the readiness path, `PollIo`, as `integrations/examples/http` serves it), on a tokio
 //! multi-thread runtime, and on one tokio `current_thread` runtime per core. Same hyper
 //! settings everywhere: no timer (so no header-read timeout), keep-alive on.
 

@@ -8,7 +8,7 @@
 //! 2. All listeners are bound before the child prints `ready PORT` on stdout.
 //! 3. The control protocol is line-based on stdin/stdout: `stats` → `stats N` where `N` is the
 //!    number of syscalls the server loops made so far, or `-1` when the contender does not count
-//!    its own (tokio, ringbolt: those are counted with `perf stat` by the parent). EOF on stdin
+//!    its own (tokio, ringbolt, monoio: those are counted with `perf stat` by the parent). EOF on stdin
 //!    ends the process.
 //! 4. Every echo server echoes every byte it reads, sets `TCP_NODELAY` on accepted sockets, and uses
 //!    the same per-connection buffer size.
@@ -23,6 +23,7 @@ use crate::affinity::pin_current_thread;
 use crate::args::ServeArgs;
 
 pub mod http;
+pub mod monoio;
 pub mod raw_epoll;
 pub mod raw_uring;
 pub mod ringbolt;
@@ -34,6 +35,7 @@ pub const ECHO_CONTENDERS: &[&str] = &[
     "ringbolt",
     "tokio-mt",
     "tokio-percore",
+    "monoio",
     "raw-epoll",
     "raw-uring",
 ];
@@ -122,6 +124,7 @@ pub fn serve(args: &ServeArgs) -> io::Result<()> {
         "tokio-percore" => tokio_percore::start(&args.cores, args.buf_size)?,
         "ringbolt" => ringbolt::start(&args.cores, args.buf_size)?,
         "ringbolt-poll" => ringbolt::start_poll(&args.cores, args.buf_size)?,
+        "monoio" => monoio::start(&args.cores, args.buf_size)?,
         "http-ringbolt" => http::start_ringbolt(&args.cores)?,
         "http-tokio-mt" => http::start_tokio_mt(&args.cores)?,
         "http-tokio-percore" => http::start_tokio_percore(&args.cores)?,

@@ -3,7 +3,8 @@
 //! byte-verified (timed against the same transfer without TLS), and a peer that closes in the
 //! middle of a record makes the reader fail instead of hang.
 
-#[path = "../net/tests/common/mod.rs"]
+// net's test helpers (watchdog, seeded Rng).
+#[path = "../../net/tests/common/mod.rs"]
 mod common;
 
 use common::{watchdog, Rng};

@@ -10,7 +10,7 @@
 //! - `mutex_contended_4_tasks`: four tasks each take the lock 2,500 times, yielding while holding
 //!   it; per lock.
 //!
-//! Run: `cargo bench --bench sync` (add `-- --quick` for a short run).
+//! Run: `cargo bench -p ringbolt-benches --bench sync` (add `-- --quick` for a short run).
 
 use std::hint::black_box;
 use std::rc::Rc;

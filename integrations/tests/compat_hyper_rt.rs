@@ -2,7 +2,7 @@
 //! gone from the wheel when dropped, safe to drop on another thread), and `HyperExecutor` runs
 //! `!Send` futures on the current core.
 
-#[path = "../net/tests/common/mod.rs"]
+#[path = "../../net/tests/common/mod.rs"]
 mod common;
 
 use common::watchdog;

@@ -2,7 +2,7 @@
 //! tokio-util `Framed<LinesCodec>`, cancellation (a dropped read loses no bytes; dropped
 //! waits leave no op in flight), a large byte-identical transfer, and the futures-io traits.
 
-#[path = "../net/tests/common/mod.rs"]
+#[path = "../../net/tests/common/mod.rs"]
 mod common;
 
 use common::{watchdog, Rng};

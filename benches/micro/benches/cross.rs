@@ -5,6 +5,8 @@
 //!
 //! Each sample starts both sides, shakes hands once, then times `iters` operations on the
 //! sending side; setup is outside the timed part.
+//!
+//! Run: `cargo bench -p ringbolt-benches --bench cross` (add `-- --quick` for a short run).
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use ringbolt::runtime::CrossWake;

@@ -1,7 +1,7 @@
 //! Runtime micro-benchmarks, ringbolt next to tokio's `current_thread` runtime in each group:
 //! spawn + join, yield round trip, an I/O round trip, and timers.
 //!
-//! Run: `cargo bench --bench runtime` (add `-- --quick` for a short run).
+//! Run: `cargo bench -p ringbolt-benches --bench runtime` (add `-- --quick` for a short run).
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use ringbolt::runtime as rb;

@@ -1,7 +1,7 @@
 //! A per-core HTTP server: hyper on ringbolt, with no tokio runtime underneath.
 //!
 //! ```text
-//! cargo run --release --example http -- --addr 127.0.0.1:8080 --cores 2 [--h2c] [--tls] [--cert-out cert.der] [--secs N]
+//! cargo run --release -p ringbolt-integrations --example http -- --addr 127.0.0.1:8080 --cores 2 [--h2c] [--tls] [--cert-out cert.der] [--secs N]
 //! curl http://127.0.0.1:8080/                      # Hello from ringbolt!
 //! curl --data-binary @file http://127.0.0.1:8080/echo   # the body, streamed back
 //! curl http://127.0.0.1:8080/metrics               # the runtime's metrics (Prometheus text)
@@ -20,59 +20,39 @@
 
 mod server;
 
+use clap::Parser;
 use ringbolt::shutdown::Shutdown;
 use ringbolt::signal::unix::SignalKind;
 use ringbolt::task::select;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+/// A per-core HTTP server: hyper on ringbolt, with no tokio runtime underneath.
+#[derive(Parser)]
+#[command(name = "http")]
 struct Args {
+    /// Address every core listens on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
     addr: SocketAddr,
+    /// Cores to serve on [default: every CPU this process may run on].
+    #[arg(long)]
     cores: Option<usize>,
+    /// Stop after this many seconds [default: run until SIGTERM or Ctrl-C].
+    #[arg(long)]
     secs: Option<u64>,
+    /// HTTP/2 with prior knowledge instead of HTTP/1.1.
+    #[arg(long = "h2c")]
     h2: bool,
+    /// HTTPS with a self-signed certificate made at start-up.
+    #[arg(long)]
     tls: bool,
+    /// With --tls: write the certificate (DER) here for clients to trust.
+    #[arg(long, value_name = "PATH")]
     cert_out: Option<String>,
 }
 
-fn usage() -> ! {
-    eprintln!(
-        "usage: http [--addr IP:PORT] [--cores N] [--h2c] [--tls] [--cert-out PATH] [--secs N]"
-    );
-    std::process::exit(2);
-}
-
-fn parse_args() -> Args {
-    let mut args = Args {
-        addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
-        cores: None,
-        secs: None,
-        h2: false,
-        tls: false,
-        cert_out: None,
-    };
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        match flag.as_str() {
-            "--h2c" => args.h2 = true,
-            "--tls" => args.tls = true,
-            _ => {
-                let value = it.next().unwrap_or_else(|| usage());
-                match flag.as_str() {
-                    "--addr" => args.addr = value.parse().unwrap_or_else(|_| usage()),
-                    "--cores" => args.cores = Some(value.parse().unwrap_or_else(|_| usage())),
-                    "--secs" => args.secs = Some(value.parse().unwrap_or_else(|_| usage())),
-                    "--cert-out" => args.cert_out = Some(value),
-                    _ => usage(),
-                }
-            }
-        }
-    }
-    args
-}
-
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let args = parse_args();
+    let args = Args::parse();
     let mut cfg = server::Config {
         h2: args.h2,
         tls: None,

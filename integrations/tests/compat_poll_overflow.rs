@@ -3,7 +3,7 @@
 //! after round; every stream must still see all of its bytes (the ended polls are re-armed), and
 //! the run must really have overflowed the CQ.
 
-#[path = "../net/tests/common/mod.rs"]
+#[path = "../../net/tests/common/mod.rs"]
 mod common;
 
 use common::watchdog;

@@ -2,7 +2,7 @@
 //! (`examples/http`'s service): 1,000 requests over 16 keep-alive connections, HTTP/1.1 and h2c,
 //! every body verified; and the built example binary driven over HTTPS and stopped by SIGTERM.
 
-#[path = "../net/tests/common/mod.rs"]
+#[path = "../../net/tests/common/mod.rs"]
 mod common;
 #[allow(dead_code)]
 #[path = "../examples/http/server.rs"]

@@ -2,7 +2,7 @@
 //! `SO_REUSEPORT` listener per core, no tokio runtime.
 //!
 //! ```text
-//! cargo run --release --example http_hello     # then: curl http://127.0.0.1:8080/
+//! cargo run --release -p ringbolt-integrations --example http_hello     # then: curl http://127.0.0.1:8080/
 //! ```
 //!
 //! It has no signal handling on purpose (it is the short version): SIGTERM or Ctrl-C end it by
