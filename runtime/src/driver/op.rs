@@ -150,7 +150,9 @@ pub(crate) trait Orphan {
 
 /// A dropped single-shot op's state, with its sink if it has one.
 struct Parked<T: OpCode> {
-    op: T,
+    /// Kept in its `Store`: a boxed state must not leave its box before the final CQE (the
+    /// SQE points into it); an inline one was moved here, which its contract allows.
+    op: Store<T>,
     sink: Option<Rc<dyn Salvage<T::Output>>>,
     deferred: bool,
     /// The result CQE of an op that posts it with `F_MORE` before a final notification
@@ -178,12 +180,12 @@ impl<T: OpCode> Orphan for Parked<T> {
         };
         match sink {
             Some(sink) => {
-                sink.salvage(op.complete(cqe));
+                sink.salvage(op.into_inner().complete(cqe));
                 if deferred {
                     sink.done();
                 }
             }
-            None => op.release(cqe),
+            None => op.into_inner().release(cqe),
         }
     }
     fn mark_parked(&mut self) {
@@ -436,9 +438,10 @@ impl<T: OpCode> Drop for Op<T> {
     fn drop(&mut self) {
         if let Phase::InFlight(key, id) = self.phase {
             if let Some(data) = self.data.take() {
-                // Boxing moves an inline state: allowed by `OpCode::INLINE`'s contract.
+                // Boxing moves an inline state (allowed by `OpCode::INLINE`'s contract); a
+                // boxed state stays in its box, which only its pointer moves.
                 let orphan: Box<dyn Orphan> = Box::new(Parked {
-                    op: data.into_inner(),
+                    op: data,
                     sink: self.sink.take(),
                     deferred: false,
                     early: None,
