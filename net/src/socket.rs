@@ -140,17 +140,22 @@ impl Socket {
         mut buf: B,
         timeout: std::time::Duration,
     ) -> BufResult<usize, B> {
+        use ringbolt_runtime::time::timeout_at;
         if buf.bytes_total() == 0 {
             return (Ok(0), buf);
         }
+        // One deadline for the wait on a parked read and for the read itself.
+        let deadline = std::time::Instant::now().checked_add(timeout);
         let carry = self.carry();
         if !carry.is_quiet() {
-            // Waiting for a parked read counts against the deadline too.
-            let deadline = std::time::Instant::now() + timeout;
-            if ringbolt_runtime::time::timeout_at(deadline, carry.settled())
-                .await
-                .is_err()
-            {
+            let settled = match deadline {
+                Some(d) => timeout_at(d, carry.settled()).await.is_ok(),
+                None => {
+                    carry.settled().await;
+                    true
+                }
+            };
+            if !settled {
                 return (Err(timed_out(timeout)), buf);
             }
             if let Some(res) = carry.take_into(&mut buf) {
@@ -158,7 +163,11 @@ impl Socket {
             }
         }
         let mut op = Recv::op(&self.fd, buf, 0).salvage(carry.clone());
-        if let Ok(out) = ringbolt_runtime::time::timeout(timeout, &mut op).await {
+        let Some(deadline) = deadline else {
+            // A timeout too long to represent never passes.
+            return op.await;
+        };
+        if let Ok(out) = timeout_at(deadline, &mut op).await {
             return out;
         }
         op.cancel();

@@ -133,14 +133,16 @@ impl TcpListener {
     /// Panics outside a ringbolt runtime.
     pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
         let (sock, addr) = self.sock.accept().await?;
-        let peer = match addr {
-            Some(addr) => ip_from(&addr)?,
-            // Taken by a dropped multishot accept, which does not report the peer.
-            None => match sock.sock_ref().peer_addr() {
-                Ok(addr) => ip_from_socket2(&addr)?,
+        let peer = match addr.as_ref().map(ip_from) {
+            Some(Ok(peer)) => peer,
+            // Taken by a dropped multishot accept, which does not report the peer (or a
+            // reported address that is no IP address): ask the socket. A connection is never
+            // dropped over its address.
+            _ => match sock.sock_ref().peer_addr().map(|a| ip_from_socket2(&a)) {
+                Ok(Ok(peer)) => peer,
                 // Reset by the peer since: hand the connection over all the same (its next
                 // read reports the reset) with the unspecified address of the listener's family.
-                Err(_) => unspecified_like(self.local_addr()?),
+                _ => unspecified_like(self.local_addr()?),
             },
         };
         Ok((TcpStream::from_socket(sock), peer))
