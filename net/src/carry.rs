@@ -130,25 +130,34 @@ impl Carry {
         poll_fn(|cx| self.poll_settled(cx)).await;
     }
 
+    /// Runs `f` on what is held, then updates the fast-path flag.
+    fn take<R>(&self, f: impl FnOnce(&mut Held) -> R) -> R {
+        let res = f(&mut self.held.borrow_mut());
+        self.update_quiet();
+        res
+    }
+
+    /// Copies bytes of the front chunk out with `copy` (which returns how many it took), or
+    /// returns a held end of stream or error once no bytes are left. `None` when nothing is
+    /// held.
+    fn take_front(&self, copy: impl FnOnce(&[u8]) -> usize) -> Option<io::Result<usize>> {
+        self.take(|held| match held.chunks.front_mut() {
+            Some(chunk) => {
+                let n = copy(chunk.rest());
+                chunk.consume(n);
+                if chunk.rest().is_empty() {
+                    held.chunks.pop_front();
+                }
+                Some(Ok(n))
+            }
+            None => held.end.take().map(End::into_result),
+        })
+    }
+
     /// Copies held bytes into `buf` (one chunk's worth at most), or returns a held end of
     /// stream or error once no bytes are left. `None` when nothing is held.
     pub(crate) fn take_into<B: IoBufMut>(&self, buf: &mut B) -> Option<io::Result<usize>> {
-        let res = {
-            let mut held = self.held.borrow_mut();
-            match held.chunks.front_mut() {
-                Some(chunk) => {
-                    let n = fill_from(buf, chunk.rest());
-                    chunk.consume(n);
-                    if chunk.rest().is_empty() {
-                        held.chunks.pop_front();
-                    }
-                    Some(Ok(n))
-                }
-                None => held.end.take().map(End::into_result),
-            }
-        };
-        self.update_quiet();
-        res
+        self.take_front(|data| fill_from(buf, data))
     }
 
     /// As [`take_into`](Self::take_into) for a scatter read: fills the buffers in order from
@@ -156,39 +165,25 @@ impl Carry {
     /// one is full); the buffers after the data are left holding nothing, as a short `readv`
     /// leaves them.
     pub(crate) fn take_into_bufs<B: IoBufMut>(&self, bufs: &mut [B]) -> Option<io::Result<usize>> {
-        let res = {
-            let mut held = self.held.borrow_mut();
-            match held.chunks.front_mut() {
-                Some(chunk) => {
-                    let mut n = 0;
-                    let mut full = true;
-                    for buf in bufs.iter_mut() {
-                        if !full {
-                            fill_from(buf, &[]);
-                            continue;
-                        }
-                        let k = fill_from(buf, chunk.rest());
-                        chunk.consume(k);
-                        n += k;
-                        full = k == buf.bytes_total();
-                    }
-                    if chunk.rest().is_empty() {
-                        held.chunks.pop_front();
-                    }
-                    Some(Ok(n))
-                }
-                None => held.end.take().map(End::into_result),
+        self.take_front(|mut data| {
+            let mut n = 0;
+            for buf in bufs.iter_mut() {
+                let k = fill_from(buf, data);
+                n += k;
+                data = if k == buf.bytes_total() {
+                    &data[k..]
+                } else {
+                    &[]
+                };
             }
-        };
-        self.update_quiet();
-        res
+            n
+        })
     }
 
     /// Copies held bytes into `dst` (across chunks), or returns a held end of stream or error
     /// once no bytes are left. `None` when nothing is held.
     pub(crate) fn take_into_slice(&self, dst: &mut [u8]) -> Option<io::Result<usize>> {
-        let res = {
-            let mut held = self.held.borrow_mut();
+        self.take(|held| {
             let mut n = 0;
             while n < dst.len() {
                 let Some(chunk) = held.chunks.front_mut() else {
@@ -208,9 +203,7 @@ impl Carry {
             } else {
                 held.end.take().map(End::into_result)
             }
-        };
-        self.update_quiet();
-        res
+        })
     }
 
     /// The next held chunk as a provided buffer, for a [`RecvStream`](crate::RecvStream):
@@ -219,36 +212,29 @@ impl Carry {
     /// Bytes a dropped owned-buffer `read` left cannot become a provided buffer: they are
     /// reported as an `InvalidInput` error (take them with `read` first), never skipped.
     pub(crate) fn take_chunk(&self) -> Option<io::Result<Option<ProvidedBuf>>> {
-        let res = {
-            let mut held = self.held.borrow_mut();
-            match held.chunks.front() {
-                Some(Chunk::Provided(_)) => match held.chunks.pop_front() {
-                    Some(Chunk::Provided(buf)) => Some(Ok(Some(buf))),
-                    _ => unreachable!("matched a provided chunk above"),
-                },
-                Some(Chunk::Bytes { data, pos }) => Some(Err(io::Error::new(
-                    io::ErrorKind::InvalidInput,
-                    format!(
-                        "{} bytes that a cancelled read received are held on this stream; \
-                         take them with `read` before calling `recv_stream`",
-                        data.len() - pos
-                    ),
-                ))),
-                None => held.end.take().map(|end| match end {
-                    End::Eof => Ok(None),
-                    End::Error(e) => Err(e),
-                }),
-            }
-        };
-        self.update_quiet();
-        res
+        self.take(|held| match held.chunks.front() {
+            Some(Chunk::Provided(_)) => match held.chunks.pop_front() {
+                Some(Chunk::Provided(buf)) => Some(Ok(Some(buf))),
+                _ => unreachable!("matched a provided chunk above"),
+            },
+            Some(Chunk::Bytes { data, pos }) => Some(Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "{} bytes that a cancelled read received are held on this stream; \
+                     take them with `read` before calling `recv_stream`",
+                    data.len() - pos
+                ),
+            ))),
+            None => held.end.take().map(|end| match end {
+                End::Eof => Ok(None),
+                End::Error(e) => Err(e),
+            }),
+        })
     }
 
     /// The oldest held connection. `None` when none is held.
     pub(crate) fn take_conn(&self) -> Option<(OwnedFd, Option<SockAddr>)> {
-        let conn = self.held.borrow_mut().conns.pop_front();
-        self.update_quiet();
-        conn
+        self.take(|held| held.conns.pop_front())
     }
 
     fn push_chunk(&self, chunk: Chunk) {

@@ -118,33 +118,26 @@ fn poll_carried(
     }
 }
 
-impl sealed::Sealed for TcpStream {
-    fn shared_fd(&self) -> &SharedFd {
-        self.socket().shared_fd()
-    }
-    fn poll_carried(
-        &self,
-        cx: &mut Context<'_>,
-        buf: &mut [u8],
-    ) -> Poll<Option<io::Result<usize>>> {
-        poll_carried(self.socket(), cx, buf)
-    }
+/// `PollSource` for the stream types, which all hold a `Socket`.
+macro_rules! poll_source {
+    ($($ty:ty),*) => {$(
+        impl sealed::Sealed for $ty {
+            fn shared_fd(&self) -> &SharedFd {
+                self.socket().shared_fd()
+            }
+            fn poll_carried(
+                &self,
+                cx: &mut Context<'_>,
+                buf: &mut [u8],
+            ) -> Poll<Option<io::Result<usize>>> {
+                poll_carried(self.socket(), cx, buf)
+            }
+        }
+        impl PollSource for $ty {}
+    )*};
 }
-impl PollSource for TcpStream {}
 
-impl sealed::Sealed for UnixStream {
-    fn shared_fd(&self) -> &SharedFd {
-        self.socket().shared_fd()
-    }
-    fn poll_carried(
-        &self,
-        cx: &mut Context<'_>,
-        buf: &mut [u8],
-    ) -> Poll<Option<io::Result<usize>>> {
-        poll_carried(self.socket(), cx, buf)
-    }
-}
-impl PollSource for UnixStream {}
+poll_source!(TcpStream, UnixStream);
 
 /// A stream driven by readiness on the core's ring, reading into and writing from borrowed
 /// buffers. See the [module docs](self).
