@@ -27,7 +27,7 @@
 use ringbolt::net::{BufRing, TcpSocket, TcpStream};
 use ringbolt::shutdown::Shutdown;
 use ringbolt::signal::unix::SignalKind;
-use ringbolt::sync::CancellationToken;
+use ringbolt::sync::{CancellationToken, WaitForCancellationFuture};
 use ringbolt::task::{select, Either};
 use ringbolt_runtime::buf::IoBuf;
 use std::future::Future;
@@ -97,6 +97,8 @@ fn parse_args() -> Args {
 struct Drain<'a> {
     stream: &'a TcpStream,
     token: &'a CancellationToken,
+    /// Registered once per connection, not once per read.
+    cancelled: WaitForCancellationFuture<'a>,
     read_shut: bool,
 }
 
@@ -105,7 +107,7 @@ impl Drain<'_> {
     async fn read<F: Future>(&mut self, read: F) -> F::Output {
         let mut read = pin!(read);
         if !self.read_shut && !self.token.is_cancelled() {
-            if let Either::Left(v) = select(read.as_mut(), self.token.cancelled()).await {
+            if let Either::Left(v) = select(read.as_mut(), &mut self.cancelled).await {
                 return v;
             }
         }
@@ -130,6 +132,7 @@ async fn serve_multishot(
     let mut drain = Drain {
         stream: &stream,
         token: &token,
+        cancelled: token.cancelled(),
         read_shut: false,
     };
     let mut first = true;
@@ -142,6 +145,7 @@ async fn serve_multishot(
             Ok(None) => break,
             Err(e) if first && e.raw_os_error() == Some(libc::EINVAL) => {
                 drop(chunks);
+                drop(drain);
                 return serve_read(stream, buf_len, token).await;
             }
             Err(e) => return Err(e),
@@ -149,6 +153,7 @@ async fn serve_multishot(
         first = false;
     }
     drop(chunks);
+    drop(drain);
     stream.close().await
 }
 
@@ -157,6 +162,7 @@ async fn serve_read(stream: TcpStream, buf_len: usize, token: CancellationToken)
     let mut drain = Drain {
         stream: &stream,
         token: &token,
+        cancelled: token.cancelled(),
         read_shut: false,
     };
     let mut buf = vec![0u8; buf_len];
@@ -170,6 +176,7 @@ async fn serve_read(stream: TcpStream, buf_len: usize, token: CancellationToken)
         res?;
         buf = slice.into_inner();
     }
+    drop(drain);
     stream.close().await
 }
 

@@ -102,7 +102,7 @@ pub use recv_stream::RecvStream;
 pub use resolve::set_lookup_delay_for_tests;
 pub use resolve::ToSocketAddrs;
 pub use split::{OwnedReadHalf, OwnedWriteHalf, ReuniteError};
-pub use tcp::{TcpListener, TcpSocket, TcpStream};
+pub use tcp::{DirectTcpStream, TcpListener, TcpSocket, TcpStream};
 pub use udp::{RecvMeta, UdpSocket};
 pub use unix::{UnixDatagram, UnixListener, UnixStream};
 

@@ -3,10 +3,11 @@
 use crate::carry::{Carry, VecSink};
 use ringbolt_runtime::buf::{BufResult, IoBuf, IoBufMut};
 use ringbolt_runtime::ops::net::{
-    Accept, Connect, Recv, RecvMsg, RecvMsgOut, Send as SendOp, SendMsg, SendTo, Shutdown, SockAddr,
+    Accept, AcceptDirect, Connect, Recv, RecvMsg, RecvMsgOut, Send as SendOp, SendMsg, SendTo,
+    SendZc, Shutdown, SockAddr,
 };
 use ringbolt_runtime::ops::Readv;
-use ringbolt_runtime::SharedFd;
+use ringbolt_runtime::{DirectFd, RingFd, SharedFd};
 use std::cell::OnceCell;
 use std::fmt;
 use std::io;
@@ -14,16 +15,17 @@ use std::net::Shutdown as How;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::rc::Rc;
 
-/// An owned socket fd shared by the ops in flight on it (see [`SharedFd`]), with the
-/// [`Carry`] that keeps what its dropped reads and accepts completed (made on first use and
-/// shared by every handle: a clone makes it first).
-pub(crate) struct Socket {
-    fd: SharedFd,
+/// An owned socket fd shared by the ops in flight on it (see [`SharedFd`]), or a direct
+/// descriptor in the ring's fixed-file table ([`DirectFd`]), with the [`Carry`] that keeps
+/// what its dropped reads and accepts completed (made on first use and shared by every
+/// handle: a clone makes it first).
+pub(crate) struct Socket<F = SharedFd> {
+    fd: F,
     carry: OnceCell<Rc<Carry>>,
 }
 
-impl Clone for Socket {
-    fn clone(&self) -> Socket {
+impl<F: Clone> Clone for Socket<F> {
+    fn clone(&self) -> Socket<F> {
         Socket {
             fd: self.fd.clone(),
             carry: OnceCell::from(self.carry().clone()),
@@ -31,9 +33,22 @@ impl Clone for Socket {
     }
 }
 
-impl fmt::Debug for Socket {
+impl<F: fmt::Debug> fmt::Debug for Socket<F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Socket").field("fd", &self.fd).finish()
+    }
+}
+
+impl<F> Socket<F> {
+    /// The carry-over state of this socket's dropped reads and accepts.
+    #[inline]
+    pub(crate) fn carry(&self) -> &Rc<Carry> {
+        self.carry.get_or_init(|| Rc::new(Carry::new()))
+    }
+
+    /// The carry, if one was made: none means nothing was ever read or accepted.
+    pub(crate) fn carry_if_made(&self) -> Option<&Rc<Carry>> {
+        self.carry.get()
     }
 }
 
@@ -44,17 +59,6 @@ impl Socket {
             fd: SharedFd::new(fd),
             carry: OnceCell::new(),
         }
-    }
-
-    /// The carry-over state of this socket's dropped reads and accepts.
-    #[inline]
-    pub(crate) fn carry(&self) -> &Rc<Carry> {
-        self.carry.get_or_init(|| Rc::new(Carry::new()))
-    }
-
-    /// The carry, if one was made: none means nothing was ever read or accepted.
-    pub(crate) fn carry_if_made(&self) -> Option<&Rc<Carry>> {
-        self.carry.get()
     }
 
     /// Takes ownership of a `socket2` socket.
@@ -101,10 +105,59 @@ impl Socket {
         Ok((Socket::from_fd(fd), Some(addr)))
     }
 
+    /// Accepts one connection into the ring's direct-descriptor table.
+    pub(crate) async fn accept_direct(&self) -> io::Result<(Socket<DirectFd>, SockAddr)> {
+        let (fd, addr) = AcceptDirect::op(&self.fd).await?;
+        Ok((Socket::from_direct(fd), addr))
+    }
+
     pub(crate) fn shared_fd(&self) -> &SharedFd {
         &self.fd
     }
 
+    /// Scatter read into several buffers; cancel-safe as [`read`](Self::read).
+    pub(crate) async fn readv<B: IoBufMut>(&self, mut bufs: Vec<B>) -> BufResult<usize, Vec<B>> {
+        if bufs.iter().all(|b| b.bytes_total() == 0) {
+            return (Ok(0), bufs);
+        }
+        let carry = self.carry();
+        if !carry.is_quiet() {
+            carry.settled().await;
+            if let Some(res) = carry.take_into_bufs(&mut bufs) {
+                return (res, bufs);
+            }
+        }
+        // A sink of its own per call: readv is off the hot path and boxes its state anyway.
+        let sink = Rc::new(VecSink(carry.clone()));
+        Readv::op(&self.fd, bufs, u64::MAX).salvage(sink).await
+    }
+
+    /// Gather write from several buffers (`sendmsg` with `MSG_NOSIGNAL`).
+    pub(crate) async fn writev<B: IoBuf>(&self, bufs: Vec<B>) -> BufResult<usize, Vec<B>> {
+        if bufs.iter().all(|b| b.bytes_init() == 0) {
+            return (Ok(0), bufs);
+        }
+        SendMsg::op(&self.fd, bufs, None, 0).await
+    }
+
+    /// Sends one datagram to `addr`.
+    pub(crate) async fn send_to<B: IoBuf>(&self, buf: B, addr: SockAddr) -> BufResult<usize, B> {
+        SendTo::op(&self.fd, buf, addr, 0).await
+    }
+
+    /// Receives one datagram with its sender and its full length (`MSG_TRUNC`).
+    pub(crate) async fn recv_msg<B: IoBufMut>(&self, buf: B) -> BufResult<RecvMsgOut, B> {
+        RecvMsg::op(&self.fd, buf, libc::MSG_TRUNC).await
+    }
+
+    /// Closes the fd once every other handle and in-flight op is gone.
+    pub(crate) async fn close(self) -> io::Result<()> {
+        self.fd.close().await
+    }
+}
+
+/// The stream I/O both kinds of socket share.
+impl<F: RingFd> Socket<F> {
     /// One `recv`: no short-cut, so a datagram socket consumes a datagram even into an empty
     /// buffer.
     pub(crate) async fn recv<B: IoBufMut>(&self, buf: B) -> BufResult<usize, B> {
@@ -231,46 +284,57 @@ impl Socket {
         (Ok(()), buf)
     }
 
-    /// Scatter read into several buffers; cancel-safe as [`read`](Self::read).
-    pub(crate) async fn readv<B: IoBufMut>(&self, mut bufs: Vec<B>) -> BufResult<usize, Vec<B>> {
-        if bufs.iter().all(|b| b.bytes_total() == 0) {
-            return (Ok(0), bufs);
+    /// One zero-copy send (with `MSG_NOSIGNAL`): resolves once the kernel's notification says
+    /// it no longer reads the buffer. An empty buffer returns `Ok(0)` at once.
+    pub(crate) async fn send_zc<B: IoBuf>(&self, buf: B) -> BufResult<usize, B> {
+        if buf.bytes_init() == 0 {
+            return (Ok(0), buf);
         }
-        let carry = self.carry();
-        if !carry.is_quiet() {
-            carry.settled().await;
-            if let Some(res) = carry.take_into_bufs(&mut bufs) {
-                return (res, bufs);
+        SendZc::op(&self.fd, buf, 0).await
+    }
+
+    /// Sends the whole initialised part of `buf` with zero-copy sends. `MSG_WAITALL` makes the
+    /// kernel retry short sends itself, so one op (one notification) normally carries it all;
+    /// the loop only resumes after an interruption.
+    pub(crate) async fn write_all_zc<B: IoBuf>(&self, mut buf: B) -> BufResult<(), B> {
+        let len = buf.bytes_init();
+        let mut done = 0;
+        while done < len {
+            let (res, slice) = SendZc::op(&self.fd, buf.slice(done..len), libc::MSG_WAITALL).await;
+            buf = slice.into_inner();
+            match res {
+                Ok(0) => {
+                    let e = io::Error::new(io::ErrorKind::WriteZero, "socket accepted no bytes");
+                    return (Err(e), buf);
+                }
+                Ok(n) => done += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return (Err(e), buf),
             }
         }
-        // A sink of its own per call: readv is off the hot path and boxes its state anyway.
-        let sink = Rc::new(VecSink(carry.clone()));
-        Readv::op(&self.fd, bufs, u64::MAX).salvage(sink).await
-    }
-
-    /// Gather write from several buffers (`sendmsg` with `MSG_NOSIGNAL`).
-    pub(crate) async fn writev<B: IoBuf>(&self, bufs: Vec<B>) -> BufResult<usize, Vec<B>> {
-        if bufs.iter().all(|b| b.bytes_init() == 0) {
-            return (Ok(0), bufs);
-        }
-        SendMsg::op(&self.fd, bufs, None, 0).await
-    }
-
-    /// Sends one datagram to `addr`.
-    pub(crate) async fn send_to<B: IoBuf>(&self, buf: B, addr: SockAddr) -> BufResult<usize, B> {
-        SendTo::op(&self.fd, buf, addr, 0).await
-    }
-
-    /// Receives one datagram with its sender and its full length (`MSG_TRUNC`).
-    pub(crate) async fn recv_msg<B: IoBufMut>(&self, buf: B) -> BufResult<RecvMsgOut, B> {
-        RecvMsg::op(&self.fd, buf, libc::MSG_TRUNC).await
+        (Ok(()), buf)
     }
 
     pub(crate) async fn shutdown(&self, how: How) -> io::Result<()> {
         Shutdown::op(&self.fd, how).await
     }
+}
 
-    /// Closes the fd once every other handle and in-flight op is gone.
+impl Socket<DirectFd> {
+    /// Takes ownership of a direct descriptor.
+    pub(crate) fn from_direct(fd: DirectFd) -> Socket<DirectFd> {
+        Socket {
+            fd,
+            carry: OnceCell::new(),
+        }
+    }
+
+    /// The direct descriptor.
+    pub(crate) fn direct_fd(&self) -> &DirectFd {
+        &self.fd
+    }
+
+    /// Closes the slot once every other handle and in-flight op is gone.
     pub(crate) async fn close(self) -> io::Result<()> {
         self.fd.close().await
     }

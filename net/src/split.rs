@@ -129,3 +129,10 @@ impl<S> OwnedWriteHalf<S> {
         other.reunite(self)
     }
 }
+
+impl<S> OwnedWriteHalf<S> {
+    /// The socket, for write methods defined next to their stream type (`tcp/send_zc.rs`).
+    pub(crate) fn socket(&self) -> &Socket {
+        &self.sock
+    }
+}

@@ -60,6 +60,7 @@ pub struct Builder {
     event_interval: usize,
     wake: CrossWake,
     drain: Duration,
+    direct_files: u32,
 }
 
 impl Default for Builder {
@@ -88,6 +89,7 @@ impl Builder {
             event_interval: 128,
             wake: CrossWake::default(),
             drain: Duration::from_secs(10),
+            direct_files: 0,
         }
     }
 
@@ -124,6 +126,17 @@ impl Builder {
     /// kernel lacks `MSG_RING`).
     pub fn cross_wake(mut self, wake: CrossWake) -> Builder {
         self.wake = wake;
+        self
+    }
+
+    /// Slots in each core's table of direct descriptors (default 0: no table), registered
+    /// sparse when the ring is set up. Direct accepts
+    /// ([`AcceptDirect`](crate::ops::net::AcceptDirect), `TcpListener::accept_direct` in
+    /// `ringbolt-net`) put connections there instead of in the process fd table; they fail
+    /// with `ENFILE` when the table is missing or full. Needs Linux 5.19; the size counts
+    /// against `RLIMIT_NOFILE`.
+    pub fn direct_files(mut self, slots: u32) -> Builder {
+        self.direct_files = slots;
         self
     }
 
@@ -268,7 +281,14 @@ impl Builder {
     /// Fails when io_uring cannot be set up; the message names the cause and the fix.
     pub fn build(&self) -> io::Result<Runtime> {
         crate::executor::blocking::configure(self.blocking_threads_max, self.blocking_idle);
-        Runtime::with_config(0, &self.cfg, self.event_interval, self.wake, None)
+        Runtime::with_config(
+            0,
+            &self.cfg,
+            self.event_interval,
+            self.wake,
+            self.direct_files,
+            None,
+        )
     }
 
     /// Starts one thread per core, pins it, builds its runtime, runs `f(core_id)` on it with
@@ -447,6 +467,7 @@ impl Builder {
             cfg: self.cfg.clone(),
             event_interval: self.event_interval,
             wake: self.wake,
+            direct_files: self.direct_files,
         })
     }
 }

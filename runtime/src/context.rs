@@ -3,11 +3,10 @@
 //! Rule: `CURRENT` points at a live `Core` only between `enter` and the drop of its guard, and
 //! the guard borrows the `Rc<Core>` that keeps the core alive for that whole time.
 
-use crate::driver::op::Orphan;
-use crate::driver::{Driver, Key};
+use crate::driver::Driver;
 use crate::runtime::Core;
 use crate::time::Timers;
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::marker::PhantomData;
 use std::ptr;
 use std::rc::Rc;
@@ -19,6 +18,8 @@ thread_local! {
 /// Restores the previous current core on drop.
 pub(crate) struct EnterGuard<'a> {
     prev: *const Core,
+    prev_driver: *const RefCell<Driver>,
+    prev_timers: *const RefCell<Timers>,
     _core: PhantomData<&'a Core>,
 }
 
@@ -41,10 +42,14 @@ pub(crate) fn enter(core: &Rc<Core>) -> EnterGuard<'_> {
 /// Makes `core` current until the guard drops, whatever was current before (restored then).
 /// For work that runs synchronously to its end and polls no task: runtime shutdown.
 pub(crate) fn switch(core: &Rc<Core>) -> EnterGuard<'_> {
-    let prev = CURRENT.with(|c| c.get());
-    CURRENT.with(|c| c.set(Rc::as_ptr(core)));
+    let prev = CURRENT.with(|c| c.replace(Rc::as_ptr(core)));
+    // The driver and the timers live in the core, which the guard's borrow keeps alive.
+    let prev_driver = crate::driver::current::replace(&core.driver);
+    let prev_timers = crate::time::current::replace(&core.timers);
     EnterGuard {
         prev,
+        prev_driver,
+        prev_timers,
         _core: PhantomData,
     }
 }
@@ -82,6 +87,8 @@ fn current_rc() -> Option<Rc<Core>> {
 impl Drop for EnterGuard<'_> {
     fn drop(&mut self) {
         CURRENT.with(|c| c.set(self.prev));
+        crate::driver::current::replace(self.prev_driver);
+        crate::time::current::replace(self.prev_timers);
     }
 }
 
@@ -109,134 +116,4 @@ pub(crate) fn with_core_or<T, R>(
     }
     // SAFETY: by the module rule, a non-null CURRENT points at a core kept alive by the guard.
     f(unsafe { &*p }, value)
-}
-
-/// Whether this thread is inside a ringbolt runtime.
-pub(crate) fn is_inside() -> bool {
-    CURRENT.with(|c| !c.get().is_null())
-}
-
-/// Runs `f` with the current core's driver.
-///
-/// # Panics
-///
-/// Panics outside a runtime: ring ops must be polled inside the runtime that owns the ring.
-#[inline]
-#[track_caller]
-pub(crate) fn with_driver<R>(f: impl FnOnce(&mut Driver) -> R) -> R {
-    with_core(|core| f(&mut core.driver.borrow_mut())).expect(
-        "ringbolt I/O must be polled inside a ringbolt runtime (Runtime::block_on or a spawned task)",
-    )
-}
-
-/// Why the current thread's driver could not be used.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum NoDriver {
-    /// No ringbolt runtime is current on this thread.
-    Outside,
-    /// The driver is already borrowed further up the stack.
-    Busy,
-}
-
-impl NoDriver {
-    /// The message of the panic an in-flight op raises when polled where its driver is not.
-    #[cold]
-    pub(crate) fn in_flight_message(self) -> &'static str {
-        match self {
-            NoDriver::Outside => {
-                "ringbolt I/O polled outside its runtime (an op in flight was polled with no \
-                 ringbolt runtime current); its buffers stay with the kernel and are leaked"
-            }
-            NoDriver::Busy => "ringbolt I/O polled while the driver was busy (re-entrant poll)",
-        }
-    }
-}
-
-/// Runs `f` with the current core's driver, or says why there is none. Never panics, so a
-/// caller holding op state can keep it where the driver finds it (pitfall 14).
-#[inline]
-pub(crate) fn try_with_driver<R>(f: impl FnOnce(&mut Driver) -> R) -> Result<R, NoDriver> {
-    let p = CURRENT.with(|c| c.get());
-    if p.is_null() {
-        return Err(NoDriver::Outside);
-    }
-    // SAFETY: by the module rule, a non-null CURRENT points at a core kept alive by the guard.
-    let core = unsafe { &*p };
-    match core.driver.try_borrow_mut() {
-        Ok(mut d) => Ok(f(&mut d)),
-        Err(_) => Err(NoDriver::Busy),
-    }
-}
-
-/// Hands a dropped op's state to the driver `driver_id` that holds its SQE. If that driver is
-/// not the current one (the op is dropped outside its runtime) or is busy, leaks the state:
-/// memory the kernel may still write is never freed.
-pub(crate) fn drop_op(driver_id: u64, key: Key, orphan: Box<dyn Orphan>) {
-    let p = CURRENT.with(|c| c.get());
-    if p.is_null() {
-        std::mem::forget(orphan);
-        return;
-    }
-    // SAFETY: by the module rule, a non-null CURRENT points at a live core.
-    let core = unsafe { &*p };
-    let done = match core.driver.try_borrow_mut() {
-        Ok(mut d) if d.id == driver_id => d.drop_op(key, orphan),
-        _ => {
-            std::mem::forget(orphan);
-            None
-        }
-    };
-    if let Some((orphan, cqe)) = done {
-        orphan.finish(cqe);
-    }
-}
-
-/// As [`drop_op`], for a multishot stream.
-pub(crate) fn drop_stream(driver_id: u64, key: Key, orphan: Box<dyn Orphan>) {
-    let p = CURRENT.with(|c| c.get());
-    if p.is_null() {
-        std::mem::forget(orphan);
-        return;
-    }
-    // SAFETY: by the module rule, a non-null CURRENT points at a live core.
-    let core = unsafe { &*p };
-    match core.driver.try_borrow_mut() {
-        Ok(mut d) if d.id == driver_id => d.drop_stream(key, orphan),
-        _ => std::mem::forget(orphan),
-    }
-}
-
-/// Rings another core's io_uring with `MSG_RING` from this thread's ring, if this thread runs
-/// a ringbolt core whose kernel has the opcode, and submits it at once (remote.rs rule 4).
-/// The caller holds `target`'s queue lock, so `target_ring_fd` is open (remote.rs rule 5).
-pub(crate) fn msg_ring_wake(
-    target_ring_fd: i32,
-    target: &std::sync::Arc<crate::executor::remote::Shared>,
-) -> bool {
-    let p = CURRENT.with(|c| c.get());
-    if p.is_null() {
-        return false;
-    }
-    // SAFETY: by the module rule, a non-null CURRENT points at a live core.
-    let core = unsafe { &*p };
-    match core.driver.try_borrow_mut() {
-        Ok(mut d) => d.msg_ring(target_ring_fd, target),
-        Err(_) => false,
-    }
-}
-
-/// Runs `f` with the current core's timers.
-///
-/// # Panics
-///
-/// Panics outside a runtime.
-#[track_caller]
-pub(crate) fn with_timers<R>(f: impl FnOnce(&mut Timers) -> R) -> R {
-    with_core(|core| f(&mut core.timers.borrow_mut()))
-        .expect("ringbolt timers must be used inside a ringbolt runtime")
-}
-
-/// Runs `f` with the current core's timers; `None` outside a runtime or while they are busy.
-pub(crate) fn try_with_timers<R>(f: impl FnOnce(&mut Timers) -> R) -> Option<R> {
-    with_core(|core| core.timers.try_borrow_mut().ok().map(|mut t| f(&mut t))).flatten()
 }

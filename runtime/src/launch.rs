@@ -39,6 +39,8 @@ pub(crate) struct Plan {
     pub(crate) cfg: DriverConfig,
     pub(crate) event_interval: usize,
     pub(crate) wake: CrossWake,
+    /// Slots of each core's direct-descriptor table (`Builder::direct_files`).
+    pub(crate) direct_files: u32,
 }
 
 /// What one core did.
@@ -179,6 +181,7 @@ where
             let cfg = plan.cfg.clone();
             let interval = plan.event_interval;
             let wake = plan.wake;
+            let direct_files = plan.direct_files;
             let core_mesh = mesh.clone();
             let spawned = std::thread::Builder::new()
                 .name(format!("ringbolt-core-{core}"))
@@ -204,7 +207,14 @@ where
                             )));
                         }
                     }
-                    let rt = match Runtime::with_config(core, &cfg, interval, wake, Some(core_mesh)) {
+                    let rt = match Runtime::with_config(
+                        core,
+                        &cfg,
+                        interval,
+                        wake,
+                        direct_files,
+                        Some(core_mesh),
+                    ) {
                         Ok(rt) => rt,
                         Err(e) => {
                             return failed(io::Error::new(e.kind(), format!("core {core}: {e}")))

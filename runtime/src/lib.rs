@@ -83,6 +83,7 @@ pub use builder::Builder;
 #[cfg(feature = "fault-injection")]
 pub use driver::fault;
 pub use driver::ops;
+pub use driver::ops::{DirectFd, RingFd};
 pub use driver::{CqeResult, MultiOp, MultishotOpCode, Op, OpCode, Salvage, SharedFd};
 pub use executor::remote::CrossWake;
 pub use executor::spawn;
@@ -112,7 +113,7 @@ pub use io_uring::opcode;
 ///
 /// Panics outside a runtime.
 pub fn is_supported(opcode: u8) -> bool {
-    context::with_driver(|d| d.is_supported(opcode))
+    crate::driver::current::with_driver(|d| d.is_supported(opcode))
 }
 
 /// What the current core's ring was set up with (DEFER_TASKRUN, COOP_TASKRUN, ...) and which
@@ -122,7 +123,7 @@ pub fn is_supported(opcode: u8) -> bool {
 ///
 /// Panics outside a runtime.
 pub fn ring_features() -> Features {
-    context::with_driver(|d| d.features())
+    crate::driver::current::with_driver(|d| d.features())
 }
 
 /// The io_uring `SetupError` carried inside the `io::Error` of a failed [`Runtime::new`].

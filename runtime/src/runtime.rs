@@ -15,7 +15,7 @@ use std::pin::pin;
 use std::rc::Rc;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
+use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 /// Work to run with a core's driver; see [`context::with_ring_of`].
@@ -95,6 +95,7 @@ impl Runtime {
         cfg: &DriverConfig,
         event_interval: usize,
         wake: CrossWake,
+        direct_files: u32,
         mesh: Option<Arc<Vec<Arc<Shared>>>>,
     ) -> io::Result<Runtime> {
         let (shared, mesh) = match mesh {
@@ -105,6 +106,9 @@ impl Runtime {
             }
         };
         let mut driver = Driver::new(cfg, shared.eventfd())?;
+        if direct_files > 0 {
+            crate::driver::ops::direct::register_table(&driver, direct_files)?;
+        }
         shared.set_ring(driver.ring_fd(), wake);
         #[cfg(feature = "tracing")]
         tracing::info!(target: "ringbolt::ring", core = id, features = ?driver.features(), "io_uring set up");
@@ -426,40 +430,25 @@ pub fn core_id() -> usize {
     context::with_core(|c| c.id).expect("ringbolt::core_id called outside a ringbolt runtime")
 }
 
-static MAIN_WAKER_VTABLE: RawWakerVTable =
-    RawWakerVTable::new(main_clone, main_wake, main_wake_by_ref, main_drop);
+/// The waker of `block_on`'s main future: sets the core's `main_woken` flag and, from another
+/// thread, rings the core.
+struct MainWake(Arc<Shared>);
 
-fn main_waker(shared: &Arc<Shared>) -> Waker {
-    let ptr = Arc::into_raw(shared.clone());
-    // SAFETY: the vtable treats the pointer as an owned Arc<Shared>, which it is.
-    unsafe { Waker::from_raw(RawWaker::new(ptr.cast(), &MAIN_WAKER_VTABLE)) }
-}
+impl std::task::Wake for MainWake {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
 
-unsafe fn main_clone(p: *const ()) -> RawWaker {
-    // SAFETY: p came from Arc::into_raw and the waker holds that count.
-    unsafe { Arc::increment_strong_count(p.cast::<Shared>()) };
-    RawWaker::new(p, &MAIN_WAKER_VTABLE)
-}
-
-unsafe fn main_wake(p: *const ()) {
-    // SAFETY: as for clone; the waker's count is released here.
-    unsafe { main_wake_by_ref(p) };
-    // SAFETY: releases the count this waker owned.
-    unsafe { main_drop(p) };
-}
-
-unsafe fn main_wake_by_ref(p: *const ()) {
-    // SAFETY: p came from Arc::into_raw and the waker holds that count; ManuallyDrop borrows
-    // it without releasing it.
-    let shared = std::mem::ManuallyDrop::new(unsafe { Arc::from_raw(p.cast::<Shared>()) });
-    shared.main_woken.store(true, Ordering::Release);
-    let local = context::with_core(|c| Arc::as_ptr(&c.shared) == p.cast()).unwrap_or(false);
-    if !local {
-        shared.notify();
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.0.main_woken.store(true, Ordering::Release);
+        let local = context::with_core(|c| Arc::ptr_eq(&c.shared, &self.0)).unwrap_or(false);
+        if !local {
+            self.0.notify();
+        }
     }
 }
 
-unsafe fn main_drop(p: *const ()) {
-    // SAFETY: releases the count this waker owned.
-    unsafe { Arc::decrement_strong_count(p.cast::<Shared>()) };
+/// One allocation per `block_on`, none per wake.
+fn main_waker(shared: &Arc<Shared>) -> Waker {
+    Waker::from(Arc::new(MainWake(shared.clone())))
 }

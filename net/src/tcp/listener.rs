@@ -38,6 +38,11 @@ impl TcpListener {
         TcpListener { sock }
     }
 
+    /// The socket, for accept variants defined next to their stream type (`tcp/direct.rs`).
+    pub(crate) fn socket(&self) -> &Socket {
+        &self.sock
+    }
+
     /// Binds a listener to `addr` exclusively, with `SO_REUSEADDR` (as std and tokio do) and
     /// a backlog of 1024. Each address `addr` resolves to is tried in turn.
     ///

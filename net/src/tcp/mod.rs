@@ -6,10 +6,13 @@
 //! backlog, reuse-port, IPv6-only and buffer sizes yourself.
 
 mod builder;
+mod direct;
 mod listener;
+mod send_zc;
 mod stream;
 
 pub use builder::TcpSocket;
+pub use direct::DirectTcpStream;
 pub use listener::TcpListener;
 pub use stream::TcpStream;
 

@@ -279,7 +279,7 @@ impl BufRing {
 /// ids come from that ring's own counter and the kernel refuses one still registered there
 /// (`EEXIST`, then the next is tried), so a group id names one live `BufRing` per ring.
 fn register(inner: &RingInner) -> io::Result<u16> {
-    context::try_with_driver(|d| {
+    crate::driver::current::try_with_driver(|d| {
         for _ in 0..1024 {
             let bgid = d.next_bgid();
             // SAFETY: the ring memory is page-aligned, holds `entries` slots and lives until

@@ -8,7 +8,6 @@
 //! 3. The fd leaves (to another core) only through [`SharedFd::try_into_owned`], which
 //!    succeeds only for the sole holder, so no op in flight can still name it.
 
-use crate::context;
 use crate::driver::Op;
 use crate::ops::Close;
 use std::cell::Cell;
@@ -164,7 +163,7 @@ impl SharedFd {
             }
         })
         .await;
-        if !context::is_inside() {
+        if !crate::driver::current::is_set() {
             // No ring here: the drop of the last holder closes the fd.
             return Ok(());
         }

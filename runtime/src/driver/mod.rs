@@ -12,6 +12,7 @@
 //! 5. Wakers and orphan releases found while reaping are deferred until the driver is no
 //!    longer borrowed, so no user code runs inside the driver.
 
+pub(crate) mod current;
 #[cfg(feature = "fault-injection")]
 pub mod fault;
 mod fd;

@@ -22,8 +22,8 @@
 //!    "wrong runtime" or "driver busy" path panics or errors with the state still there, so the
 //!    unwind's `Drop` parks it (own driver current) or leaks it (anywhere else).
 
+use super::current;
 use super::{CqeResult, Key};
-use crate::context;
 use io_uring::squeue::Entry;
 use std::future::Future;
 use std::io;
@@ -246,13 +246,25 @@ enum State<S> {
     Done,
 }
 
+/// Where a single-shot op is. `InFlight` carries its slab key and the id of the driver whose
+/// ring holds the SQE, so it is only ever polled or dropped into that driver.
+#[derive(Clone, Copy)]
+enum Phase {
+    Unsubmitted,
+    InFlight(Key, u64),
+    Done,
+}
+
 /// The future of one io_uring operation. Resolves to [`OpCode::Output`].
 ///
 /// Submitted on first poll; dropping it in flight cancels it (see the module rules).
 /// `!Send`: an op belongs to the ring of the core that submitted it.
 #[must_use = "an Op does nothing until awaited"]
 pub struct Op<T: OpCode> {
-    state: State<Store<T>>,
+    /// The state: `Some` until the op completes (or is parked in the driver by `Drop`). It is
+    /// never moved out while `phase` is `InFlight` except by those two.
+    data: Option<Store<T>>,
+    phase: Phase,
     /// Set by [`Op::cancel`] before submission: the op completes with `ECANCELED` unsubmitted.
     cancelled: bool,
     sink: Option<Rc<dyn Salvage<T::Output>>>,
@@ -264,7 +276,8 @@ impl<T: OpCode> Op<T> {
     #[inline]
     pub fn new(op: T) -> Self {
         Op {
-            state: State::Unsubmitted(Store::new(op, T::INLINE)),
+            data: Some(Store::new(op, T::INLINE)),
+            phase: Phase::Unsubmitted,
             cancelled: false,
             sink: None,
             _not_send: PhantomData,
@@ -280,7 +293,7 @@ impl<T: OpCode> Op<T> {
 
     /// Whether the op's SQE reached the ring and its final CQE has not been taken yet.
     pub fn is_in_flight(&self) -> bool {
-        matches!(self.state, State::InFlight(..))
+        matches!(self.phase, Phase::InFlight(..))
     }
 
     /// Asks the kernel to cancel the op, **keeping the future**: await it afterwards to get the
@@ -307,17 +320,26 @@ impl<T: OpCode> Op<T> {
     /// });
     /// ```
     pub fn cancel(&mut self) {
-        match &self.state {
-            State::Unsubmitted(_) => self.cancelled = true,
-            State::InFlight(_, key, id) => {
-                let (key, id) = (*key, *id);
-                let _ = context::try_with_driver(|d| {
+        match self.phase {
+            Phase::Unsubmitted => self.cancelled = true,
+            Phase::InFlight(key, id) => {
+                let _ = current::try_with_driver(|d| {
                     if d.id == id {
                         d.cancel_op(key);
                     }
                 });
             }
-            State::Done => {}
+            Phase::Done => {}
+        }
+    }
+
+    /// Completes the op with `cqe`, handing the state back through `complete`.
+    #[inline]
+    fn finish(&mut self, cqe: CqeResult) -> T::Output {
+        self.phase = Phase::Done;
+        match self.data.take() {
+            Some(data) => data.into_inner().complete(cqe),
+            None => unreachable!("an op's state is taken only when it finishes"),
         }
     }
 }
@@ -329,58 +351,41 @@ impl<T: OpCode> Future for Op<T> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T::Output> {
         let this = self.get_mut();
-        // The state is matched in place: an in-flight op's state never leaves `this.state`
-        // until its final CQE was taken (rule 2), so every panic below (no runtime, wrong
-        // runtime, busy driver) unwinds with the state still here, and `Drop` parks or leaks it.
-        match &mut this.state {
-            State::Unsubmitted(data) => {
+        // The state stays in `this.data` while the op is in flight: it is taken only once its
+        // final CQE is here (rule 2), so every panic below (no runtime, wrong runtime, busy
+        // driver) unwinds with the state still in place, and `Drop` parks or leaks it.
+        match this.phase {
+            Phase::Unsubmitted => {
+                let Some(data) = this.data.as_mut() else {
+                    unreachable!("an unsubmitted op has its state")
+                };
                 let data = data.get_mut();
                 if this.cancelled {
                     let e = io::Error::from_raw_os_error(libc::ECANCELED);
-                    return Poll::Ready(this.take_unsubmitted().complete(CqeResult::error(e)));
+                    return Poll::Ready(this.finish(CqeResult::error(e)));
                 }
                 if let Err(e) = data.validate() {
-                    return Poll::Ready(this.take_unsubmitted().complete(CqeResult::error(e)));
+                    return Poll::Ready(this.finish(CqeResult::error(e)));
                 }
                 if let Some(res) = data.try_inline() {
-                    return Poll::Ready(this.take_unsubmitted().complete(CqeResult::inline(res)));
+                    return Poll::Ready(this.finish(CqeResult::inline(res)));
                 }
                 let entry = data.build();
-                match context::try_with_driver(|d| d.submit(entry, cx.waker()).map(|k| (k, d.id))) {
+                match current::try_with_driver(|d| d.submit(entry, cx.waker()).map(|k| (k, d.id))) {
                     Ok(Ok((key, id))) => {
-                        let State::Unsubmitted(data) =
-                            std::mem::replace(&mut this.state, State::Done)
-                        else {
-                            unreachable!("matched Unsubmitted above")
-                        };
-                        // Moving an inline state is allowed by `OpCode::INLINE`'s contract; a
-                        // boxed one moves only its pointer.
-                        this.state = State::InFlight(data, key, id);
+                        this.phase = Phase::InFlight(key, id);
                         Poll::Pending
                     }
                     // Nothing reached the kernel: the state may go back to the caller.
-                    Ok(Err(e)) => {
-                        Poll::Ready(this.take_unsubmitted().complete(CqeResult::error(e)))
-                    }
-                    Err(why) => Poll::Ready(
-                        this.take_unsubmitted()
-                            .complete(CqeResult::error(no_driver_error(why))),
-                    ),
+                    Ok(Err(e)) => Poll::Ready(this.finish(CqeResult::error(e))),
+                    Err(why) => Poll::Ready(this.finish(CqeResult::error(no_driver_error(why)))),
                 }
             }
-            State::InFlight(_, key, id) => {
-                let (key, id) = (*key, *id);
-                match context::try_with_driver(|d| (d.id == id).then(|| d.poll_op(key, cx.waker())))
+            Phase::InFlight(key, id) => {
+                match current::try_with_driver(|d| (d.id == id).then(|| d.poll_op(key, cx.waker())))
                 {
-                    Ok(Some(Poll::Ready(Some(cqe)))) => {
-                        // The final CQE is here: the kernel is done with the state.
-                        let State::InFlight(data, ..) =
-                            std::mem::replace(&mut this.state, State::Done)
-                        else {
-                            unreachable!("matched InFlight above")
-                        };
-                        Poll::Ready(data.into_inner().complete(cqe.into()))
-                    }
+                    // The final CQE is here: the kernel is done with the state.
+                    Ok(Some(Poll::Ready(Some(cqe)))) => Poll::Ready(this.finish(cqe.into())),
                     Ok(Some(Poll::Pending)) => Poll::Pending,
                     // The slot is not this op's: a driver bug. Keep the state (the drop leaks
                     // it) rather than free memory the kernel may still use.
@@ -389,31 +394,20 @@ impl<T: OpCode> Future for Op<T> {
                     Err(why) => panic!("{}", why.in_flight_message()),
                 }
             }
-            State::Done => panic!("ringbolt Op polled after it completed"),
-        }
-    }
-}
-
-impl<T: OpCode> Op<T> {
-    /// Takes the state of an op that never reached the kernel.
-    #[inline]
-    fn take_unsubmitted(&mut self) -> T {
-        match std::mem::replace(&mut self.state, State::Done) {
-            State::Unsubmitted(data) => data.into_inner(),
-            _ => unreachable!("only called on an unsubmitted op"),
+            Phase::Done => panic!("ringbolt Op polled after it completed"),
         }
     }
 }
 
 /// The error an op that was never submitted gets when there is no driver to submit it to.
 #[cold]
-fn no_driver_error(why: context::NoDriver) -> io::Error {
+fn no_driver_error(why: current::NoDriver) -> io::Error {
     match why {
-        context::NoDriver::Outside => io::Error::other(
+        current::NoDriver::Outside => io::Error::other(
             "ringbolt I/O must be polled inside a ringbolt runtime (Runtime::block_on or a \
              spawned task)",
         ),
-        context::NoDriver::Busy => io::Error::new(
+        current::NoDriver::Busy => io::Error::new(
             io::ErrorKind::WouldBlock,
             "ringbolt I/O polled while the driver was busy (re-entrant poll)",
         ),
@@ -421,15 +415,18 @@ fn no_driver_error(why: context::NoDriver) -> io::Error {
 }
 
 impl<T: OpCode> Drop for Op<T> {
+    #[inline]
     fn drop(&mut self) {
-        if let State::InFlight(data, key, id) = std::mem::replace(&mut self.state, State::Done) {
-            // Boxing moves an inline state: allowed by `OpCode::INLINE`'s contract.
-            let orphan: Box<dyn Orphan> = Box::new(Parked {
-                op: data.into_inner(),
-                sink: self.sink.take(),
-                deferred: false,
-            });
-            context::drop_op(id, key, orphan);
+        if let Phase::InFlight(key, id) = self.phase {
+            if let Some(data) = self.data.take() {
+                // Boxing moves an inline state: allowed by `OpCode::INLINE`'s contract.
+                let orphan: Box<dyn Orphan> = Box::new(Parked {
+                    op: data.into_inner(),
+                    sink: self.sink.take(),
+                    deferred: false,
+                });
+                current::drop_op(id, key, orphan);
+            }
         }
     }
 }
@@ -476,7 +473,7 @@ impl<T: MultishotOpCode> MultiOp<T> {
             State::Unsubmitted(_) => self.state = State::Done,
             State::InFlight(_, key, id) => {
                 let (key, id) = (*key, *id);
-                let _ = context::try_with_driver(|d| {
+                let _ = current::try_with_driver(|d| {
                     if d.id == id {
                         d.cancel_op(key);
                     }
@@ -503,7 +500,7 @@ impl<T: MultishotOpCode> MultiOp<T> {
                 }
                 let entry = data.op.build();
                 let waker = cx.waker().clone();
-                match context::try_with_driver(|d| {
+                match current::try_with_driver(|d| {
                     d.submit_multishot(entry, waker).map(|k| (k, d.id))
                 }) {
                     Ok(Ok((key, id))) => {
@@ -523,7 +520,7 @@ impl<T: MultishotOpCode> MultiOp<T> {
             }
             State::InFlight(_, key, id) => {
                 let (key, id) = (*key, *id);
-                match context::try_with_driver(|d| (d.id == id).then(|| d.poll_stream(key, cx))) {
+                match current::try_with_driver(|d| (d.id == id).then(|| d.poll_stream(key, cx))) {
                     Ok(Some(Poll::Ready(Some((cqe, last))))) => {
                         let State::InFlight(data, ..) = &mut self.state else {
                             unreachable!("matched InFlight above")
@@ -571,7 +568,7 @@ impl<T: MultishotOpCode> Drop for MultiOp<T> {
     fn drop(&mut self) {
         if let State::InFlight(data, key, id) = std::mem::replace(&mut self.state, State::Done) {
             let orphan: Box<dyn Orphan> = data;
-            context::drop_stream(id, key, orphan);
+            current::drop_stream(id, key, orphan);
         }
     }
 }

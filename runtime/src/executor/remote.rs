@@ -17,7 +17,6 @@
 //!    never stale. A `MSG_RING` that fails (its CQE carries an error) writes the eventfd instead.
 
 use super::task::TaskRef;
-use crate::context;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::Arc;
@@ -130,7 +129,7 @@ impl Shared {
         if self.wake_mode.load(Ordering::Relaxed) == 0 {
             let q = self.lock();
             // Held across the submission: the owner cannot close its ring meanwhile (rule 5).
-            if q.ring_fd >= 0 && context::msg_ring_wake(q.ring_fd, self) {
+            if q.ring_fd >= 0 && crate::driver::current::msg_ring_wake(q.ring_fd, self) {
                 return;
             }
         }

@@ -17,6 +17,7 @@
 //!    releases its waker; [`timers_pending`] goes back down.
 //! 5. Timer futures are `!Send`: they belong to the core whose wheel holds them.
 
+pub(crate) mod current;
 mod interval;
 mod sleep;
 mod timeout;
@@ -47,7 +48,7 @@ const TICK_NS: u128 = 1_000_000;
 /// assert_eq!(ringbolt_runtime::time::timers_pending(), 0);
 /// ```
 pub fn timers_pending() -> usize {
-    crate::context::try_with_timers(|timers| timers.len()).unwrap_or(0)
+    crate::time::current::try_with_timers(|timers| timers.len()).unwrap_or(0)
 }
 
 /// An instant about 30 years from now, used where `now + duration` would overflow.

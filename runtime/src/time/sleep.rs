@@ -131,7 +131,8 @@ impl Sleep {
     pub fn reset(&mut self, deadline: Instant) {
         self.deadline = deadline;
         if let Some(registration) = self.registration {
-            let moved = context::try_with_timers(|t| t.reschedule(&registration, deadline));
+            let moved =
+                crate::time::current::try_with_timers(|t| t.reschedule(&registration, deadline));
             if moved != Some(true) {
                 self.deregister();
             }
@@ -169,13 +170,16 @@ impl Future for Sleep {
         let deadline = this.deadline;
         let waker = cx.waker();
         if let Some(r) = this.registration {
-            if context::try_with_timers(|timers| timers.set_waker(&r, waker)) == Some(true) {
+            if crate::time::current::try_with_timers(|timers| timers.set_waker(&r, waker))
+                == Some(true)
+            {
                 return Poll::Pending;
             }
             // Fired already, or registered under another runtime: leave that wheel first.
             this.deregister();
         }
-        let registration = context::with_timers(|timers| timers.register(deadline, waker.clone()));
+        let registration =
+            crate::time::current::with_timers(|timers| timers.register(deadline, waker.clone()));
         this.registration = Some(registration);
         this.home = context::current_weak();
         Poll::Pending

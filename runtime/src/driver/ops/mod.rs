@@ -3,6 +3,7 @@
 //! [`Op`](crate::Op) to await, so `net` and `fs` need no `unsafe`.
 
 mod close;
+pub(crate) mod direct;
 mod nop;
 mod poll;
 mod read;
@@ -15,6 +16,7 @@ pub mod fs;
 pub mod net;
 
 pub use close::Close;
+pub use direct::{DirectFd, RingFd};
 pub use nop::Nop;
 pub use poll::{PollAdd, PollMulti};
 pub use read::Read;

@@ -9,7 +9,8 @@
 //!    them.
 //! 3. An op that creates an fd ([`OpenAt`]) returns it as an `OwnedFd`; if its future was dropped
 //!    the fd is closed when the late CQE arrives.
-//! 4. Every fd opened here has `O_CLOEXEC`.
+//! 4. Every fd opened here has `O_CLOEXEC`; [`OpenAtDirect`] opens into the ring's table of
+//!    direct descriptors instead (a slot, no fd).
 
 mod fallocate;
 mod fsync;
@@ -29,7 +30,7 @@ pub use fsync::Fsync;
 pub use ftruncate::{ftruncate, Ftruncate};
 pub use linkat::LinkAt;
 pub use mkdirat::MkDirAt;
-pub use openat::OpenAt;
+pub use openat::{OpenAt, OpenAtDirect};
 pub use read_fixed::ReadFixed;
 pub use renameat::RenameAt;
 pub use statx::Statx;

@@ -1,4 +1,6 @@
 use super::SockAddr;
+use crate::driver::ops::direct::no_slot;
+use crate::driver::ops::DirectFd;
 use crate::driver::{CqeResult, MultiOp, MultishotOpCode, Op, OpCode, SharedFd};
 use io_uring::{opcode, squeue::Entry, types};
 use std::io;
@@ -74,5 +76,48 @@ unsafe impl MultishotOpCode for AcceptMulti {
     }
     fn next(&mut self, cqe: CqeResult) -> Self::Item {
         accepted(cqe)
+    }
+}
+
+/// `IORING_OP_ACCEPT` into the ring's direct-descriptor table (Linux 5.19+): the connection
+/// gets a free slot of the fixed-file table (`IORING_FILE_INDEX_ALLOC`), never an fd number.
+///
+/// The table must have been registered with
+/// [`Builder::direct_files`](crate::Builder::direct_files). If the op is dropped and the
+/// kernel accepts anyway, the slot is freed when the late completion arrives.
+pub struct AcceptDirect {
+    fd: SharedFd,
+    addr: SockAddr,
+}
+
+impl AcceptDirect {
+    /// A direct accept on the listening socket `fd`.
+    pub fn op(fd: &SharedFd) -> Op<AcceptDirect> {
+        Op::new(AcceptDirect {
+            fd: fd.clone(),
+            addr: SockAddr::empty(),
+        })
+    }
+}
+
+// SAFETY: the SQE points at `self.addr` and its length field, both inside the boxed op (not
+// INLINE); the listener stays open because the op holds a SharedFd clone.
+unsafe impl OpCode for AcceptDirect {
+    type Output = io::Result<(DirectFd, SockAddr)>;
+    fn build(&mut self) -> Entry {
+        let (addr, len) = self.addr.as_out();
+        opcode::Accept::new(types::Fd(self.fd.raw()), addr, len)
+            // No SOCK_CLOEXEC: the kernel refuses it with a slot (EINVAL), and a direct
+            // descriptor is never in the fd table that exec would inherit.
+            .file_index(Some(types::DestinationSlot::auto_target()))
+            .build()
+    }
+    fn complete(self, cqe: CqeResult) -> Self::Output {
+        match cqe.result {
+            // The result is the slot the kernel picked; the DirectFd frees it when dropped.
+            Ok(slot) => Ok((DirectFd::from_index(slot), self.addr)),
+            Err(e) if e.raw_os_error() == Some(libc::ENFILE) => Err(no_slot(e, "accept")),
+            Err(e) => Err(e),
+        }
     }
 }

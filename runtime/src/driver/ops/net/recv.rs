@@ -1,6 +1,7 @@
 use super::SockAddr;
 use crate::buf::provided::{BufRing, ProvidedBuf};
 use crate::buf::{clamp_len, BufResult, IoBufMut};
+use crate::driver::ops::direct::{target, RingFd};
 use crate::driver::{CqeResult, Op, OpCode, SharedFd};
 use crate::driver::{MultiOp, MultishotOpCode};
 use io_uring::{opcode, squeue::Entry, types};
@@ -12,15 +13,16 @@ use std::mem;
 /// On a stream socket `Ok(0)` from a non-empty buffer means the peer shut down its write side.
 /// On a datagram socket the excess of a longer datagram is discarded (pass `MSG_TRUNC` in
 /// `flags` to get the datagram's real length back; the buffer then holds only what fit).
-pub struct Recv<B> {
-    fd: SharedFd,
+/// The socket is a [`SharedFd`] or a [`DirectFd`](crate::DirectFd).
+pub struct Recv<B, F = SharedFd> {
+    fd: F,
     buf: B,
     flags: i32,
 }
 
-impl<B: IoBufMut> Recv<B> {
+impl<B: IoBufMut, F: RingFd> Recv<B, F> {
     /// A recv op on `fd` with `recv(2)` flags.
-    pub fn op(fd: &SharedFd, buf: B, flags: i32) -> Op<Recv<B>> {
+    pub fn op(fd: &F, buf: B, flags: i32) -> Op<Recv<B, F>> {
         Op::new(Recv {
             fd: fd.clone(),
             buf,
@@ -30,16 +32,23 @@ impl<B: IoBufMut> Recv<B> {
 }
 
 // SAFETY: the SQE points into `self.buf`, an IoBufMut whose memory is stable while the op
-// owns it, wherever the op moves (the INLINE promise); the socket stays open because the op holds a SharedFd clone.
-unsafe impl<B: IoBufMut> OpCode for Recv<B> {
+// owns it, wherever the op moves (the INLINE promise); the socket stays open because the op
+// holds a clone of its handle.
+unsafe impl<B: IoBufMut, F: RingFd> OpCode for Recv<B, F> {
     type Output = BufResult<usize, B>;
     // INLINE: the SQE's only pointer is into the buffer's heap memory (IoBuf: stable when moved).
     const INLINE: bool = true;
+    #[inline]
+    fn validate(&self) -> io::Result<()> {
+        self.fd.check_ring()
+    }
     fn build(&mut self) -> Entry {
         let len = clamp_len(self.buf.bytes_total());
-        opcode::Recv::new(types::Fd(self.fd.raw()), self.buf.stable_mut_ptr(), len)
-            .flags(self.flags)
-            .build()
+        target::<F>(
+            opcode::Recv::new(types::Fd(self.fd.sqe_fd()), self.buf.stable_mut_ptr(), len)
+                .flags(self.flags)
+                .build(),
+        )
     }
     fn complete(self, cqe: CqeResult) -> BufResult<usize, B> {
         let mut buf = self.buf;

@@ -1,22 +1,25 @@
 use super::{iovecs, SockAddr};
 use crate::buf::{clamp_len, BufResult, IoBuf};
+use crate::driver::ops::direct::{target, RingFd};
 use crate::driver::{CqeResult, Op, OpCode, SharedFd};
 use io_uring::{opcode, squeue::Entry, types};
+use std::io;
 use std::mem;
 
 /// `IORING_OP_SEND`: sends the initialised part of an owned buffer on a connected socket.
 ///
 /// `MSG_NOSIGNAL` is always added to `flags`: a closed peer gives `EPIPE`, never `SIGPIPE`.
 /// The length is clamped to [`MAX_RW_COUNT`](crate::buf::MAX_RW_COUNT); the result may be short.
-pub struct Send<B> {
-    fd: SharedFd,
+/// The socket is a [`SharedFd`] or a [`DirectFd`](crate::DirectFd).
+pub struct Send<B, F = SharedFd> {
+    fd: F,
     buf: B,
     flags: i32,
 }
 
-impl<B: IoBuf> Send<B> {
+impl<B: IoBuf, F: RingFd> Send<B, F> {
     /// A send op on `fd` with `send(2)` flags (`MSG_NOSIGNAL` is added).
-    pub fn op(fd: &SharedFd, buf: B, flags: i32) -> Op<Send<B>> {
+    pub fn op(fd: &F, buf: B, flags: i32) -> Op<Send<B, F>> {
         Op::new(Send {
             fd: fd.clone(),
             buf,
@@ -26,16 +29,23 @@ impl<B: IoBuf> Send<B> {
 }
 
 // SAFETY: the SQE points into `self.buf`, an IoBuf whose memory is stable while the op
-// owns it, wherever the op moves (the INLINE promise); the socket stays open because the op holds a SharedFd clone.
-unsafe impl<B: IoBuf> OpCode for Send<B> {
+// owns it, wherever the op moves (the INLINE promise); the socket stays open because the op
+// holds a clone of its handle.
+unsafe impl<B: IoBuf, F: RingFd> OpCode for Send<B, F> {
     type Output = BufResult<usize, B>;
     // INLINE: the SQE's only pointer is into the buffer's heap memory (IoBuf: stable when moved).
     const INLINE: bool = true;
+    #[inline]
+    fn validate(&self) -> io::Result<()> {
+        self.fd.check_ring()
+    }
     fn build(&mut self) -> Entry {
         let len = clamp_len(self.buf.bytes_init());
-        opcode::Send::new(types::Fd(self.fd.raw()), self.buf.stable_ptr(), len)
-            .flags(self.flags)
-            .build()
+        target::<F>(
+            opcode::Send::new(types::Fd(self.fd.sqe_fd()), self.buf.stable_ptr(), len)
+                .flags(self.flags)
+                .build(),
+        )
     }
     fn complete(self, cqe: CqeResult) -> BufResult<usize, B> {
         (cqe.result.map(|n| n as usize), self.buf)

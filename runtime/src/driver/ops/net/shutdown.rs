@@ -1,17 +1,19 @@
+use crate::driver::ops::direct::{target, RingFd};
 use crate::driver::{CqeResult, Op, OpCode, SharedFd};
 use io_uring::{opcode, squeue::Entry, types};
 use std::io;
 use std::net::Shutdown as How;
 
-/// `IORING_OP_SHUTDOWN`: shuts down the read side, the write side or both of a socket.
-pub struct Shutdown {
-    fd: SharedFd,
+/// `IORING_OP_SHUTDOWN`: shuts down the read side, the write side or both of a socket
+/// (a [`SharedFd`] or a [`DirectFd`](crate::DirectFd)).
+pub struct Shutdown<F = SharedFd> {
+    fd: F,
     how: i32,
 }
 
-impl Shutdown {
+impl<F: RingFd> Shutdown<F> {
     /// A shutdown op on `fd`.
-    pub fn op(fd: &SharedFd, how: How) -> Op<Shutdown> {
+    pub fn op(fd: &F, how: How) -> Op<Shutdown<F>> {
         let how = match how {
             How::Read => libc::SHUT_RD,
             How::Write => libc::SHUT_WR,
@@ -24,14 +26,17 @@ impl Shutdown {
     }
 }
 
-// SAFETY: the SQE carries only the fd number and a constant; the socket stays open because the
-// op holds a SharedFd clone.
-unsafe impl OpCode for Shutdown {
+// SAFETY: the SQE carries only the fd number (or slot) and a constant; the socket stays open
+// because the op holds a clone of its handle.
+unsafe impl<F: RingFd> OpCode for Shutdown<F> {
     type Output = io::Result<()>;
     // INLINE: the SQE holds no pointer into the op (only fds and numbers).
     const INLINE: bool = true;
+    fn validate(&self) -> io::Result<()> {
+        self.fd.check_ring()
+    }
     fn build(&mut self) -> Entry {
-        opcode::Shutdown::new(types::Fd(self.fd.raw()), self.how).build()
+        target::<F>(opcode::Shutdown::new(types::Fd(self.fd.sqe_fd()), self.how).build())
     }
     fn complete(self, cqe: CqeResult) -> io::Result<()> {
         cqe.result.map(drop)
