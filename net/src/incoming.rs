@@ -25,7 +25,11 @@ const BACKOFF_MAX: Duration = Duration::from_millis(100);
 ///   ...) is skipped.
 /// - **Other errors** (the listener is broken: `EBADF`, `EINVAL`) are returned.
 ///
-/// Dropping it cancels the accept in flight; a connection the kernel accepted anyway is closed.
+/// **Cancel-safe.** Dropping it (or a pending [`next`](Self::next)) cancels the accept in
+/// flight, and nothing the kernel accepted is lost: an armed multishot accept may already have
+/// taken several connections from the backlog, and they go back to the listener, where the
+/// next `accept`, `incoming` or `next` hands them out first. So a fresh `incoming()` per
+/// connection, or `next()` inside `select!`, is fine.
 ///
 /// It borrows its listener, so the listener cannot be closed while it lives (closing waits
 /// for every handle on the socket, and would otherwise wait for this one forever):
@@ -147,20 +151,29 @@ impl<'a, S> Incoming<'a, S> {
         self.resource_errors
     }
 
-    /// One accept attempt, through the multishot stream if the kernel has it.
+    /// One accept attempt: a connection a dropped accept left on the listener, else through
+    /// the multishot stream if the kernel has it.
     async fn accept_one(&mut self) -> io::Result<OwnedFd> {
+        let carry = self.listener.carry();
+        if !carry.is_quiet() {
+            carry.settled().await;
+            if let Some((fd, _)) = carry.take_conn() {
+                return Ok(fd);
+            }
+        }
         let multishot = *self.multishot.get_or_insert_with(|| {
             ringbolt_runtime::is_supported(ringbolt_runtime::opcode::AcceptMulti::CODE)
         });
         if !multishot {
             return Accept::op(self.listener.shared_fd())
+                .salvage(carry.clone())
                 .await
                 .map(|(fd, _)| fd);
         }
         loop {
-            let multi = self
-                .multi
-                .get_or_insert_with(|| AcceptMulti::op(self.listener.shared_fd()));
+            let multi = self.multi.get_or_insert_with(|| {
+                AcceptMulti::op(self.listener.shared_fd()).salvage(carry.clone())
+            });
             let item = multi.next().await;
             if multi.is_terminated() {
                 // The kernel ended the stream (after an error, or a shortage): re-arm on the

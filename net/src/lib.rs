@@ -15,9 +15,13 @@
 //!   `EPIPE` or `ECONNRESET`.
 //! - **Drop is safe; `close` is exact.** Dropping a socket closes its fd only after every
 //!   operation naming it has completed. `close().await` waits for those operations and
-//!   reports the result of `close(2)`. A dropped `accept` whose connection the kernel
-//!   accepted anyway closes that connection. [`RecvStream`] and [`Incoming`] borrow their
+//!   reports the result of `close(2)`. [`RecvStream`] and [`Incoming`] borrow their
 //!   socket, so `close` cannot be called (and wait forever) while one is alive.
+//! - **Cancel-safe reads and accepts.** Dropping a `read`, `readv`, `accept`, an [`Incoming`]
+//!   or a [`RecvStream`] (in `select!`, under a timeout) loses nothing the kernel completed:
+//!   received bytes and accepted connections are kept on the socket and handed out first by
+//!   the next read or accept. `read_timeout` stops a read and gives its buffer back. See
+//!   `docs/cancellation.md`.
 //! - **A peer's address never costs the data.** A Unix peer bound to a path std cannot
 //!   represent (all 108 bytes of `sun_path`, no NUL) is still accepted, with its exact
 //!   address, and its datagrams are still received, from an unnamed sender.
@@ -77,6 +81,7 @@
 #![warn(missing_docs)]
 
 mod addr;
+mod carry;
 pub mod compat;
 mod handoff;
 mod incoming;

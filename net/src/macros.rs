@@ -9,6 +9,15 @@ macro_rules! stream_read_methods {
         /// `Ok(0)` means the peer shut down its write side, unless `buf` has no capacity: an
         /// empty buffer returns `Ok(0)` at once.
         ///
+        /// # Cancel safety
+        ///
+        /// Cancel-safe, as in tokio: dropping the future (a `select!` that took another
+        /// branch, a `timeout`) loses no bytes. What the kernel had already received into the
+        /// buffer is kept on the stream (shared with its split halves) and the next read
+        /// returns it first, in order; the dropped buffer itself is gone with the future. To
+        /// stop a read *and get the buffer back*, use [`read_timeout`](Self::read_timeout) (see
+        /// `docs/cancellation.md`).
+        ///
         /// # Errors
         ///
         /// The socket's error (`ECONNRESET`, ...); the buffer comes back either way.
@@ -19,9 +28,57 @@ macro_rules! stream_read_methods {
             self.$sock.read(buf).await
         }
 
+        /// [`read`](Self::read) that gives up after `timeout`, **with the buffer back**: when
+        /// the time is up the read is cancelled, its final completion awaited, and the same
+        /// buffer returned with a `TimedOut` error. If the data won the race against the
+        /// cancellation, the data is returned (`Ok(n)`) instead. Nothing stays in flight
+        /// either way, so an idle-connection timeout loop reuses one allocation.
+        ///
+        /// Cancel-safe like `read`.
+        ///
+        /// # Examples
+        ///
+        /// ```
+        /// use ringbolt_net::UnixStream;
+        /// use std::time::Duration;
+        ///
+        /// let rt = ringbolt_runtime::Runtime::new()?;
+        /// rt.block_on(async {
+        ///     let (a, _b) = UnixStream::pair()?;
+        ///     let buf = Vec::with_capacity(4096);
+        ///     let ptr = buf.as_ptr();
+        ///     let (res, buf) = a.read_timeout(buf, Duration::from_millis(5)).await;
+        ///     assert_eq!(res.unwrap_err().kind(), std::io::ErrorKind::TimedOut);
+        ///     assert_eq!(buf.as_ptr(), ptr); // the same buffer, ready for the next read
+        ///     Ok::<(), std::io::Error>(())
+        /// })?;
+        /// # Ok::<(), std::io::Error>(())
+        /// ```
+        ///
+        /// # Errors
+        ///
+        /// `TimedOut` when `timeout` passes first, or the socket's error; the buffer comes back
+        /// either way.
+        pub async fn read_timeout<B>(
+            &self,
+            buf: B,
+            timeout: std::time::Duration,
+        ) -> $crate::BufResult<usize, B>
+        where
+            B: $crate::IoBufMut, // owned buffers only: pass `buf` or `buf.slice(..n)`, not `&mut buf`
+        {
+            self.$sock.read_timeout(buf, timeout).await
+        }
+
         /// Reads until `buf` is full to its capacity.
         ///
         /// An empty buffer succeeds at once.
+        ///
+        /// # Cancel safety
+        ///
+        /// Not cancel-safe (as in tokio): dropping the future drops `buf` with the bytes
+        /// already read into it. The bytes of the read in flight at that moment are kept for
+        /// the next read, as with [`read`](Self::read).
         ///
         /// # Errors
         ///
@@ -35,7 +92,7 @@ macro_rules! stream_read_methods {
         }
 
         /// Scatter read: fills the buffers in order, each up to its capacity. At most 1024
-        /// buffers take part.
+        /// buffers take part. Cancel-safe like [`read`](Self::read).
         ///
         /// # Errors
         ///
@@ -49,7 +106,8 @@ macro_rules! stream_read_methods {
 
         /// A multishot receive: the data as it arrives, in buffers the kernel picks from
         /// `ring` (see [`RecvStream`](crate::RecvStream)). Linux 6.0+.
-        /// It borrows `self`: drop it before closing the stream.
+        /// It borrows `self`: drop it before closing the stream. Cancel-safe: dropping it
+        /// keeps the data it had received for the next read.
         pub fn recv_stream(&self, ring: &$crate::BufRing) -> $crate::RecvStream<'_> {
             $crate::recv_stream::RecvStream::new(&self.$sock, ring)
         }

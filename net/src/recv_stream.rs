@@ -16,7 +16,12 @@ use std::time::Duration;
 /// ring is out, the stream waits (`ENOBUFS` is back-pressure, handled here, not an error).
 /// When the kernel ends the request without an error, the stream re-arms it.
 ///
-/// Do not mix with `read` on the same socket: both would take data in an unspecified order.
+/// **Cancel-safe.** Dropping it (or a pending [`next`](Self::next)) loses no data: the
+/// buffers the armed receive had already filled stay on the stream, and the next `read` (or
+/// `recv_stream`) returns their bytes first, in order. So a header taken with `recv_stream`
+/// and a body read with `read` afterwards see every byte once. Do not have a `read` and a
+/// `RecvStream` pending on the same socket *at the same time*: both would take data in an
+/// unspecified order.
 ///
 /// It borrows its stream, so the stream cannot be closed while it lives (closing waits for
 /// every handle on the socket and every op in flight, and the armed receive is one):
@@ -62,19 +67,36 @@ impl<'a> RecvStream<'a> {
 
     /// The next chunk of data, or `Ok(None)` once the peer has shut down its write side.
     ///
+    /// Chunks a dropped `RecvStream` on the same socket had received come first (they may be
+    /// from another ring, and may start past bytes a `read` took).
+    ///
     /// # Errors
     ///
     /// The socket's error (`ECONNRESET`, ...); `EINVAL` from kernels without multishot
-    /// receive (fall back to `read`).
+    /// receive (fall back to `read`); `InvalidInput` while bytes that a dropped owned-buffer
+    /// `read` received are held on the stream (take them with `read` first: they cannot be
+    /// handed out as a [`ProvidedBuf`], and are never skipped).
     pub async fn next(&mut self) -> io::Result<Option<ProvidedBuf>> {
         let mut starved = 0u32;
+        let carry = self.sock.carry();
         loop {
             if self.eof {
                 return Ok(None);
             }
-            let op = self
-                .op
-                .get_or_insert_with(|| RecvMulti::op(self.sock.shared_fd(), &self.ring));
+            if self.op.is_none() && !carry.is_quiet() {
+                carry.settled().await;
+                match carry.take_chunk() {
+                    Some(Ok(None)) => {
+                        self.eof = true;
+                        return Ok(None);
+                    }
+                    Some(res) => return res,
+                    None => {}
+                }
+            }
+            let op = self.op.get_or_insert_with(|| {
+                RecvMulti::op(self.sock.shared_fd(), &self.ring).salvage(carry.clone())
+            });
             let item = op.next().await;
             if op.is_terminated() {
                 self.op = None;

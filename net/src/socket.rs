@@ -1,5 +1,6 @@
 //! [`Socket`]: the one socket every public type wraps, with the ops they share.
 
+use crate::carry::{Carry, VecSink};
 use ringbolt_runtime::buf::{BufResult, IoBuf, IoBufMut};
 use ringbolt_runtime::ops::net::{
     Accept, AcceptDirect, Connect, Recv, RecvMsg, RecvMsgOut, Send as SendOp, SendMsg, SendTo,
@@ -7,15 +8,48 @@ use ringbolt_runtime::ops::net::{
 };
 use ringbolt_runtime::ops::Readv;
 use ringbolt_runtime::{DirectFd, RingFd, SharedFd};
+use std::cell::OnceCell;
+use std::fmt;
 use std::io;
 use std::net::Shutdown as How;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+use std::rc::Rc;
 
 /// An owned socket fd shared by the ops in flight on it (see [`SharedFd`]), or a direct
-/// descriptor in the ring's fixed-file table ([`DirectFd`]).
-#[derive(Clone, Debug)]
+/// descriptor in the ring's fixed-file table ([`DirectFd`]), with the [`Carry`] that keeps
+/// what its dropped reads and accepts completed (made on first use and shared by every
+/// handle: a clone makes it first).
 pub(crate) struct Socket<F = SharedFd> {
     fd: F,
+    carry: OnceCell<Rc<Carry>>,
+}
+
+impl<F: Clone> Clone for Socket<F> {
+    fn clone(&self) -> Socket<F> {
+        Socket {
+            fd: self.fd.clone(),
+            carry: OnceCell::from(self.carry().clone()),
+        }
+    }
+}
+
+impl<F: fmt::Debug> fmt::Debug for Socket<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Socket").field("fd", &self.fd).finish()
+    }
+}
+
+impl<F> Socket<F> {
+    /// The carry-over state of this socket's dropped reads and accepts.
+    #[inline]
+    pub(crate) fn carry(&self) -> &Rc<Carry> {
+        self.carry.get_or_init(|| Rc::new(Carry::new()))
+    }
+
+    /// The carry, if one was made: none means nothing was ever read or accepted.
+    pub(crate) fn carry_if_made(&self) -> Option<&Rc<Carry>> {
+        self.carry.get()
+    }
 }
 
 impl Socket {
@@ -23,6 +57,7 @@ impl Socket {
     pub(crate) fn from_fd(fd: OwnedFd) -> Socket {
         Socket {
             fd: SharedFd::new(fd),
+            carry: OnceCell::new(),
         }
     }
 
@@ -31,10 +66,14 @@ impl Socket {
         Socket::from_fd(OwnedFd::from(s))
     }
 
-    /// The fd, if this is its only holder (no op in flight, no other handle); `self` back
-    /// otherwise.
+    /// The fd, if this is its only holder (no op in flight, no other handle) and no bytes a
+    /// cancelled read received are held for the next read; `self` back otherwise.
     pub(crate) fn try_into_owned(self) -> Result<OwnedFd, Socket> {
-        self.fd.try_into_owned().map_err(|fd| Socket { fd })
+        if self.carry.get().is_some_and(|c| c.holds_data()) {
+            return Err(self);
+        }
+        let carry = self.carry;
+        self.fd.try_into_owned().map_err(|fd| Socket { fd, carry })
     }
 
     /// A borrowed `socket2` view, for socket options.
@@ -51,9 +90,19 @@ impl Socket {
         Connect::op(&self.fd, addr).await
     }
 
-    pub(crate) async fn accept(&self) -> io::Result<(Socket, SockAddr)> {
-        let (fd, addr) = Accept::op(&self.fd).await?;
-        Ok((Socket::from_fd(fd), addr))
+    /// Accepts one connection: first one a dropped accept took from the backlog (its peer's
+    /// address is `None` when that accept did not report it), else a new accept. Dropping the
+    /// future loses nothing: a connection the kernel accepted anyway is kept for the next one.
+    pub(crate) async fn accept(&self) -> io::Result<(Socket, Option<SockAddr>)> {
+        let carry = self.carry();
+        if !carry.is_quiet() {
+            carry.settled().await;
+            if let Some((fd, addr)) = carry.take_conn() {
+                return Ok((Socket::from_fd(fd), addr));
+            }
+        }
+        let (fd, addr) = Accept::op(&self.fd).salvage(carry.clone()).await?;
+        Ok((Socket::from_fd(fd), Some(addr)))
     }
 
     /// Accepts one connection into the ring's direct-descriptor table.
@@ -66,12 +115,21 @@ impl Socket {
         &self.fd
     }
 
-    /// Scatter read into several buffers.
-    pub(crate) async fn readv<B: IoBufMut>(&self, bufs: Vec<B>) -> BufResult<usize, Vec<B>> {
+    /// Scatter read into several buffers; cancel-safe as [`read`](Self::read).
+    pub(crate) async fn readv<B: IoBufMut>(&self, mut bufs: Vec<B>) -> BufResult<usize, Vec<B>> {
         if bufs.iter().all(|b| b.bytes_total() == 0) {
             return (Ok(0), bufs);
         }
-        Readv::op(&self.fd, bufs, u64::MAX).await
+        let carry = self.carry();
+        if !carry.is_quiet() {
+            carry.settled().await;
+            if let Some(res) = carry.take_into_bufs(&mut bufs) {
+                return (res, bufs);
+            }
+        }
+        // A sink of its own per call: readv is off the hot path and boxes its state anyway.
+        let sink = Rc::new(VecSink(carry.clone()));
+        Readv::op(&self.fd, bufs, u64::MAX).salvage(sink).await
     }
 
     /// Gather write from several buffers (`sendmsg` with `MSG_NOSIGNAL`).
@@ -111,12 +169,68 @@ impl<F: RingFd> Socket<F> {
         SendOp::op(&self.fd, buf, 0).await
     }
 
-    /// A stream read: an empty buffer returns `Ok(0)` without touching the socket.
-    pub(crate) async fn read<B: IoBufMut>(&self, buf: B) -> BufResult<usize, B> {
+    /// A stream read: an empty buffer returns `Ok(0)` without touching the socket. Cancel-safe
+    /// (see [`Carry`]): bytes held from a dropped read come first, and the bytes this read
+    /// receives after its future is dropped are held for the next one.
+    pub(crate) async fn read<B: IoBufMut>(&self, mut buf: B) -> BufResult<usize, B> {
         if buf.bytes_total() == 0 {
             return (Ok(0), buf);
         }
-        self.recv(buf).await
+        let carry = self.carry();
+        if !carry.is_quiet() {
+            carry.settled().await;
+            if let Some(res) = carry.take_into(&mut buf) {
+                return (res, buf);
+            }
+        }
+        Recv::op(&self.fd, buf, 0).salvage(carry.clone()).await
+    }
+
+    /// A stream read that gives up after `timeout`: the op is cancelled and its final
+    /// completion awaited, so the buffer comes back, with the data if the data won the race.
+    pub(crate) async fn read_timeout<B: IoBufMut>(
+        &self,
+        mut buf: B,
+        timeout: std::time::Duration,
+    ) -> BufResult<usize, B> {
+        use ringbolt_runtime::time::timeout_at;
+        if buf.bytes_total() == 0 {
+            return (Ok(0), buf);
+        }
+        // One deadline for the wait on a parked read and for the read itself.
+        let deadline = std::time::Instant::now().checked_add(timeout);
+        let carry = self.carry();
+        if !carry.is_quiet() {
+            let settled = match deadline {
+                Some(d) => timeout_at(d, carry.settled()).await.is_ok(),
+                None => {
+                    carry.settled().await;
+                    true
+                }
+            };
+            if !settled {
+                return (Err(timed_out(timeout)), buf);
+            }
+            if let Some(res) = carry.take_into(&mut buf) {
+                return (res, buf);
+            }
+        }
+        let mut op = Recv::op(&self.fd, buf, 0).salvage(carry.clone());
+        let Some(deadline) = deadline else {
+            // A timeout too long to represent never passes.
+            return op.await;
+        };
+        if let Ok(out) = timeout_at(deadline, &mut op).await {
+            return out;
+        }
+        op.cancel();
+        match op.await {
+            (Err(e), buf) if e.raw_os_error() == Some(libc::ECANCELED) => {
+                (Err(timed_out(timeout)), buf)
+            }
+            // The read completed before the cancellation took effect: its result stands.
+            out => out,
+        }
     }
 
     /// Fills the whole capacity of `buf`, or fails with `UnexpectedEof`.
@@ -124,7 +238,7 @@ impl<F: RingFd> Socket<F> {
         let total = buf.bytes_total();
         let mut filled = 0;
         while filled < total {
-            let (res, slice) = self.recv(buf.slice(filled..)).await;
+            let (res, slice) = self.read(buf.slice(filled..)).await;
             buf = slice.into_inner();
             match res {
                 Ok(0) => {
@@ -209,7 +323,10 @@ impl<F: RingFd> Socket<F> {
 impl Socket<DirectFd> {
     /// Takes ownership of a direct descriptor.
     pub(crate) fn from_direct(fd: DirectFd) -> Socket<DirectFd> {
-        Socket { fd }
+        Socket {
+            fd,
+            carry: OnceCell::new(),
+        }
     }
 
     /// The direct descriptor.
@@ -221,6 +338,14 @@ impl Socket<DirectFd> {
     pub(crate) async fn close(self) -> io::Result<()> {
         self.fd.close().await
     }
+}
+
+/// The error of a read that timed out.
+fn timed_out(timeout: std::time::Duration) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::TimedOut,
+        format!("read timed out after {timeout:?}"),
+    )
 }
 
 impl AsRawFd for Socket {

@@ -148,10 +148,12 @@ macro_rules! try_join {
 /// Handlers run after polling has finished, so `break`, `continue`, `return` and `?` apply to
 /// the code around the macro. At most 64 branches.
 ///
-/// Losing futures are dropped, which cancels their I/O, and on io_uring an operation the kernel
-/// had already completed is undone as well as it can be: a dropped `accept` closes the
-/// connection it got. In a loop, select an `accept` only against something that ends the loop
-/// (a stop signal), not against frequent events.
+/// Losing futures are dropped, which cancels their I/O. On io_uring the kernel may have
+/// completed an operation anyway: `ringbolt_net`'s stream reads, accepts, `Incoming` and
+/// `RecvStream` keep what it completed (bytes, connections) on their socket for the next read
+/// or accept, so they are safe in a `select!` loop, as in tokio. Loops over several operations
+/// (`read_exact`, `write_all`) are not: their progress is dropped with them. See
+/// `docs/cancellation.md`.
 ///
 /// # Panics
 ///

@@ -73,6 +73,7 @@ mod tokio;
 #[cfg(feature = "hyper")]
 pub use ringbolt_runtime::readiness::hyper::{HyperExecutor, HyperTimer};
 
+use crate::socket::Socket;
 use crate::{TcpStream, UnixStream};
 use ringbolt_runtime::readiness::{Interest, Readiness};
 use ringbolt_runtime::SharedFd;
@@ -81,28 +82,62 @@ use std::net::Shutdown;
 use std::task::{ready, Context, Poll};
 
 mod sealed {
+    use std::io;
+    use std::task::{Context, Poll};
+
     /// Gives the readiness layer the socket; not implementable outside this crate.
     pub trait Sealed {
         fn shared_fd(&self) -> &ringbolt_runtime::SharedFd;
+
+        /// Bytes that owned-buffer reads dropped before the wrap received, into `buf`:
+        /// `Ready(None)` when none are held (go to the socket), `Pending` while a dropped
+        /// read is still parked.
+        fn poll_carried(
+            &self,
+            cx: &mut Context<'_>,
+            buf: &mut [u8],
+        ) -> Poll<Option<io::Result<usize>>>;
     }
 }
 
 /// A stream [`PollIo`] can wrap: [`TcpStream`] and [`UnixStream`].
 pub trait PollSource: sealed::Sealed {}
 
-impl sealed::Sealed for TcpStream {
-    fn shared_fd(&self) -> &SharedFd {
-        self.socket().shared_fd()
+/// See [`sealed::Sealed::poll_carried`].
+fn poll_carried(
+    sock: &Socket,
+    cx: &mut Context<'_>,
+    buf: &mut [u8],
+) -> Poll<Option<io::Result<usize>>> {
+    match sock.carry_if_made() {
+        Some(carry) if !carry.is_quiet() => {
+            ready!(carry.poll_settled(cx));
+            Poll::Ready(carry.take_into_slice(buf))
+        }
+        _ => Poll::Ready(None),
     }
 }
-impl PollSource for TcpStream {}
 
-impl sealed::Sealed for UnixStream {
-    fn shared_fd(&self) -> &SharedFd {
-        self.socket().shared_fd()
-    }
+/// `PollSource` for the stream types, which all hold a `Socket`.
+macro_rules! poll_source {
+    ($($ty:ty),*) => {$(
+        impl sealed::Sealed for $ty {
+            fn shared_fd(&self) -> &SharedFd {
+                self.socket().shared_fd()
+            }
+            fn poll_carried(
+                &self,
+                cx: &mut Context<'_>,
+                buf: &mut [u8],
+            ) -> Poll<Option<io::Result<usize>>> {
+                poll_carried(self.socket(), cx, buf)
+            }
+        }
+        impl PollSource for $ty {}
+    )*};
 }
-impl PollSource for UnixStream {}
+
+poll_source!(TcpStream, UnixStream);
 
 /// A stream driven by readiness on the core's ring, reading into and writing from borrowed
 /// buffers. See the [module docs](self).
@@ -187,6 +222,11 @@ impl<S: PollSource> PollIo<S> {
     pub fn poll_read(&mut self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
         if buf.is_empty() {
             return Poll::Ready(Ok(0));
+        }
+        // Bytes an owned-buffer read dropped before the wrap received come first (and a read
+        // still parked is waited for), so the order holds across the two paths.
+        if let Some(res) = ready!(self.stream.poll_carried(cx, buf)) {
+            return Poll::Ready(res);
         }
         let fd = &self.fd;
         poll_io(&mut self.read, cx, || fd.recv_nonblocking(buf))

@@ -123,8 +123,10 @@ impl TcpListener {
 
     /// Accepts one connection.
     ///
-    /// Dropping the future cancels the accept; if the kernel accepted a connection anyway, it
-    /// is closed.
+    /// Cancel-safe: dropping the future (a `select!` that took another branch, a timeout)
+    /// cancels the accept, and a connection the kernel accepted anyway is kept on the
+    /// listener and handed out by the next `accept` or [`incoming`](Self::incoming), first.
+    /// Connections a dropped [`Incoming`] had taken from the backlog come back the same way.
     ///
     /// # Errors
     ///
@@ -136,7 +138,18 @@ impl TcpListener {
     /// Panics outside a ringbolt runtime.
     pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
         let (sock, addr) = self.sock.accept().await?;
-        let peer = ip_from(&addr)?;
+        let peer = match addr.as_ref().map(ip_from) {
+            Some(Ok(peer)) => peer,
+            // Taken by a dropped multishot accept, which does not report the peer (or a
+            // reported address that is no IP address): ask the socket. A connection is never
+            // dropped over its address.
+            _ => match sock.sock_ref().peer_addr().map(|a| ip_from_socket2(&a)) {
+                Ok(Ok(peer)) => peer,
+                // Reset by the peer since: hand the connection over all the same (its next
+                // read reports the reset) with the unspecified address of the listener's family.
+                _ => unspecified_like(self.local_addr()?),
+            },
+        };
         Ok((TcpStream::from_socket(sock), peer))
     }
 
@@ -174,6 +187,14 @@ impl TcpListener {
     /// `close(2)`'s error.
     pub async fn close(self) -> io::Result<()> {
         self.sock.close().await
+    }
+}
+
+/// The unspecified address (port 0) of `addr`'s family.
+fn unspecified_like(addr: SocketAddr) -> SocketAddr {
+    match addr {
+        SocketAddr::V4(_) => SocketAddr::from((std::net::Ipv4Addr::UNSPECIFIED, 0)),
+        SocketAddr::V6(_) => SocketAddr::from((std::net::Ipv6Addr::UNSPECIFIED, 0)),
     }
 }
 

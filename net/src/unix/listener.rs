@@ -76,8 +76,9 @@ impl UnixListener {
         }
     }
 
-    /// Accepts one connection. Dropping the future cancels it; a connection the kernel
-    /// accepted anyway is closed.
+    /// Accepts one connection. Cancel-safe: dropping the future cancels the accept, and a
+    /// connection the kernel accepted anyway is kept on the listener for the next `accept` or
+    /// [`incoming`](Self::incoming) (see [`TcpListener::accept`](crate::TcpListener::accept)).
     ///
     /// The peer's address is exact even where std cannot build it from parts (a peer bound
     /// to a 108-byte path without a terminating NUL, which any local user can do): it is then
@@ -93,7 +94,7 @@ impl UnixListener {
     /// Panics outside a ringbolt runtime.
     pub async fn accept(&self) -> io::Result<(UnixStream, SocketAddr)> {
         let (sock, addr) = self.sock.accept().await?;
-        let addr = match unix_from(&addr) {
+        let addr = match addr.as_ref().and_then(unix_from) {
             Some(addr) => addr,
             None => match unix_addr_of(sock.as_fd(), End::Peer) {
                 Ok(addr) => addr,

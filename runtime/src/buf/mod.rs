@@ -29,10 +29,12 @@
 pub mod aligned;
 #[cfg(feature = "bytes")]
 mod bytes;
+mod copy;
 pub mod fixed;
 pub mod provided;
 mod slice;
 
+pub use copy::{fill_from, filled};
 pub use slice::Slice;
 
 use std::io;

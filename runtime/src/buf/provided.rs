@@ -269,6 +269,7 @@ impl BufRing {
         Ok(ProvidedBuf {
             ring: self.inner.clone(),
             bid,
+            start: 0,
             len: len.min(self.inner.buf_len),
         })
     }
@@ -311,6 +312,9 @@ fn register(inner: &RingInner) -> io::Result<u16> {
 pub struct ProvidedBuf {
     ring: Rc<RingInner>,
     bid: u16,
+    /// Bytes consumed from the front with [`advance`](ProvidedBuf::advance); `start <= len`.
+    start: usize,
+    /// Bytes the kernel wrote, from the buffer's start.
     len: usize,
 }
 
@@ -319,12 +323,33 @@ impl ProvidedBuf {
     pub fn bid(&self) -> u16 {
         self.bid
     }
+
+    /// Drops the first `n` bytes from the view (clamped to its length): what is left is what
+    /// the buffer derefs to and what a write sends. The buffer still goes back to the ring
+    /// whole when dropped.
+    ///
+    /// # Examples
+    ///
+    /// A reader that used part of a chunk keeps the rest for later.
+    ///
+    /// ```no_run
+    /// # fn f(mut buf: ringbolt_runtime::buf::provided::ProvidedBuf) {
+    /// let header = buf[..4].to_vec();
+    /// buf.advance(4);
+    /// // `buf` now holds the bytes after the header.
+    /// # drop((header, buf));
+    /// # }
+    /// ```
+    pub fn advance(&mut self, n: usize) {
+        self.start += n.min(self.len - self.start);
+    }
 }
 
 impl fmt::Debug for ProvidedBuf {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ProvidedBuf")
             .field("bid", &self.bid)
+            .field("start", &self.start)
             .field("len", &self.len)
             .finish()
     }
@@ -334,8 +359,9 @@ impl Deref for ProvidedBuf {
     type Target = [u8];
     fn deref(&self) -> &[u8] {
         // SAFETY: the buffer is owned by this value (rule 1), `len` <= buf_len bytes were
-        // written by the kernel, and the allocation was zeroed, so every byte is initialised.
-        unsafe { std::slice::from_raw_parts(self.ring.buf_ptr(self.bid), self.len) }
+        // written by the kernel, and the allocation was zeroed, so every byte is initialised;
+        // `start <= len`, so the view stays inside them.
+        unsafe { std::slice::from_raw_parts(self.stable_ptr(), self.len - self.start) }
     }
 }
 
@@ -343,13 +369,14 @@ impl Deref for ProvidedBuf {
 // buffer is out of the ring (the kernel will not write it) until this value is dropped.
 unsafe impl IoBuf for ProvidedBuf {
     fn stable_ptr(&self) -> *const u8 {
-        self.ring.buf_ptr(self.bid)
+        // SAFETY: start <= len <= buf_len, so the offset stays inside (or one past) the buffer.
+        unsafe { self.ring.buf_ptr(self.bid).add(self.start) }
     }
     fn bytes_init(&self) -> usize {
-        self.len
+        self.len - self.start
     }
     fn bytes_total(&self) -> usize {
-        self.len
+        self.len - self.start
     }
 }
 

@@ -16,6 +16,16 @@ use super::sleep::{sleep_until, Sleep};
 /// deadline passes; the future is then dropped with the `Timeout`. The future is polled before
 /// the deadline is checked, so an already-ready future wins even with `Duration::ZERO`.
 ///
+/// # Timeouts on I/O
+///
+/// Dropping an I/O future cancels its operation. Stream reads and accepts in `ringbolt_net`
+/// are cancel-safe (what the kernel completed anyway is kept for the next read or accept),
+/// but the buffer moved into a timed-out read is dropped with it. To time out a read **and get
+/// the buffer back**, use the streams' `read_timeout(buf, duration)`; for a raw
+/// [`Op`](crate::Op), pass `&mut op` here and on `Err(Elapsed)` call
+/// [`Op::cancel`](crate::Op::cancel) and await the op: it returns the output with its buffers
+/// (`ECANCELED`, or the result that won the race). See `docs/cancellation.md`.
+///
 /// # Panics
 ///
 /// Polling the returned future panics outside a ringbolt runtime, unless `future` is ready or
