@@ -5,8 +5,8 @@
 //! Found while building cancel-safe accepts (issue #13): since the inline-state change,
 //! `Op::drop` moves a boxed state out of its box (`Store::into_inner`) into a new `Parked` box,
 //! so the kernel writes the address into freed memory and the salvaged output carries the
-//! empty address it was created with. Ignored until `runtime/src/driver/op.rs` keeps the
-//! original box for non-inline states; run with `--ignored` to see it fail.
+//! empty address it was created with. Fixed by keeping the state in its `Store` (the original
+//! box) in the parked orphan.
 mod common;
 
 use common::watchdog;
@@ -31,7 +31,7 @@ impl Salvage<io::Result<(OwnedFd, SockAddr)>> for Sink {
 }
 
 #[test]
-#[ignore = "op.rs: Op::drop moves a boxed state out of its box (since 475494a); un-ignore with the fix"]
+
 fn dropped_accepts_get_the_peer_address_the_kernel_wrote() {
     let _wd = watchdog("dropped_accept_addr", Duration::from_secs(60));
     let rt = Runtime::new().unwrap();
