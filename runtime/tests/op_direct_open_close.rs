@@ -9,7 +9,12 @@ use ringbolt_runtime::ops::fs::OpenAtDirect;
 use ringbolt_runtime::ops::net::Send;
 use ringbolt_runtime::Runtime;
 use std::ffi::CString;
+use std::sync::Mutex;
 use std::time::Duration;
+
+/// The tests count the process's fds: they run one at a time (a runtime the other test builds
+/// meanwhile opens its own).
+static SERIAL: Mutex<()> = Mutex::new(());
 
 fn path() -> CString {
     CString::new(
@@ -24,6 +29,7 @@ fn path() -> CString {
 #[test]
 fn direct_open_fills_slots_and_close_frees_them() {
     let _wd = watchdog("direct_open", Duration::from_secs(30));
+    let _s = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let rt = Runtime::builder().direct_files(2).build().unwrap();
     rt.block_on(async {
         let fds = open_fds();
@@ -58,6 +64,7 @@ fn direct_open_fills_slots_and_close_frees_them() {
 #[test]
 fn direct_fd_is_refused_on_another_ring() {
     let _wd = watchdog("direct_foreign", Duration::from_secs(30));
+    let _s = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let home = Runtime::builder().direct_files(4).build().unwrap();
     let fd = home.block_on(async { OpenAtDirect::op(path(), libc::O_RDONLY, 0).await.unwrap() });
     let other = Runtime::builder().direct_files(4).build().unwrap();
