@@ -78,6 +78,7 @@ impl Builder {
                 cq_entries: None,
                 inject_setup_errno: None,
                 defer_taskrun: true,
+                driver: crate::DriverKind::from_env().unwrap_or_default(),
                 obs: Default::default(),
             },
             cores: None,
@@ -263,6 +264,26 @@ impl Builder {
     /// loop turn.
     pub fn metrics(mut self, on: bool) -> Builder {
         self.cfg.obs.metrics = on;
+        self
+    }
+
+    /// Which driver carries the I/O: [`DriverKind::Auto`](crate::DriverKind::Auto) (the
+    /// default: io_uring, or the epoll fallback where io_uring is forbidden or missing),
+    /// [`DriverKind::IoUring`](crate::DriverKind::IoUring) (fail where it is unavailable) or
+    /// [`DriverKind::Epoll`](crate::DriverKind::Epoll). Wins over the `RINGBOLT_DRIVER`
+    /// environment variable. See `docs/drivers.md` for what differs on epoll.
+    ///
+    /// ```
+    /// use ringbolt_runtime::{DriverKind, Runtime};
+    ///
+    /// // A service that must not silently lose io_uring's file I/O:
+    /// match Runtime::builder().driver(DriverKind::IoUring).build() {
+    ///     Ok(rt) => rt.block_on(async { /* ... */ }),
+    ///     Err(e) => eprintln!("{e}"), // names the cause (seccomp, sysctl, kernel) and the fix
+    /// }
+    /// ```
+    pub fn driver(mut self, kind: crate::DriverKind) -> Builder {
+        self.cfg.driver = kind;
         self
     }
 

@@ -64,8 +64,8 @@ pub(crate) fn current_weak() -> Option<std::rc::Weak<Core>> {
 /// free, else at its next turn. Nothing happens once the runtime is gone (its ring closed).
 pub(crate) fn with_ring_of(core: &std::rc::Weak<Core>, f: crate::runtime::DriverJob) {
     if let Some(core) = core.upgrade() {
-        match core.driver.try_borrow() {
-            Ok(d) => f(&d),
+        match core.driver.try_borrow_mut() {
+            Ok(mut d) => f(&mut d),
             Err(_) => core.deferred.borrow_mut().push(f),
         }
     }

@@ -126,5 +126,16 @@ pub fn ring_features() -> Features {
     crate::driver::current::with_driver(|d| d.features())
 }
 
-/// The io_uring `SetupError` carried inside the `io::Error` of a failed [`Runtime::new`].
-pub use driver::{Features, SetupError};
+/// The io_uring `SetupError` carried inside the `io::Error` of a failed [`Runtime::new`], and
+/// the choice of driver.
+pub use driver::{DriverKind, Features, SetupError};
+
+/// The driver carrying the current core's I/O: [`DriverKind::IoUring`] or
+/// [`DriverKind::Epoll`] (never `Auto`).
+///
+/// # Panics
+///
+/// Panics outside a runtime.
+pub fn driver_kind() -> DriverKind {
+    crate::driver::current::with_driver(|d| d.kind())
+}

@@ -19,7 +19,7 @@ use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 /// Work to run with a core's driver; see [`context::with_ring_of`].
-pub(crate) type DriverJob = Box<dyn FnOnce(&Driver)>;
+pub(crate) type DriverJob = Box<dyn FnOnce(&mut Driver)>;
 
 /// Everything one core owns.
 pub(crate) struct Core {
@@ -109,9 +109,15 @@ impl Runtime {
         if direct_files > 0 {
             crate::driver::ops::direct::register_table(&driver, direct_files)?;
         }
+        // The epoll driver has no ring to post MSG_RING wakes to: it is woken by its eventfd.
+        let wake = if driver.kind() == crate::DriverKind::Epoll {
+            CrossWake::Eventfd
+        } else {
+            wake
+        };
         shared.set_ring(driver.ring_fd(), wake);
         #[cfg(feature = "tracing")]
-        tracing::info!(target: "ringbolt::ring", core = id, features = ?driver.features(), "io_uring set up");
+        tracing::info!(target: "ringbolt::ring", core = id, driver = %driver.kind(), features = ?driver.features(), "driver set up");
         let mut sched = Scheduler::new();
         let metrics = cfg
             .obs
@@ -269,9 +275,9 @@ impl Core {
     #[inline(never)]
     fn run_deferred_slow(&self) {
         let work = std::mem::take(&mut *self.deferred.borrow_mut());
-        let d = self.driver.borrow();
+        let mut d = self.driver.borrow_mut();
         for f in work {
-            f(&d);
+            f(&mut d);
         }
     }
 
@@ -320,6 +326,7 @@ impl Core {
             cq_overflows: ds.cq_overflows,
             stale_cqes: ds.stale_cqes,
             cqes_reaped: ds.cqes_reaped,
+            driver: d.kind(),
             timers_pending: self.timers.try_borrow().map(|t| t.len()).unwrap_or(0),
         }
     }
@@ -409,6 +416,9 @@ pub struct Stats {
     pub timers_pending: usize,
     /// CQEs reaped from the completion queue (ops' and the runtime's own).
     pub cqes_reaped: u64,
+    /// The driver carrying this core's I/O ([`DriverKind::IoUring`](crate::DriverKind) or
+    /// `Epoll`). On epoll, `enters` counts `epoll_wait` calls and CQEs are the driver's own.
+    pub driver: crate::DriverKind,
 }
 
 /// The current core's counters.

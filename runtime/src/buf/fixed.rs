@@ -92,7 +92,7 @@ impl Drop for PoolInner {
         context::with_ring_of(
             &self.core,
             Box::new(|d| {
-                let _ = d.submitter().unregister_buffers();
+                let _ = d.unregister_buffers();
             }),
         );
         // SAFETY: `ptr` came from alloc_zeroed with exactly `layout` and is freed once, after
@@ -185,7 +185,7 @@ impl FixedBufPool {
             // SAFETY: every iovec points into `inner`'s allocation, which is freed only in
             // PoolInner::drop, after the table was unregistered (or the ring is gone); until
             // then the memory stays allocated and at its address (rule 2).
-            unsafe { driver.submitter().register_buffers(&iovecs) }
+            unsafe { driver.register_buffers(&iovecs) }
         });
         match registered {
             Some(Ok(())) => {

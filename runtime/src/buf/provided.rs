@@ -96,7 +96,7 @@ impl Drop for RingInner {
             context::with_ring_of(
                 &self.core,
                 Box::new(move |d| {
-                    let _ = d.submitter().unregister_buf_ring(bgid);
+                    let _ = d.unregister_buf_ring(bgid);
                 }),
             );
         }
@@ -285,14 +285,8 @@ fn register(inner: &RingInner) -> io::Result<u16> {
             // SAFETY: the ring memory is page-aligned, holds `entries` slots and lives until
             // RingInner's drop, which unregisters the group first (or, when it cannot, no op
             // can select from it any more: rule 2).
-            let res = unsafe {
-                d.submitter().register_buf_ring_with_flags(
-                    inner.ring.as_ptr() as u64,
-                    inner.entries,
-                    bgid,
-                    0,
-                )
-            };
+            let res =
+                unsafe { d.register_buf_ring(inner.ring.as_ptr() as u64, inner.entries, bgid) };
             match res {
                 Ok(()) => return Ok(bgid),
                 Err(e) if e.raw_os_error() == Some(libc::EEXIST) => continue,

@@ -76,6 +76,15 @@ pub(crate) fn try_with_driver<R>(f: impl FnOnce(&mut Driver) -> R) -> Result<R, 
     }
 }
 
+/// The fd `fd` is closed or leaves this thread outside the close op: the epoll driver forgets
+/// its registration, or, when no driver can be told now, re-checks registrations later.
+#[inline]
+pub(crate) fn forget_fd(fd: std::os::fd::RawFd) {
+    if try_with_driver(|d| d.forget_fd(fd)).is_err() {
+        super::epoll::unseen_close();
+    }
+}
+
 /// Hands a dropped op's state to the driver `driver_id` that holds its SQE. If that driver is
 /// not the current one (the op is dropped outside its runtime) or is busy, leaks the state:
 /// memory the kernel may still write is never freed.

@@ -34,6 +34,7 @@ struct Inner {
 impl Drop for Inner {
     fn drop(&mut self) {
         if !self.closed.get() {
+            crate::driver::current::forget_fd(self.fd);
             // SAFETY: `fd` is owned by this Inner (taken from an OwnedFd) and was not closed:
             // `closed` is set only when ownership passed to a close op or out through
             // `try_into_owned`.
@@ -161,6 +162,7 @@ impl SharedFd {
         // Ownership leaves this SharedFd: mark it so the drop of Inner does not close it.
         self.inner.closed.set(true);
         let fd = self.inner.fd;
+        crate::driver::current::forget_fd(fd);
         drop(self);
         // SAFETY: `fd` was owned by the only holder, which is gone, and `closed` was set so
         // its drop did not close it: nobody else uses or closes it from here.

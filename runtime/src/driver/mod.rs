@@ -13,6 +13,7 @@
 //!    longer borrowed, so no user code runs inside the driver.
 
 pub(crate) mod current;
+pub(crate) mod epoll;
 #[cfg(feature = "fault-injection")]
 pub mod fault;
 mod fd;
@@ -20,7 +21,7 @@ pub(crate) mod op;
 pub mod ops;
 mod setup;
 
-pub use setup::{Features, SetupError};
+pub use setup::{DriverKind, Features, SetupError};
 
 pub use fd::SharedFd;
 pub use op::{MultiOp, MultishotOpCode, Op, OpCode, Salvage};
@@ -154,6 +155,8 @@ pub(crate) struct DriverConfig {
     pub(crate) cq_entries: Option<u32>,
     pub(crate) inject_setup_errno: Option<i32>,
     pub(crate) defer_taskrun: bool,
+    /// Which driver to set up.
+    pub(crate) driver: DriverKind,
     /// Stall detection and metrics (used by the runtime, carried here to every core).
     pub(crate) obs: crate::stall::ObsConfig,
 }
@@ -170,12 +173,18 @@ pub(crate) struct DriverStats {
     pub(crate) cqes_reaped: u64,
 }
 
+/// What carries the ops: an io_uring, or the epoll fallback that runs the same SQEs.
+enum Ring {
+    Uring(IoUring),
+    Epoll(Box<epoll::Epoll>),
+}
+
 /// Owns the ring and the slab of in-flight ops.
 pub(crate) struct Driver {
     /// Unique per driver in the process: ops remember it, so an op is only ever polled or
     /// dropped into the slab of the ring that holds its SQE.
     pub(crate) id: u64,
-    ring: IoUring,
+    ring: Ring,
     slots: Slab<Entry2>,
     generation: u32,
     in_flight: usize,
@@ -219,17 +228,23 @@ impl Driver {
             }
             cfg
         };
-        let (ring, mut features) = setup::build_ring(cfg)?;
-        let mut probe = Probe::new();
-        if ring.submitter().register_probe(&mut probe).is_err() {
-            // Kernels without the probe (< 5.6) are below our minimum anyway; everything
-            // then reports unsupported and callers take their portable paths.
-            probe = Probe::new();
-        }
-        // IORING_ASYNC_CANCEL_ANY arrived in 5.19 with the socket opcode; the probe cannot
-        // report cancel flags, so the opcode stands in for the release.
-        features.cancel_any = probe.is_supported(opcode::Socket::CODE);
-        features.msg_ring = probe.is_supported(opcode::MsgRingData::CODE);
+        let (ring, features, probe) = match setup::select(cfg, wake_fd)? {
+            setup::Selected::Uring(ring, mut features) => {
+                let mut probe = Probe::new();
+                if ring.submitter().register_probe(&mut probe).is_err() {
+                    // Kernels without the probe (< 5.6) are below our minimum anyway;
+                    // everything then reports unsupported and callers take their portable
+                    // paths.
+                    probe = Probe::new();
+                }
+                // IORING_ASYNC_CANCEL_ANY arrived in 5.19 with the socket opcode; the probe
+                // cannot report cancel flags, so the opcode stands in for the release.
+                features.cancel_any = probe.is_supported(opcode::Socket::CODE);
+                features.msg_ring = probe.is_supported(opcode::MsgRingData::CODE);
+                (Ring::Uring(ring), features, probe)
+            }
+            setup::Selected::Epoll(epoll, features) => (Ring::Epoll(epoll), features, Probe::new()),
+        };
         static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         let mut driver = Driver {
             id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
@@ -265,29 +280,111 @@ impl Driver {
         id
     }
 
-    /// Whether the kernel supports an opcode (`io_uring::opcode::X::CODE`).
+    /// Whether the kernel supports an opcode (`io_uring::opcode::X::CODE`); on the epoll
+    /// driver, whether that driver runs it.
     pub(crate) fn is_supported(&self, opcode: u8) -> bool {
-        self.probe.is_supported(opcode)
+        match self.ring {
+            Ring::Uring(_) => self.probe.is_supported(opcode),
+            Ring::Epoll(_) => epoll::Epoll::is_supported(opcode),
+        }
+    }
+
+    /// Which driver carries the ops.
+    pub(crate) fn kind(&self) -> DriverKind {
+        self.features.driver
     }
 
     pub(crate) fn features(&self) -> setup::Features {
         self.features
     }
 
-    /// The ring's fd, the target of `MSG_RING` wakes from other cores.
+    /// The ring's fd, the target of `MSG_RING` wakes from other cores (-1 on the epoll
+    /// driver, which is woken through its eventfd).
     pub(crate) fn ring_fd(&self) -> RawFd {
         use std::os::fd::AsRawFd;
-        self.ring.as_raw_fd()
+        match &self.ring {
+            Ring::Uring(ring) => ring.as_raw_fd(),
+            Ring::Epoll(_) => -1,
+        }
     }
 
-    /// The ring's submitter, for registering buffers, buffer rings and files.
-    pub(crate) fn submitter(&self) -> io_uring::Submitter<'_> {
-        self.ring.submitter()
+    /// The ring's submitter, for registering files. On the epoll driver, an `Unsupported`
+    /// error saying that `what` needs io_uring.
+    pub(crate) fn submitter(&self, what: &str) -> io::Result<io_uring::Submitter<'_>> {
+        match &self.ring {
+            Ring::Uring(ring) => Ok(ring.submitter()),
+            Ring::Epoll(_) => Err(setup::needs_uring(what)),
+        }
+    }
+
+    /// Registers a provided-buffer ring of `entries` entries at `base` as group `bgid`.
+    ///
+    /// # Safety
+    ///
+    /// The ring memory stays allocated and in place until [`Self::unregister_buf_ring`] for
+    /// `bgid` succeeded or the driver is gone.
+    pub(crate) unsafe fn register_buf_ring(
+        &mut self,
+        base: u64,
+        entries: u16,
+        bgid: u16,
+    ) -> io::Result<()> {
+        match &mut self.ring {
+            // SAFETY: the caller keeps the ring memory alive and in place (this fn's contract).
+            Ring::Uring(ring) => unsafe {
+                ring.submitter()
+                    .register_buf_ring_with_flags(base, entries, bgid, 0)
+            },
+            Ring::Epoll(e) => e.register_buf_ring(base, entries, bgid),
+        }
+    }
+
+    /// Unregisters provided-buffer group `bgid`.
+    pub(crate) fn unregister_buf_ring(&mut self, bgid: u16) -> io::Result<()> {
+        match &mut self.ring {
+            Ring::Uring(ring) => ring.submitter().unregister_buf_ring(bgid),
+            Ring::Epoll(e) => e.unregister_buf_ring(bgid),
+        }
+    }
+
+    /// Registers fixed buffers. The epoll driver needs no registration: its fixed-buffer
+    /// reads and writes use the addresses in the SQE like plain ones.
+    ///
+    /// # Safety
+    ///
+    /// Every iovec stays allocated and in place until [`Self::unregister_buffers`] succeeded
+    /// or the driver is gone.
+    pub(crate) unsafe fn register_buffers(&self, iovecs: &[libc::iovec]) -> io::Result<()> {
+        match &self.ring {
+            // SAFETY: the caller keeps the buffers alive and in place (this fn's contract).
+            Ring::Uring(ring) => unsafe { ring.submitter().register_buffers(iovecs) },
+            Ring::Epoll(_) => Ok(()),
+        }
+    }
+
+    /// Unregisters the fixed buffers.
+    pub(crate) fn unregister_buffers(&self) -> io::Result<()> {
+        match &self.ring {
+            Ring::Uring(ring) => ring.submitter().unregister_buffers(),
+            Ring::Epoll(_) => Ok(()),
+        }
+    }
+
+    /// The fd `fd` is being closed or leaves this core: the epoll driver forgets its
+    /// registration.
+    #[inline]
+    pub(crate) fn forget_fd(&mut self, fd: RawFd) {
+        if let Ring::Epoll(e) = &mut self.ring {
+            e.forget_fd(fd);
+        }
     }
 
     /// Whether SQEs wait in the SQ for an enter.
     pub(crate) fn has_queued(&mut self) -> bool {
-        !self.ring.submission().is_empty()
+        match &mut self.ring {
+            Ring::Uring(ring) => !ring.submission().is_empty(),
+            Ring::Epoll(_) => false,
+        }
     }
 
     pub(crate) fn in_flight(&self) -> usize {
@@ -546,7 +643,9 @@ impl Driver {
         self.stats.enters += 1;
         // Submit only: the sender's CQE is reaped at this core's next turn. On failure the
         // SQE stays queued and goes out with the next enter; the wake is late, not lost.
-        let _ = self.ring.submit();
+        if let Ring::Uring(ring) = &self.ring {
+            let _ = ring.submit();
+        }
         true
     }
 
@@ -558,11 +657,20 @@ impl Driver {
             self.enter(false, None)?;
         }
         loop {
-            // SAFETY: every pointer in `entry` points into a boxed op state that the driver
-            // keeps alive until the final CQE (OpCode contract, op.rs rules 1-2), or into the
-            // driver's own wake buffer, which lives until shutdown reaped the wake read.
-            if unsafe { self.ring.submission().push(entry) }.is_ok() {
-                return Ok(());
+            match &mut self.ring {
+                Ring::Uring(ring) => {
+                    // SAFETY: every pointer in `entry` points into op state that the driver
+                    // keeps alive until the final CQE (OpCode contract, op.rs rules 1-2), or
+                    // into the driver's own wake buffer, which lives until shutdown reaped the
+                    // wake read.
+                    if unsafe { ring.submission().push(entry) }.is_ok() {
+                        return Ok(());
+                    }
+                }
+                Ring::Epoll(e) => {
+                    e.submit(entry);
+                    return Ok(());
+                }
             }
             self.enter(false, None)?;
         }
@@ -571,11 +679,27 @@ impl Driver {
     /// One `io_uring_enter`: submits all queued SQEs; with `wait`, sleeps until one completion
     /// or `timeout`. Then reaps the CQ.
     pub(crate) fn enter(&mut self, wait: bool, timeout: Option<Duration>) -> io::Result<()> {
+        match &mut self.ring {
+            Ring::Uring(_) => {}
+            Ring::Epoll(e) => {
+                self.stats.enters += 1;
+                #[cfg(feature = "fault-injection")]
+                if let Some(errno) = self.faults.as_mut().and_then(|f| f.enter_error()) {
+                    if errno != libc::EINTR && errno != libc::EAGAIN && errno != libc::EBUSY {
+                        return Err(io::Error::from_raw_os_error(errno));
+                    }
+                }
+                let wait = wait && self.wakes.is_empty();
+                e.wait(wait, timeout)?;
+                self.reap();
+                return Ok(());
+            }
+        }
         let mut attempts = 0u32;
         loop {
-            let sq_len = self.ring.submission().len();
-            let overflow = self.ring.submission().cq_overflow();
-            let taskrun = self.ring.submission().taskrun();
+            let sq_len = self.uring().submission().len();
+            let overflow = self.uring().submission().cq_overflow();
+            let taskrun = self.uring().submission().taskrun();
             if overflow {
                 self.stats.cq_overflows += 1;
                 #[cfg(feature = "tracing")]
@@ -590,7 +714,7 @@ impl Driver {
                 // Nothing to submit and the kernel says no completion work is pending.
                 break;
             }
-            if wait && (!self.ring.completion().is_empty() || !self.wakes.is_empty()) {
+            if wait && (!self.uring().completion().is_empty() || !self.wakes.is_empty()) {
                 // Completions already waiting, or wakes found by a reap during a task's poll
                 // (an SQ-full submit) not yet handed to the executor: do not sleep.
                 return self.enter(false, None);
@@ -612,12 +736,12 @@ impl Driver {
                     ts = types::Timespec::from(t);
                     args = args.timespec(&ts);
                 }
-                self.ring.submitter().submit_with_args(1, &args)
+                self.uring().submitter().submit_with_args(1, &args)
             } else {
                 let flags = io_uring::EnterFlags::GETEVENTS.bits();
                 // SAFETY: plain enter without an argument; to_submit is the SQ length.
                 unsafe {
-                    self.ring
+                    self.uring()
                         .submitter()
                         .enter::<libc::sigset_t>(sq_len as u32, 0, flags, None)
                 }
@@ -648,9 +772,53 @@ impl Driver {
         Ok(())
     }
 
+    /// The io_uring (only called on paths that checked the driver is one).
+    #[inline]
+    fn uring(&mut self) -> &mut IoUring {
+        match &mut self.ring {
+            Ring::Uring(ring) => ring,
+            Ring::Epoll(_) => unreachable!("io_uring path taken on the epoll driver"),
+        }
+    }
+
     /// Drains the CQ into the slots.
     pub(crate) fn reap(&mut self) {
-        let mut cq = self.ring.completion();
+        let ring = match &mut self.ring {
+            Ring::Uring(ring) => ring,
+            Ring::Epoll(e) => {
+                let mut cqes = std::mem::take(&mut e.cqes);
+                self.stats.cqes_reaped += cqes.len() as u64;
+                for &(ud, res, flags) in &cqes {
+                    if ud < FIRST_RESERVED_TAG {
+                        dispatch(
+                            &mut self.slots,
+                            &mut self.in_flight,
+                            &mut self.wakes_in_flight,
+                            &mut self.stats,
+                            &mut self.wakes,
+                            &mut self.released,
+                            ud,
+                            RawCqe { res, flags },
+                        );
+                    } else if ud == WAKE_TAG {
+                        self.wake_armed = false;
+                    }
+                }
+                cqes.clear();
+                if let Ring::Epoll(e) = &mut self.ring {
+                    // Keep the allocation, unless completions were posted meanwhile (none
+                    // are: dispatch runs no op code).
+                    if e.cqes.is_empty() {
+                        e.cqes = cqes;
+                    }
+                }
+                if !self.wake_armed && !self.shutting_down {
+                    let _ = self.arm_wake();
+                }
+                return;
+            }
+        };
+        let mut cq = ring.completion();
         cq.sync();
         self.stats.cqes_reaped += cq.len() as u64;
         for cqe in &mut cq {

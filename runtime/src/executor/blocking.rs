@@ -52,7 +52,7 @@ fn idle_timeout() -> Duration {
     Duration::from_nanos(IDLE_NANOS.load(Ordering::Relaxed))
 }
 
-type Job = Box<dyn FnOnce() + Send>;
+pub(crate) type Job = Box<dyn FnOnce() + Send>;
 
 struct Pool {
     state: Mutex<PoolState>,
@@ -131,6 +131,12 @@ impl Pool {
             }
         }
     }
+}
+
+/// Runs `job` on a pool thread: the epoll driver's file ops (their completion goes back to the
+/// driver, not through a join handle).
+pub(crate) fn run(job: Job) {
+    pool().submit(job);
 }
 
 /// Runs a blocking closure on a helper thread and returns a `Send` handle to its result.

@@ -100,7 +100,7 @@ pub(crate) fn target<F: RingFd>(entry: Entry) -> Entry {
 /// Registers a sparse direct-descriptor table of `slots` entries on a new ring (rule 1).
 pub(crate) fn register_table(driver: &Driver, slots: u32) -> io::Result<()> {
     driver
-        .submitter()
+        .submitter("a direct-descriptor table (Builder::direct_files)")?
         .register_files_sparse(slots)
         .map_err(|e| {
             io::Error::new(
@@ -148,7 +148,9 @@ impl Drop for Inner {
         context::with_ring_of(
             &self.core,
             Box::new(move |d| {
-                let _ = d.submitter().register_files_update(index, &[-1]);
+                if let Ok(s) = d.submitter("direct descriptors") {
+                    let _ = s.register_files_update(index, &[-1]);
+                }
             }),
         );
     }
