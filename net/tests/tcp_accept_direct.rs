@@ -18,6 +18,9 @@ const SLOTS: u32 = 4;
 
 #[test]
 fn direct_streams_echo_and_free_their_slots() {
+    if common::uring_only("direct descriptors") {
+        return;
+    }
     let _w = watchdog(Duration::from_secs(60));
     let _s = serial();
     let rt = Runtime::builder().direct_files(SLOTS).build().unwrap();
@@ -83,6 +86,9 @@ fn accept_direct_without_a_table_names_the_setting() {
 
 #[test]
 fn full_table_fails_with_enfile_and_recovers() {
+    if common::uring_only("direct descriptors") {
+        return;
+    }
     let _s = serial();
     let _w = watchdog(Duration::from_secs(30));
     let rt = Runtime::builder().direct_files(2).build().unwrap();

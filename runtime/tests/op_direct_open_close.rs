@@ -28,6 +28,9 @@ fn path() -> CString {
 
 #[test]
 fn direct_open_fills_slots_and_close_frees_them() {
+    if common::uring_only("direct descriptors") {
+        return;
+    }
     let _wd = watchdog("direct_open", Duration::from_secs(30));
     let _s = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let rt = Runtime::builder().direct_files(2).build().unwrap();
@@ -63,6 +66,9 @@ fn direct_open_fills_slots_and_close_frees_them() {
 
 #[test]
 fn direct_fd_is_refused_on_another_ring() {
+    if common::uring_only("direct descriptors") {
+        return;
+    }
     let _wd = watchdog("direct_foreign", Duration::from_secs(30));
     let _s = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let home = Runtime::builder().direct_files(4).build().unwrap();

@@ -28,7 +28,11 @@ impl TcpListener {
     /// ```
     /// use ringbolt_net::{TcpListener, TcpStream};
     ///
-    /// let rt = ringbolt_runtime::Runtime::builder().direct_files(64).build()?;
+    /// // Direct descriptors need io_uring: ask for it (the epoll fallback refuses them).
+    /// let rt = ringbolt_runtime::Runtime::builder()
+    ///     .driver(ringbolt_runtime::DriverKind::IoUring)
+    ///     .direct_files(64)
+    ///     .build()?;
     /// rt.block_on(async {
     ///     let listener = TcpListener::bind("127.0.0.1:0")?;
     ///     let client = TcpStream::connect(listener.local_addr()?).await?;

@@ -145,3 +145,15 @@ static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
 pub fn serial() -> std::sync::MutexGuard<'static, ()> {
     SERIAL.lock().unwrap_or_else(|e| e.into_inner())
 }
+
+/// True, with a note on stderr, when the suite runs on the epoll driver
+/// (`RINGBOLT_DRIVER=epoll`) and the calling test checks io_uring-only behaviour (`what`).
+#[allow(dead_code)]
+pub fn uring_only(what: &str) -> bool {
+    let epoll =
+        std::env::var("RINGBOLT_DRIVER").is_ok_and(|v| v.trim().eq_ignore_ascii_case("epoll"));
+    if epoll {
+        eprintln!("skipped on the epoll driver: {what} is io_uring-only");
+    }
+    epoll
+}

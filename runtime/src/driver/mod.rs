@@ -19,7 +19,7 @@ pub mod fault;
 mod fd;
 pub(crate) mod op;
 pub mod ops;
-mod setup;
+pub(crate) mod setup;
 
 pub use setup::{DriverKind, Features, SetupError};
 
@@ -358,7 +358,11 @@ impl Driver {
         match &self.ring {
             // SAFETY: the caller keeps the buffers alive and in place (this fn's contract).
             Ring::Uring(ring) => unsafe { ring.submitter().register_buffers(iovecs) },
-            Ring::Epoll(_) => Ok(()),
+            // One table per driver, as the kernel allows one per ring.
+            Ring::Epoll(e) => match e.fixed_buffers.replace(true) {
+                false => Ok(()),
+                true => Err(io::Error::from_raw_os_error(libc::EBUSY)),
+            },
         }
     }
 
@@ -366,7 +370,10 @@ impl Driver {
     pub(crate) fn unregister_buffers(&self) -> io::Result<()> {
         match &self.ring {
             Ring::Uring(ring) => ring.submitter().unregister_buffers(),
-            Ring::Epoll(_) => Ok(()),
+            Ring::Epoll(e) => match e.fixed_buffers.replace(false) {
+                true => Ok(()),
+                false => Err(io::Error::from_raw_os_error(libc::ENXIO)),
+            },
         }
     }
 

@@ -73,9 +73,7 @@ impl fmt::Display for DriverKind {
 fn warn_once_bad_env(value: &str) {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
-        eprintln!(
-            "ringbolt: ignoring RINGBOLT_DRIVER={value:?} (expected uring, epoll or auto)"
-        );
+        eprintln!("ringbolt: ignoring RINGBOLT_DRIVER={value:?} (expected uring, epoll or auto)");
     });
 }
 

@@ -107,3 +107,15 @@ pub async fn yield_times(n: usize) {
         ringbolt_runtime::task::yield_now().await;
     }
 }
+
+/// True, with a note on stderr, when the suite runs on the epoll driver
+/// (`RINGBOLT_DRIVER=epoll`) and the calling test checks io_uring-only behaviour (`what`).
+#[allow(dead_code)]
+pub fn uring_only(what: &str) -> bool {
+    let epoll =
+        std::env::var("RINGBOLT_DRIVER").is_ok_and(|v| v.trim().eq_ignore_ascii_case("epoll"));
+    if epoll {
+        eprintln!("skipped on the epoll driver: {what} is io_uring-only");
+    }
+    epoll
+}

@@ -94,6 +94,9 @@ struct FdState {
     nonblock: bool,
     /// `RWF_NOWAIT` is refused on this fd (`EOPNOTSUPP`): use plain calls on `O_NONBLOCK`.
     no_nowait: bool,
+    /// Not seekable (`ESPIPE`): the SQE's offset is ignored, as io_uring ignores it for
+    /// pipes, sockets and eventfds.
+    stream: bool,
     read: List,
     write: List,
     poll: List,
@@ -106,6 +109,7 @@ impl FdState {
         regular: false,
         nonblock: false,
         no_nowait: false,
+        stream: false,
         read: List::EMPTY,
         write: List::EMPTY,
         poll: List::EMPTY,
@@ -211,11 +215,15 @@ pub(crate) struct Epoll {
     timers: BinaryHeap<Reverse<(Instant, u64)>>,
     events: Vec<libc::epoll_event>,
     buf_rings: HashMap<u16, BufRingView>,
+    /// A fixed-buffer table is registered (one per driver, as one per ring).
+    pub(crate) fixed_buffers: Cell<bool>,
     pwait2: bool,
 }
 
 fn errno() -> i32 {
-    io::Error::last_os_error().raw_os_error().unwrap_or(libc::EIO)
+    io::Error::last_os_error()
+        .raw_os_error()
+        .unwrap_or(libc::EIO)
 }
 
 /// `res` of a system call returning -1 and errno.
@@ -260,6 +268,7 @@ impl Epoll {
             timers: BinaryHeap::new(),
             events: Vec::with_capacity(256),
             buf_rings: HashMap::new(),
+            fixed_buffers: Cell::new(false),
             pwait2: true,
         })
     }
@@ -699,7 +708,8 @@ impl Epoll {
         }
         if self.pool.any.load(Ordering::Acquire) {
             self.pool.any.store(false, Ordering::Release);
-            let done = std::mem::take(&mut *self.pool.cqes.lock().unwrap_or_else(|e| e.into_inner()));
+            let done =
+                std::mem::take(&mut *self.pool.cqes.lock().unwrap_or_else(|e| e.into_inner()));
             for (ud, r, f) in done {
                 if f & CQE_F_MORE == 0 {
                     self.index.remove(&ud);
@@ -855,7 +865,12 @@ impl Epoll {
                     return Step::Pool;
                 }
                 let flags = if st.no_nowait { 0 } else { libc::RWF_NOWAIT };
-                match rw(&s, flags) {
+                let mut r = rw(&s, flags, st.stream);
+                if r == -libc::ESPIPE && !st.stream {
+                    self.state(fd).stream = true;
+                    r = rw(&s, flags, true);
+                }
+                match r {
                     r if r >= 0 => Step::Done(r, 0),
                     r if r == -libc::EAGAIN => Step::Again(dir),
                     r if r == -libc::EOPNOTSUPP && flags != 0 => {
@@ -977,7 +992,11 @@ impl Epoll {
                 // SAFETY: `addr`/`off` are the op's socket address and its length, alive while
                 // the op is in flight (rule 1).
                 let r = unsafe {
-                    libc::connect(fd, s.addr as *const libc::sockaddr, s.off as libc::socklen_t)
+                    libc::connect(
+                        fd,
+                        s.addr as *const libc::sockaddr,
+                        s.off as libc::socklen_t,
+                    )
                 };
                 match res(r as isize) {
                     r if r == -libc::EINPROGRESS => {
@@ -1043,7 +1062,12 @@ impl Epoll {
     }
 
     /// The provided-buffer ring at `base` with `entries` entries serves group `bgid`.
-    pub(crate) fn register_buf_ring(&mut self, base: u64, entries: u16, bgid: u16) -> io::Result<()> {
+    pub(crate) fn register_buf_ring(
+        &mut self,
+        base: u64,
+        entries: u16,
+        bgid: u16,
+    ) -> io::Result<()> {
         if !entries.is_power_of_two() {
             return Err(io::Error::from_raw_os_error(libc::EINVAL));
         }
@@ -1101,8 +1125,9 @@ fn poll_now(fd: RawFd, mask: u32) -> i32 {
     }
 }
 
-/// A read or write SQE as `preadv2`/`pwritev2` with `flags` (`RWF_*`) added to its own.
-fn rw(s: &RawSqe, flags: i32) -> i32 {
+/// A read or write SQE as `preadv2`/`pwritev2` with `flags` (`RWF_*`) added to its own; at the
+/// file position instead of the SQE's offset when `stream` (the fd is not seekable).
+fn rw(s: &RawSqe, flags: i32, stream: bool) -> i32 {
     let vectored = matches!(s.opcode, opcode::Readv::CODE | opcode::Writev::CODE);
     let one = libc::iovec {
         iov_base: s.addr as *mut libc::c_void,
@@ -1113,7 +1138,7 @@ fn rw(s: &RawSqe, flags: i32) -> i32 {
     } else {
         (&one as *const libc::iovec, 1)
     };
-    let off = s.off as i64;
+    let off = if stream { -1 } else { s.off as i64 };
     let flags = s.op_flags as i32 | flags;
     let write = matches!(
         s.opcode,
@@ -1221,8 +1246,13 @@ fn blocking_rw(s: &RawSqe) -> i32 {
         s.opcode,
         opcode::Write::CODE | opcode::Writev::CODE | opcode::WriteFixed::CODE
     );
+    let mut stream = false;
     loop {
-        let r = rw(s, 0);
+        let r = rw(s, 0, stream);
+        if r == -libc::ESPIPE && !stream {
+            stream = true;
+            continue;
+        }
         if r != -libc::EAGAIN {
             return r;
         }
@@ -1246,11 +1276,26 @@ fn blocking_splice(s: &RawSqe) -> i32 {
     let mut off_in = s.addr as i64;
     let mut off_out = s.off as i64;
     loop {
-        let pin: *mut i64 = if off_in == -1 { std::ptr::null_mut() } else { &mut off_in };
-        let pout: *mut i64 = if off_out == -1 { std::ptr::null_mut() } else { &mut off_out };
+        let pin: *mut i64 = if off_in == -1 {
+            std::ptr::null_mut()
+        } else {
+            &mut off_in
+        };
+        let pout: *mut i64 = if off_out == -1 {
+            std::ptr::null_mut()
+        } else {
+            &mut off_out
+        };
         // SAFETY: plain syscall on fds the op holds open; offsets point at locals.
         let r = res(unsafe {
-            libc::splice(fd_in, pin, s.fd, pout, s.len as usize, s.op_flags & !SPLICE_F_FD_IN_FIXED)
+            libc::splice(
+                fd_in,
+                pin,
+                s.fd,
+                pout,
+                s.len as usize,
+                s.op_flags & !SPLICE_F_FD_IN_FIXED,
+            )
         });
         if r != -libc::EAGAIN {
             return r;

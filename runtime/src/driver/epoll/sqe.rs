@@ -117,7 +117,10 @@ mod tests {
 
         let e = opcode::Splice::new(types::Fd(3), 11, types::Fd(4), 12, 100).build();
         let s = RawSqe::of(&e);
-        assert_eq!((s.fd, s.file_index as i32, s.addr, s.off, s.len), (4, 3, 11, 12, 100));
+        assert_eq!(
+            (s.fd, s.file_index as i32, s.addr, s.off, s.len),
+            (4, 3, 11, 12, 100)
+        );
 
         let e = opcode::Send::new(types::Fd(5), buf.as_ptr(), 4)
             .dest_addr(buf.as_ptr().cast())

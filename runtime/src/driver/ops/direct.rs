@@ -114,6 +114,17 @@ pub(crate) fn register_table(driver: &Driver, slots: u32) -> io::Result<()> {
         })
 }
 
+/// Direct descriptors live in an io_uring's fixed-file table: on the epoll driver, an
+/// `Unsupported` error that says so.
+pub(crate) fn check_uring() -> io::Result<()> {
+    match crate::driver::current::try_with_driver(|d| d.kind()) {
+        Ok(crate::DriverKind::Epoll) => Err(crate::driver::setup::needs_uring(
+            "a direct descriptor (accept_direct, open_direct; Builder::direct_files)",
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// The error of a direct accept or open that found no free slot (`ENFILE`): names the setting.
 #[cold]
 pub(crate) fn no_slot(e: io::Error, what: &str) -> io::Error {

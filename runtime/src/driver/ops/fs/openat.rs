@@ -76,6 +76,9 @@ impl OpenAtDirect {
 // boxed op and does not move until the final CQE.
 unsafe impl OpCode for OpenAtDirect {
     type Output = io::Result<DirectFd>;
+    fn validate(&self) -> io::Result<()> {
+        crate::driver::ops::direct::check_uring()
+    }
     fn build(&mut self) -> Entry {
         opcode::OpenAt::new(types::Fd(libc::AT_FDCWD), self.path.as_ptr())
             .file_index(Some(types::DestinationSlot::auto_target()))

@@ -104,6 +104,9 @@ impl AcceptDirect {
 // INLINE); the listener stays open because the op holds a SharedFd clone.
 unsafe impl OpCode for AcceptDirect {
     type Output = io::Result<(DirectFd, SockAddr)>;
+    fn validate(&self) -> io::Result<()> {
+        crate::driver::ops::direct::check_uring()
+    }
     fn build(&mut self) -> Entry {
         let (addr, len) = self.addr.as_out();
         opcode::Accept::new(types::Fd(self.fd.raw()), addr, len)
