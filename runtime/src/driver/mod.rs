@@ -52,6 +52,14 @@ pub(crate) const MSG_RING_TAG: u64 = u64::MAX - 2;
 /// generation `u32::MAX` it stays under.
 const FIRST_RESERVED_TAG: u64 = MSG_RING_TAG;
 
+/// What [`Driver::submit`] did with a single-shot op.
+pub(crate) enum Submitted {
+    /// In flight under this key.
+    InFlight(Key),
+    /// Completed during the submission (epoll driver): its final CQE.
+    Done(RawCqe),
+}
+
 /// The outcome of one CQE.
 #[derive(Debug)]
 pub struct CqeResult {
@@ -203,6 +211,8 @@ pub(crate) struct Driver {
     next_bgid: u16,
     /// `MSG_RING` wakes sent whose own CQE has not arrived.
     wakes_in_flight: usize,
+    /// `ops_submitted` at the last wait of the epoll driver (for the SQEs-per-enter metric).
+    submitted_at_wait: u64,
     #[cfg(feature = "fault-injection")]
     faults: Option<fault::Faults>,
     /// Set by the runtime when metrics are on: SQEs per enter.
@@ -263,6 +273,7 @@ impl Driver {
             stats: DriverStats::default(),
             next_bgid: 0,
             wakes_in_flight: 0,
+            submitted_at_wait: 0,
             #[cfg(feature = "fault-injection")]
             faults,
             metrics: None,
@@ -469,16 +480,30 @@ impl Driver {
         self.insert(slot)
     }
 
-    /// Queues a single-shot op's SQE; it reaches the kernel with the next enter.
+    /// Queues a single-shot op's SQE; it reaches the kernel with the next enter. On the epoll
+    /// driver an op that completed at once (a send with room in the socket buffer, a read
+    /// with data queued) comes back with its CQE, so its future need not wait for a turn.
     #[inline]
-    pub(crate) fn submit(&mut self, entry: Entry, waker: &Waker) -> io::Result<Key> {
-        self.submit_entry(
+    pub(crate) fn submit(&mut self, entry: Entry, waker: &Waker) -> io::Result<Submitted> {
+        let key = self.submit_entry(
             entry,
             Slot::Waiting {
                 waker: Some(waker.clone()),
                 result: None,
             },
-        )
+        )?;
+        if let Ring::Epoll(e) = &mut self.ring {
+            if let Some(cqe) = e.take_only_cqe(key) {
+                if matches!(self.slot_mut(key), Some(Slot::Waiting { .. })) {
+                    self.slots.remove(key as u32 as usize);
+                    self.in_flight -= 1;
+                    self.stats.ops_completed += 1;
+                    self.stats.cqes_reaped += 1;
+                    return Ok(Submitted::Done(cqe));
+                }
+            }
+        }
+        Ok(Submitted::InFlight(key))
     }
 
     /// Queues a multishot op's SQE.
@@ -696,6 +721,11 @@ impl Driver {
                         return Err(io::Error::from_raw_os_error(errno));
                     }
                 }
+                if let Some(m) = &self.metrics {
+                    m.sqes_per_enter
+                        .record(self.stats.ops_submitted - self.submitted_at_wait);
+                }
+                self.submitted_at_wait = self.stats.ops_submitted;
                 let wait = wait && self.wakes.is_empty();
                 e.wait(wait, timeout)?;
                 self.reap();

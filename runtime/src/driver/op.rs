@@ -23,7 +23,7 @@
 //!    unwind's `Drop` parks it (own driver current) or leaks it (anywhere else).
 
 use super::current;
-use super::{CqeResult, Key};
+use super::{CqeResult, Key, Submitted};
 use io_uring::squeue::Entry;
 use std::future::Future;
 use std::io;
@@ -391,10 +391,12 @@ impl<T: OpCode> Future for Op<T> {
                 }
                 let entry = data.build();
                 match current::try_with_driver(|d| d.submit(entry, cx.waker()).map(|k| (k, d.id))) {
-                    Ok(Ok((key, id))) => {
+                    Ok(Ok((Submitted::InFlight(key), id))) => {
                         this.phase = Phase::InFlight(key, id);
                         Poll::Pending
                     }
+                    // Completed during the submission (epoll driver): nothing is in flight.
+                    Ok(Ok((Submitted::Done(cqe), _))) => Poll::Ready(this.finish(cqe.into())),
                     // Nothing reached the kernel: the state may go back to the caller.
                     Ok(Err(e)) => Poll::Ready(this.finish(CqeResult::error(e))),
                     Err(why) => Poll::Ready(this.finish(CqeResult::error(no_driver_error(why)))),
