@@ -155,6 +155,7 @@ pub(crate) fn build_ring(cfg: &DriverConfig) -> io::Result<(IoUring, Features)> 
 }
 
 /// The driver [`select`] chose.
+#[allow(clippy::large_enum_variant)] // built once per core
 pub(crate) enum Selected {
     Uring(IoUring, Features),
     Epoll(Box<super::epoll::Epoll>, Features),

@@ -318,9 +318,7 @@ impl Epoll {
         let n = self.cqes.len();
         match self.cqes.last() {
             Some(&(ud, res, flags))
-                if ud == key
-                    && flags & CQE_F_MORE == 0
-                    && (n < 2 || self.cqes[n - 2].0 != key) =>
+                if ud == key && flags & CQE_F_MORE == 0 && (n < 2 || self.cqes[n - 2].0 != key) =>
             {
                 self.cqes.pop();
                 Some(super::RawCqe { res, flags })
@@ -478,7 +476,7 @@ impl Epoll {
                     self.post(ud, -libc::EOPNOTSUPP, 0);
                     return;
                 }
-                self.to_pool(s)
+                self.send_to_pool(s)
             }
             _ if !Self::is_supported(s.opcode) || s.flags & IOSQE_FIXED_FILE != 0 => {
                 self.post(ud, -libc::EOPNOTSUPP, 0)
@@ -523,7 +521,7 @@ impl Epoll {
                 Step::Again(dir) => {
                     match self.register(p.sqe.fd) {
                         Ok(()) => {}
-                        Err(libc::EPERM) => return self.to_pool(p.sqe),
+                        Err(libc::EPERM) => return self.send_to_pool(p.sqe),
                         Err(e) => return self.finish(&p.sqe, -e, 0),
                     }
                     if dir == Dir::Poll {
@@ -540,7 +538,7 @@ impl Epoll {
                     self.park(p);
                     return;
                 }
-                Step::Pool => return self.to_pool(p.sqe),
+                Step::Pool => return self.send_to_pool(p.sqe),
             }
         }
     }
@@ -604,7 +602,7 @@ impl Epoll {
         self.parked.remove(idx as usize)
     }
 
-    fn to_pool(&mut self, s: RawSqe) {
+    fn send_to_pool(&mut self, s: RawSqe) {
         self.index.insert(s.user_data, Where::Pool);
         let done = self.pool.clone();
         crate::executor::blocking::run(Box::new(move || {
@@ -829,7 +827,7 @@ impl Epoll {
                 }
                 Step::Pool => {
                     let p = self.unlink(head);
-                    self.to_pool(p.sqe);
+                    self.send_to_pool(p.sqe);
                 }
             }
         }
@@ -1189,9 +1187,9 @@ fn rw(s: &RawSqe, flags: i32, stream: bool) -> i32 {
 
 /// Runs a blocking op on a pool thread; returns its CQE `res` and flags.
 fn blocking(s: &RawSqe) -> (i32, u32) {
-    // SAFETY (all calls below): every pointer in the SQE points into the op's state (paths,
-    // buffers, statx and iovec storage), which the driver keeps alive and unmoved until this
-    // op's CQE is reaped (rule 1), and each fd is held open by the op.
+    // SAFETY: every pointer in the SQE points into the op's state (paths, buffers, statx and
+    // iovec storage), which the driver keeps alive and unmoved until this op's CQE is reaped
+    // (rule 1), and each fd is held open by the op.
     let r: isize = unsafe {
         match s.opcode {
             opcode::Read::CODE
