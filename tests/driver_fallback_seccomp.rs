@@ -357,7 +357,7 @@ async fn verified_echo() -> std::io::Result<usize> {
         let sent = pattern(len, i as u64 + 1);
         let (res, _) = client.write_all(sent.clone()).await;
         res?;
-        let (res, got) = client.read_exact(vec![0u8; len]).await;
+        let (res, got) = client.read_exact(vec![0u8; len].into_boxed_slice()).await;
         res?;
         assert!(
             got == sent,
@@ -387,9 +387,11 @@ async fn file_round_trip() -> std::io::Result<()> {
     file.sync_all().await?;
     file.close().await?;
     let file = ringbolt::fs::File::open(&path).await?;
-    let (res, back) = file.read_exact_at(vec![0u8; data.len()], 0).await;
+    let (res, back) = file
+        .read_exact_at(vec![0u8; data.len()].into_boxed_slice(), 0)
+        .await;
     res?;
-    assert!(back == data, "file contents came back altered");
+    assert!(back[..] == data[..], "file contents came back altered");
     let meta = file.metadata().await?;
     assert_eq!(meta.len(), data.len() as u64);
     file.close().await?;
