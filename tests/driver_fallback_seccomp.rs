@@ -360,7 +360,7 @@ async fn verified_echo() -> std::io::Result<usize> {
         let (res, got) = client.read_exact(vec![0u8; len].into_boxed_slice()).await;
         res?;
         assert!(
-            got == sent,
+            got[..] == sent[..],
             "echo chunk {i} ({len} bytes) came back altered"
         );
         verified += len;
