@@ -15,7 +15,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use ringbolt::net::{TcpListener, TcpStream};
-use ringbolt::runtime::DriverKind;
+use ringbolt::DriverKind;
 
 /// Set (to the child test's name) in the environment of a child process.
 const CHILD_ENV: &str = "RINGBOLT_TEST_SECCOMP_CHILD";
@@ -417,7 +417,7 @@ fn child_fallback_serves_echo_and_files() {
             .await
             .expect("echo and file work timed out")
             .expect("echo and file work");
-        let driver = ringbolt::runtime::driver_kind();
+        let driver = ringbolt::driver_kind();
         assert_eq!(ringbolt::stats().driver, driver);
         (driver, verified)
     });
@@ -428,13 +428,13 @@ fn child_fallback_serves_echo_and_files() {
     // A second runtime on this thread and one on another thread: the notice stays single.
     let again = ringbolt::Runtime::new().expect("second Runtime::new");
     assert_eq!(
-        again.block_on(async { ringbolt::runtime::driver_kind() }),
+        again.block_on(async { ringbolt::driver_kind() }),
         DriverKind::Epoll
     );
     drop(again);
     let other = std::thread::spawn(|| {
         let rt = ringbolt::Runtime::new().expect("Runtime::new on another thread");
-        rt.block_on(async { ringbolt::runtime::driver_kind() })
+        rt.block_on(async { ringbolt::driver_kind() })
     })
     .join()
     .expect("other thread");
@@ -481,7 +481,7 @@ fn child_forced_uring_fails() {
         .driver(DriverKind::Epoll)
         .build()
         .expect("Builder::driver(Epoll) wins over RINGBOLT_DRIVER=uring");
-    let kind = rt.block_on(async { ringbolt::runtime::driver_kind() });
+    let kind = rt.block_on(async { ringbolt::driver_kind() });
     report("builder epoll driver", format_args!("{kind:?}"));
 }
 
