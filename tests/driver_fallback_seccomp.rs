@@ -9,6 +9,9 @@
 //! [`CHILD_ENV`] set; the child test installs the filter and does the work; the parent checks the
 //! child's exit status, stdout and stderr. Without [`CHILD_ENV`] the child tests return at once.
 //! The parent kills a child that runs longer than [`CHILD_LIMIT`].
+//!
+//! The hand-written BPF program knows the syscall ABI of x86_64 and aarch64 only.
+#![cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
 
 use std::io::Read;
 use std::process::{Command, Stdio};
