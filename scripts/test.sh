@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The test command: installs what the tests need, then runs the whole workspace's tests.
+# The test command: installs what the tests need, then runs the whole workspace's tests twice,
+# on the default driver and with the epoll driver forced (RINGBOLT_DRIVER=epoll).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,6 +18,29 @@ if [ ${#need[@]} -gt 0 ]; then
   fi
 fi
 
-cargo test --workspace --release --no-fail-fast "$@"
+# The whole suite runs twice: on the default driver (io_uring, or epoll where io_uring is
+# unavailable), then with the epoll driver forced. Both passes always run; the script fails if
+# either did. Tests of io_uring-only behaviour say so and skip in the epoll pass.
+failed=()
+
+echo "== tests, pass 1 of 2: default driver (RINGBOLT_DRIVER unset: io_uring, epoll if unavailable)"
+if ! env -u RINGBOLT_DRIVER cargo test --workspace --release --no-fail-fast "$@"; then
+  failed+=("pass 1 (default driver)")
+fi
 # The `tracing` feature: its events test, and stall reports going through tracing.
-cargo test -p ringbolt-runtime --release --features tracing --test tracing_events --test stall_report "$@"
+echo "== tests, pass 1 of 2: the tracing feature (default driver)"
+if ! env -u RINGBOLT_DRIVER cargo test -p ringbolt-runtime --release --features tracing \
+  --test tracing_events --test stall_report "$@"; then
+  failed+=("pass 1 (tracing feature)")
+fi
+
+echo "== tests, pass 2 of 2: RINGBOLT_DRIVER=epoll (the epoll driver forced)"
+if ! RINGBOLT_DRIVER=epoll cargo test --workspace --release --no-fail-fast "$@"; then
+  failed+=("pass 2 (RINGBOLT_DRIVER=epoll)")
+fi
+
+if [ ${#failed[@]} -gt 0 ]; then
+  printf 'FAILED: %s\n' "${failed[@]}"
+  exit 1
+fi
+echo "== tests: both passes (default driver, RINGBOLT_DRIVER=epoll) passed"

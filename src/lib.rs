@@ -73,8 +73,8 @@ pub use ringbolt_macros::main;
 pub use ringbolt_macros::test;
 
 pub use ringbolt_runtime::{
-    buf, core_id, cores, io, join, metrics, select, shutdown, signal, spawn, spawn_on, stall,
-    stats, sync, task, time, try_join, Builder, Runtime, Stats,
+    buf, core_id, cores, driver_kind, io, join, metrics, select, shutdown, signal, spawn, spawn_on,
+    stall, stats, sync, task, time, try_join, Builder, DriverKind, Runtime, Stats,
 };
 
 /// Support for the attribute macros' expansions; not a public API.

@@ -209,11 +209,12 @@ struct RunFlags {
     /// Skip the HTTP part (hyper on ringbolt vs tokio; runs take half of --duration)
     #[arg(long)]
     no_http: bool,
-    /// Echo contenders (ringbolt,tokio-mt,tokio-percore,monoio,raw-uring,raw-epoll; opt-in:
+    /// Echo contenders (ringbolt,ringbolt-epoll,tokio-mt,tokio-percore,monoio,raw-uring,raw-epoll; opt-in:
     /// ringbolt-poll, the readiness path); also filters HTTP contenders
     #[arg(long, value_name = "LIST", value_parser = parse_name_list)]
     contenders: Option<::std::vec::Vec<String>>,
-    /// File contenders (ringbolt,monoio,raw-uring,tokio-fs,tokio-blocking,std-pread,fio-uring,fio-psync)
+    /// File contenders (ringbolt,ringbolt-epoll,monoio,raw-uring,tokio-fs,tokio-blocking,std-pread,
+    /// fio-uring,fio-psync)
     #[arg(long, value_name = "LIST", value_parser = parse_name_list)]
     file_contenders: Option<::std::vec::Vec<String>>,
     /// Connection counts [default: 1,64,256]

@@ -11,6 +11,57 @@ use std::time::Duration;
 /// Timeout for a child's `ready` line or a reply to `stats`.
 pub const REPLY_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// The environment variable that selects ringbolt's driver (`uring`, `epoll` or `auto`).
+pub const DRIVER_ENV: &str = "RINGBOLT_DRIVER";
+
+/// The ringbolt driver a contender's child runs on (`--serve` or `--file-worker` name): the
+/// `-epoll` contenders force the epoll driver; every other ringbolt contender forces io_uring,
+/// so that where io_uring is forbidden its row shows the setup error rather than silently
+/// measuring the fallback. `None` for contenders that are not ringbolt.
+pub fn ringbolt_driver(contender: &str) -> Option<&'static str> {
+    let name = contender.strip_prefix("http-").unwrap_or(contender);
+    if !name.starts_with("ringbolt") {
+        return None;
+    }
+    Some(if name.ends_with("-epoll") {
+        "epoll"
+    } else {
+        "uring"
+    })
+}
+
+/// Sets [`DRIVER_ENV`] for a contender's child as [`ringbolt_driver`] says (and removes it for
+/// the others, so a value in the runner's own environment cannot leak into a row's meaning).
+pub fn set_driver_env(cmd: &mut Command, contender: &str) {
+    match ringbolt_driver(contender) {
+        Some(driver) => cmd.env(DRIVER_ENV, driver),
+        None => cmd.env_remove(DRIVER_ENV),
+    };
+}
+
+/// Child side: inside a ringbolt runtime, checks that it runs on the driver [`DRIVER_ENV`] asked
+/// for, so a row labelled `-epoll` can never be measured on io_uring (or the reverse).
+///
+/// # Errors
+/// A message naming both drivers when they differ.
+pub fn check_driver() -> Result<(), String> {
+    use ringbolt_runtime::DriverKind;
+    let asked = std::env::var(DRIVER_ENV).unwrap_or_default();
+    let running = ringbolt_runtime::driver_kind();
+    let ok = match asked.as_str() {
+        "epoll" => matches!(running, DriverKind::Epoll),
+        "uring" => matches!(running, DriverKind::IoUring),
+        _ => true,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "{DRIVER_ENV}={asked} but the runtime runs on the {running:?} driver"
+        ))
+    }
+}
+
 /// A running echo server child process.
 pub struct ServerProcess {
     child: Child,
@@ -28,7 +79,9 @@ impl ServerProcess {
     /// passed through, so its reason is on the terminal).
     pub fn spawn(contender: &str, cores: &str, buf_size: usize) -> io::Result<ServerProcess> {
         let exe = std::env::current_exe()?;
-        let mut child = Command::new(exe)
+        let mut cmd = Command::new(exe);
+        set_driver_env(&mut cmd, contender);
+        let mut child = cmd
             .args(["--serve", contender, "--cores", cores, "--buf"])
             .arg(buf_size.to_string())
             .stdin(Stdio::piped())
@@ -183,4 +236,20 @@ pub fn run_with_timeout(cmd: &mut Command, limit: Duration) -> io::Result<(bool,
     let out = out.join().unwrap_or_default();
     let err = err.join().unwrap_or_default();
     Ok((status.success(), out, err))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn driver_per_contender() {
+        assert_eq!(ringbolt_driver("ringbolt"), Some("uring"));
+        assert_eq!(ringbolt_driver("ringbolt-poll"), Some("uring"));
+        assert_eq!(ringbolt_driver("http-ringbolt"), Some("uring"));
+        assert_eq!(ringbolt_driver("ringbolt-epoll"), Some("epoll"));
+        assert_eq!(ringbolt_driver("tokio-mt"), None);
+        assert_eq!(ringbolt_driver("raw-epoll"), None);
+        assert_eq!(ringbolt_driver("http-tokio-percore"), None);
+    }
 }

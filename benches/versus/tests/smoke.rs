@@ -135,6 +135,10 @@ fn tiny_matrix_every_contender_verified() {
         csv.contains("\necho,monoio,") && csv.contains("\nfile,monoio,"),
         "monoio's echo and file rows in the CSV"
     );
+    assert!(
+        csv.contains("\necho,ringbolt-epoll,") && csv.contains("\nfile,ringbolt-epoll,"),
+        "both ringbolt drivers have echo and file rows in the CSV"
+    );
     let svg = std::fs::read_to_string(out.join("chart.svg")).expect("chart.svg written");
     assert!(
         svg.contains("<svg")

@@ -30,9 +30,11 @@ pub mod worker;
 use dataset::Dataset;
 pub use spec::{FileSpec, Op, WorkerReport, Workload};
 
-/// File contenders, in table order.
+/// File contenders, in table order. `ringbolt-epoll` is the `ringbolt` contender on ringbolt's
+/// epoll driver, where file I/O runs on the runtime's blocking pool.
 pub const FILE_CONTENDERS: &[&str] = &[
     "ringbolt",
+    "ringbolt-epoll",
     "monoio",
     "tokio-fs",
     "tokio-blocking",
@@ -199,6 +201,7 @@ fn run_one(ctx: &Ctx, ds: &Dataset, w: &Workload, contender: &str) -> Result<Wor
     let json = serde_json::to_string(&spec).map_err(|e| e.to_string())?;
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     let mut cmd = Command::new(exe);
+    crate::child::set_driver_env(&mut cmd, contender);
     cmd.args(["--file-worker", contender]).arg(json);
     let (ok, out, err) =
         run_with_timeout(&mut cmd, limit).map_err(|e| format!("{contender}: {e}"))?;

@@ -3,6 +3,9 @@
 //! from `File::alloc_aligned`, like the other contenders. (A plain 128 KiB `Vec` starts 16 bytes
 //! past a page boundary, where the kernel's copy into user memory ran about 6x slower on this
 //! AMD host: `seqread-128k-qd1` measured 0.22x the bare ring with it, 0.97x aligned.)
+//!
+//! `ringbolt-epoll` runs this contender on the epoll driver (started with
+//! `RINGBOLT_DRIVER=epoll`, checked in the child), where file I/O goes to the blocking pool.
 
 use std::io;
 use std::rc::Rc;
@@ -22,6 +25,7 @@ use super::spec::{FileSpec, Op};
 pub fn run(spec: &FileSpec, window: &Window) -> io::Result<Recorder> {
     let rt = ringbolt_runtime::Runtime::new()?;
     rt.block_on(async {
+        crate::child::check_driver().map_err(io::Error::other)?;
         let w = &spec.workload;
         let file = Rc::new(
             OpenOptions::new()

@@ -48,7 +48,8 @@ fn run(contender: &str, spec_json: &str) -> io::Result<WorkerReport> {
         "tokio-fs" => super::tokio_fs::run_fs(&spec, &window)?,
         "tokio-blocking" => super::tokio_fs::run_blocking(&spec, &window)?,
         "std-pread" => super::pread::run(&spec, &window)?,
-        "ringbolt" => super::ringbolt::run(&spec, &window)?,
+        // `ringbolt-epoll`: the same contender, started with RINGBOLT_DRIVER=epoll.
+        "ringbolt" | "ringbolt-epoll" => super::ringbolt::run(&spec, &window)?,
         "monoio" => super::monoio::run(&spec, &window)?,
         other => {
             return Err(io::Error::new(

@@ -30,9 +30,11 @@ pub mod ringbolt;
 pub mod tokio_mt;
 pub mod tokio_percore;
 
-/// Echo contenders, in table order.
+/// Echo contenders, in table order. `ringbolt-epoll` is the `ringbolt` server on ringbolt's
+/// epoll driver (the fallback where io_uring is forbidden), so both drivers appear side by side.
 pub const ECHO_CONTENDERS: &[&str] = &[
     "ringbolt",
+    "ringbolt-epoll",
     "tokio-mt",
     "tokio-percore",
     "monoio",
@@ -122,7 +124,9 @@ pub fn serve(args: &ServeArgs) -> io::Result<()> {
         "raw-uring" => raw_uring::start(&args.cores, args.buf_size)?,
         "tokio-mt" => tokio_mt::start(&args.cores, args.buf_size)?,
         "tokio-percore" => tokio_percore::start(&args.cores, args.buf_size)?,
-        "ringbolt" => ringbolt::start(&args.cores, args.buf_size)?,
+        // The same server; the parent started this child with RINGBOLT_DRIVER=epoll (see
+        // `child::set_driver_env`), and `ringbolt::start` checks the driver it got.
+        "ringbolt" | "ringbolt-epoll" => ringbolt::start(&args.cores, args.buf_size)?,
         "ringbolt-poll" => ringbolt::start_poll(&args.cores, args.buf_size)?,
         "monoio" => monoio::start(&args.cores, args.buf_size)?,
         "http-ringbolt" => http::start_ringbolt(&args.cores)?,

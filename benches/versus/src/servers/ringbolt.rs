@@ -2,6 +2,8 @@
 //! cores), each with its own `TcpListener::bind_reuseport` on the same port, the echo loop users
 //! write: `read` into an owned buffer, `write_all` the bytes read.
 //!
+//! `ringbolt-epoll` is this server on the epoll driver (its child process is started with
+//! `RINGBOLT_DRIVER=epoll`; every core checks the driver it got before it binds).
 //! `ringbolt-poll` (opt-in) serves the same way through the readiness path (`PollIo`).
 //!
 //! The port is reserved first by a std listener so every core binds the same one; that listener
@@ -48,6 +50,10 @@ fn launch(cores: &[usize], buf_size: usize, poll: bool) -> io::Result<u16> {
                 .launch(|_core| {
                     let bound = bound_tx.clone();
                     async move {
+                        if let Err(e) = crate::child::check_driver() {
+                            let _ = bound.send(Err(e));
+                            return;
+                        }
                         let listener = match TcpListener::bind_reuseport(("127.0.0.1", port)) {
                             Ok(l) => l,
                             Err(e) => {
