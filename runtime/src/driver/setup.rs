@@ -211,7 +211,7 @@ pub(crate) fn select(cfg: &DriverConfig, wake_fd: std::os::fd::RawFd) -> io::Res
                 }
                 drop(ring);
                 fallback_notice(&format!(
-                    "this kernel's io_uring lacks opcodes ringbolt needs ({missing:?}; Linux                      5.19 or newer has them all)"
+                    "this kernel's io_uring lacks opcodes ringbolt needs ({missing:?}; Linux 5.19 or newer has them all)"
                 ));
                 epoll()
             }
@@ -243,7 +243,7 @@ fn fallback_notice(cause: &str) {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
         let line = format!(
-            "ringbolt: io_uring unavailable, running on the epoll driver (sockets via epoll,              files on a thread pool). Cause: {}. Set RINGBOLT_DRIVER=epoll to choose it              explicitly, or RINGBOLT_DRIVER=uring to make this an error",
+            "ringbolt: io_uring unavailable, running on the epoll driver (sockets via epoll, files on a thread pool). Cause: {}. Set RINGBOLT_DRIVER=epoll to choose it explicitly, or RINGBOLT_DRIVER=uring to make this an error",
             cause.replace('\n', " ")
         );
         #[cfg(feature = "tracing")]
@@ -259,7 +259,7 @@ pub(crate) fn needs_uring(what: &str) -> io::Error {
     io::Error::new(
         io::ErrorKind::Unsupported,
         format!(
-            "{what} needs io_uring, and this runtime runs on the epoll driver (io_uring is              unavailable here, or RINGBOLT_DRIVER / Builder::driver chose epoll); see              docs/drivers.md"
+            "{what} needs io_uring, and this runtime runs on the epoll driver (io_uring is unavailable here, or RINGBOLT_DRIVER / Builder::driver chose epoll); see docs/drivers.md"
         ),
     )
 }

@@ -97,6 +97,9 @@ struct FdState {
     /// Not seekable (`ESPIPE`): the SQE's offset is ignored, as io_uring ignores it for
     /// pipes, sockets and eventfds.
     stream: bool,
+    /// Whether the fd was opened with `O_DIRECT` (read once, at its first read or write):
+    /// `RWF_NOWAIT` does not keep such reads off the device, so they go to the pool at once.
+    direct: Option<bool>,
     read: List,
     write: List,
     poll: List,
@@ -110,6 +113,7 @@ impl FdState {
         nonblock: false,
         no_nowait: false,
         stream: false,
+        direct: None,
         read: List::EMPTY,
         write: List::EMPTY,
         poll: List::EMPTY,
@@ -876,8 +880,14 @@ impl Epoll {
                     opcode::Write::CODE | opcode::Writev::CODE | opcode::WriteFixed::CODE
                 );
                 let dir = if write { Dir::Write } else { Dir::Read };
-                let st = *self.state(fd);
-                if st.regular && st.no_nowait {
+                let mut st = *self.state(fd);
+                if st.direct.is_none() {
+                    // SAFETY: plain fcntl on an fd the op holds open.
+                    let fl = unsafe { libc::fcntl(fd, libc::F_GETFL) };
+                    st.direct = Some(fl >= 0 && fl & libc::O_DIRECT != 0);
+                    self.state(fd).direct = st.direct;
+                }
+                if st.direct == Some(true) || (st.regular && st.no_nowait) {
                     return Step::Pool;
                 }
                 let flags = if st.no_nowait { 0 } else { libc::RWF_NOWAIT };
