@@ -21,7 +21,13 @@ async fn drop_completed_read(reader: &UnixStream, writer: &UnixStream, data: &[u
     {
         let mut read = pin!(reader.read(Vec::with_capacity(64 * 1024)));
         let first = poll_fn(|cx| Poll::Ready(read.as_mut().poll(cx).is_pending())).await;
-        assert!(first, "nothing to read yet");
+        // The epoll driver completes a read whose result is already there (end of stream) in
+        // its first poll: nothing is in flight to drop, and the end of stream was returned.
+        let epoll = std::env::var("RINGBOLT_DRIVER").is_ok_and(|v| v == "epoll");
+        assert!(first || (epoll && data.is_empty()), "nothing to read yet");
+        if !first {
+            return;
+        }
         if !data.is_empty() {
             let (res, _) = writer.write_all(data.to_vec()).await;
             res.unwrap();

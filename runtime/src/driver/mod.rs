@@ -487,6 +487,43 @@ impl Driver {
     /// with data queued) comes back with its CQE, so its future need not wait for a turn.
     #[inline]
     pub(crate) fn submit(&mut self, entry: Entry, waker: &Waker) -> io::Result<Submitted> {
+        #[cfg(feature = "fault-injection")]
+        let faults = self.faults.is_some();
+        #[cfg(not(feature = "fault-injection"))]
+        let faults = false;
+        if let (Ring::Epoll(e), false) = (&mut self.ring, faults) {
+            let begun = e.begin(&entry);
+            let slot = || Slot::Waiting {
+                waker: Some(waker.clone()),
+                result: None,
+            };
+            match begun {
+                epoll::Begin::Done(res, flags) => {
+                    self.stats.ops_submitted += 1;
+                    self.stats.ops_completed += 1;
+                    return Ok(Submitted::Done(RawCqe { res, flags }));
+                }
+                epoll::Begin::Park(p) => {
+                    let key = self.insert(slot());
+                    self.in_flight += 1;
+                    self.stats.ops_submitted += 1;
+                    if let Ring::Epoll(e) = &mut self.ring {
+                        e.park_new(p, key);
+                    }
+                    return Ok(Submitted::InFlight(key));
+                }
+                epoll::Begin::Pool(s) => {
+                    let key = self.insert(slot());
+                    self.in_flight += 1;
+                    self.stats.ops_submitted += 1;
+                    if let Ring::Epoll(e) = &mut self.ring {
+                        e.pool_new(s, key);
+                    }
+                    return Ok(Submitted::InFlight(key));
+                }
+                epoll::Begin::Other => {}
+            }
+        }
         let key = self.submit_entry(
             entry,
             Slot::Waiting {

@@ -120,9 +120,21 @@ impl FdState {
     };
 }
 
+/// What [`Epoll::begin`] did with a single-shot op that has no key yet.
+pub(crate) enum Begin {
+    /// It completed at once: its CQE `res` and flags. Nothing is in flight.
+    Done(i32, u32),
+    /// It must wait for readiness: give it a key and call [`Epoll::park_new`].
+    Park(Parked),
+    /// It is blocking work: give it a key and call [`Epoll::pool_new`].
+    Pool(RawSqe),
+    /// Not an op `begin` handles: give it a key and call [`Epoll::submit`].
+    Other,
+}
+
 /// A parked op.
 #[derive(Clone, Copy)]
-struct Parked {
+pub(crate) struct Parked {
     sqe: RawSqe,
     dir: Dir,
     next: u32,
@@ -503,6 +515,62 @@ impl Epoll {
                 self.run_new(p);
             }
         }
+    }
+
+    /// Starts a single-shot socket, pipe or file read or write before it has a key: the common
+    /// op runs its system call here and, when that completes it, never touches the driver's
+    /// slab (the caller's fast path).
+    #[inline]
+    pub(crate) fn begin(&mut self, entry: &io_uring::squeue::Entry) -> Begin {
+        let s = RawSqe::of(entry);
+        match s.opcode {
+            opcode::Recv::CODE
+            | opcode::Send::CODE
+            | opcode::Read::CODE
+            | opcode::Write::CODE
+            | opcode::Readv::CODE
+            | opcode::Writev::CODE
+            | opcode::RecvMsg::CODE
+            | opcode::SendMsg::CODE
+                if s.flags & (IOSQE_FIXED_FILE | IOSQE_BUFFER_SELECT) == 0 => {}
+            _ => return Begin::Other,
+        }
+        let dir = dir_of(&s);
+        let mut p = Parked {
+            sqe: s,
+            dir,
+            next: NIL,
+            progress: 0,
+            connecting: false,
+        };
+        if self.has_waiters(s.fd, dir) {
+            // Rule 2: behind earlier waiters, without trying.
+            return Begin::Park(p);
+        }
+        match self.attempt(&mut p) {
+            Step::Done(r, f) | Step::Item(r, f) => Begin::Done(r, f),
+            Step::Again(dir) => {
+                p.dir = dir;
+                Begin::Park(p)
+            }
+            Step::Pool => Begin::Pool(p.sqe),
+        }
+    }
+
+    /// Parks an op [`begin`](Self::begin) could not complete, under `key`.
+    pub(crate) fn park_new(&mut self, mut p: Parked, key: u64) {
+        p.sqe.user_data = key;
+        match self.register(p.sqe.fd) {
+            Ok(()) => self.park(p),
+            Err(libc::EPERM) => self.send_to_pool(p.sqe),
+            Err(e) => self.post(key, -e, 0),
+        }
+    }
+
+    /// Runs blocking work [`begin`](Self::begin) found on the pool, under `key`.
+    pub(crate) fn pool_new(&mut self, mut s: RawSqe, key: u64) {
+        s.user_data = key;
+        self.send_to_pool(s);
     }
 
     fn has_waiters(&self, fd: RawFd, dir: Dir) -> bool {
