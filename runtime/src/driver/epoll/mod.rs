@@ -497,6 +497,8 @@ impl Epoll {
             _ if !Self::is_supported(s.opcode) || s.flags & IOSQE_FIXED_FILE != 0 => {
                 self.post(ud, -libc::EOPNOTSUPP, 0)
             }
+            // Every op below indexes the per-fd table.
+            _ if s.fd < 0 => self.post(ud, -libc::EBADF, 0),
             _ => {
                 let mut p = Parked {
                     sqe: s,
@@ -534,6 +536,9 @@ impl Epoll {
             | opcode::SendMsg::CODE
                 if s.flags & (IOSQE_FIXED_FILE | IOSQE_BUFFER_SELECT) == 0 => {}
             _ => return Begin::Other,
+        }
+        if s.fd < 0 {
+            return Begin::Done(-libc::EBADF, 0);
         }
         let dir = dir_of(&s);
         let mut p = Parked {
