@@ -30,11 +30,13 @@ use ringbolt::shutdown::Shutdown;
 use ringbolt::signal::unix::SignalKind;
 use ringbolt::sync::{CancellationToken, WaitForCancellationFuture};
 use ringbolt::task::{select, Either};
+use std::future::poll_fn;
 use ringbolt_runtime::buf::IoBuf;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
-use std::pin::pin;
+use std::pin::{pin, Pin};
+use std::task::Poll;
 use std::time::Duration;
 
 /// A per-core TCP echo server on ringbolt.
@@ -87,19 +89,41 @@ struct Drain<'a> {
     token: &'a CancellationToken,
     /// Registered once per connection, not once per read.
     cancelled: WaitForCancellationFuture<'a>,
+    /// The `cancelled` future holds this task's waker: from then on a read only checks the
+    /// token's flag (the wake comes to the same task, which re-polls and sees it).
+    registered: bool,
     read_shut: bool,
 }
 
-impl Drain<'_> {
+impl<'a> Drain<'a> {
+    fn new(stream: &'a TcpStream, token: &'a CancellationToken) -> Self {
+        Drain {
+            stream,
+            token,
+            cancelled: token.cancelled(),
+            registered: false,
+            read_shut: false,
+        }
+    }
+
     /// Awaits `read`, shutting the read side down if the token is cancelled meanwhile.
     async fn read<F: Future>(&mut self, read: F) -> F::Output {
         let mut read = pin!(read);
-        if !self.read_shut && !self.token.is_cancelled() {
-            if let Either::Left(v) = select(read.as_mut(), &mut self.cancelled).await {
+        if !self.read_shut {
+            let first = poll_fn(|cx| {
+                if let Poll::Ready(v) = read.as_mut().poll(cx) {
+                    return Poll::Ready(Some(v));
+                }
+                if self.registered && !self.token.is_cancelled() {
+                    return Poll::Pending;
+                }
+                self.registered = true;
+                Pin::new(&mut self.cancelled).poll(cx).map(|()| None)
+            })
+            .await;
+            if let Some(v) = first {
                 return v;
             }
-        }
-        if !self.read_shut {
             self.read_shut = true;
             // Fails only if the client is gone already; the read then ends by itself.
             let _ = self.stream.shutdown(std::net::Shutdown::Read).await;
@@ -117,12 +141,7 @@ async fn serve_multishot(
     token: CancellationToken,
 ) -> io::Result<()> {
     let mut chunks = stream.recv_stream(&ring);
-    let mut drain = Drain {
-        stream: &stream,
-        token: &token,
-        cancelled: token.cancelled(),
-        read_shut: false,
-    };
+    let mut drain = Drain::new(&stream, &token);
     let mut first = true;
     loop {
         match drain.read(chunks.next()).await {
@@ -134,7 +153,8 @@ async fn serve_multishot(
             Err(e) if first && e.raw_os_error() == Some(libc::EINVAL) => {
                 drop(chunks);
                 drop(drain);
-                return serve_read(stream, buf_len, token).await;
+                // Boxed: the fallback's state would otherwise sit in every connection's future.
+                return Box::pin(serve_read(stream, buf_len, token)).await;
             }
             Err(e) => return Err(e),
         }
@@ -147,12 +167,7 @@ async fn serve_multishot(
 
 /// Echoes until the peer closes (or the shutdown drained it); one read buffer per connection.
 async fn serve_read(stream: TcpStream, buf_len: usize, token: CancellationToken) -> io::Result<()> {
-    let mut drain = Drain {
-        stream: &stream,
-        token: &token,
-        cancelled: token.cancelled(),
-        read_shut: false,
-    };
+    let mut drain = Drain::new(&stream, &token);
     let mut buf = vec![0u8; buf_len];
     loop {
         let (res, b) = drain.read(stream.read(buf)).await;
@@ -231,15 +246,22 @@ async fn core_main(core: usize, args: &Args, token: CancellationToken) -> io::Re
             hand_off(core, stream, buf_len);
             continue;
         }
-        let ring = ring.clone();
+        // One task per connection, spawned per mode: a task's size is its own mode's state.
         let token = token.clone();
-        ringbolt::spawn(async move {
-            // A connection reset by its client is not the server's problem.
-            let _ = match ring {
-                Some(ring) => serve_multishot(stream, ring, buf_len, token).await,
-                None => serve_read(stream, buf_len, token).await,
-            };
-        });
+        match &ring {
+            Some(ring) => {
+                let ring = ring.clone();
+                ringbolt::spawn(async move {
+                    // A connection reset by its client is not the server's problem.
+                    let _ = serve_multishot(stream, ring, buf_len, token).await;
+                });
+            }
+            None => {
+                ringbolt::spawn(async move {
+                    let _ = serve_read(stream, buf_len, token).await;
+                });
+            }
+        }
     }
     drop(incoming);
     listener.close().await?;
