@@ -126,7 +126,9 @@ impl<'a> Drain<'a> {
             }
             self.read_shut = true;
             // Fails only if the client is gone already; the read then ends by itself.
-            let _ = self.stream.shutdown(std::net::Shutdown::Read).await;
+            // (Boxed: this runs once per connection, and its op would otherwise take room in
+            // every connection's future.)
+            let _ = Box::pin(self.stream.shutdown(std::net::Shutdown::Read)).await;
         }
         read.await
     }
@@ -251,15 +253,12 @@ async fn core_main(core: usize, args: &Args, token: CancellationToken) -> io::Re
         match &ring {
             Some(ring) => {
                 let ring = ring.clone();
-                ringbolt::spawn(async move {
-                    // A connection reset by its client is not the server's problem.
-                    let _ = serve_multishot(stream, ring, buf_len, token).await;
-                });
+                // A connection reset by its client is not the server's problem: the task's
+                // result is dropped with its handle.
+                drop(ringbolt::spawn(serve_multishot(stream, ring, buf_len, token)));
             }
             None => {
-                ringbolt::spawn(async move {
-                    let _ = serve_read(stream, buf_len, token).await;
-                });
+                drop(ringbolt::spawn(serve_read(stream, buf_len, token)));
             }
         }
     }
