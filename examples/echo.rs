@@ -30,13 +30,12 @@ use ringbolt::shutdown::Shutdown;
 use ringbolt::signal::unix::SignalKind;
 use ringbolt::sync::{CancellationToken, WaitForCancellationFuture};
 use ringbolt::task::{select, Either};
-use std::future::poll_fn;
 use ringbolt_runtime::buf::IoBuf;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
-use std::pin::{pin, Pin};
-use std::task::Poll;
+use std::pin::Pin;
+use std::task::{ready, Context, Poll};
 use std::time::Duration;
 
 /// A per-core TCP echo server on ringbolt.
@@ -107,30 +106,48 @@ impl<'a> Drain<'a> {
     }
 
     /// Awaits `read`, shutting the read side down if the token is cancelled meanwhile.
-    async fn read<F: Future>(&mut self, read: F) -> F::Output {
-        let mut read = pin!(read);
-        if !self.read_shut {
-            let first = poll_fn(|cx| {
-                if let Poll::Ready(v) = read.as_mut().poll(cx) {
-                    return Poll::Ready(Some(v));
-                }
-                if self.registered && !self.token.is_cancelled() {
-                    return Poll::Pending;
-                }
-                self.registered = true;
-                Pin::new(&mut self.cancelled).poll(cx).map(|()| None)
-            })
-            .await;
-            if let Some(v) = first {
-                return v;
-            }
-            self.read_shut = true;
-            // Fails only if the client is gone already; the read then ends by itself.
-            // (Boxed: this runs once per connection, and its op would otherwise take room in
-            // every connection's future.)
-            let _ = Box::pin(self.stream.shutdown(std::net::Shutdown::Read)).await;
+    fn read<F: Future + Unpin>(&mut self, read: F) -> DrainRead<'_, 'a, F> {
+        DrainRead {
+            drain: self,
+            read,
+            shutdown: None,
         }
-        read.await
+    }
+}
+
+/// The future of [`Drain::read`]: a plain struct rather than an `async fn`, so that the read in
+/// every connection's future costs a few words, not a nested state machine.
+struct DrainRead<'d, 'a, F> {
+    drain: &'d mut Drain<'a>,
+    read: F,
+    /// The read side's shutdown, once the token was cancelled (boxed: it runs once per
+    /// connection at most).
+    shutdown: Option<Pin<Box<dyn Future<Output = io::Result<()>> + 'a>>>,
+}
+
+impl<F: Future + Unpin> Future for DrainRead<'_, '_, F> {
+    type Output = F::Output;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let this = &mut *self;
+        loop {
+            if let Some(shutdown) = &mut this.shutdown {
+                // Fails only if the client is gone already; the read then ends by itself.
+                let _ = ready!(shutdown.as_mut().poll(cx));
+                this.shutdown = None;
+            }
+            if let Poll::Ready(v) = Pin::new(&mut this.read).poll(cx) {
+                return Poll::Ready(v);
+            }
+            let drain = &mut *this.drain;
+            if drain.read_shut || (drain.registered && !drain.token.is_cancelled()) {
+                return Poll::Pending;
+            }
+            drain.registered = true;
+            ready!(Pin::new(&mut drain.cancelled).poll(cx));
+            drain.read_shut = true;
+            this.shutdown = Some(Box::pin(drain.stream.shutdown(std::net::Shutdown::Read)));
+        }
     }
 }
 
@@ -164,7 +181,9 @@ async fn serve_multishot(
     }
     drop(chunks);
     drop(drain);
-    stream.close().await
+    // Boxed: it runs once, at the end, and would otherwise take room in the connection's
+    // future for its whole life.
+    Box::pin(stream.close()).await
 }
 
 /// Echoes until the peer closes (or the shutdown drained it); one read buffer per connection.
@@ -182,7 +201,7 @@ async fn serve_read(stream: TcpStream, buf_len: usize, token: CancellationToken)
         buf = slice.into_inner();
     }
     drop(drain);
-    stream.close().await
+    Box::pin(stream.close()).await
 }
 
 thread_local! {

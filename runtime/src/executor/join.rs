@@ -59,7 +59,7 @@ impl JoinError {
 
     /// The panic message, when the payload is a string.
     pub fn panic_message(&self) -> Option<&str> {
-        let p: &(dyn Any + Send) = &**self.panic.as_ref()?;
+        let p: &(dyn Any + Send) = &***self.panic.as_ref()?;
         p.downcast_ref::<&'static str>()
             .copied()
             .or_else(|| p.downcast_ref::<String>().map(String::as_str))
