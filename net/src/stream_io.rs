@@ -170,12 +170,8 @@ impl<B: IoBuf, F: RingFd> Future for WriteFuture<'_, B, F> {
 /// Where a `write_all` is.
 enum WriteAllState<B: IoBuf, F: RingFd> {
     Start(B),
-    /// A send of `buf[done..len]` is in flight.
-    Op {
-        op: Op<SendOp<Slice<B>, F>>,
-        done: usize,
-        len: usize,
-    },
+    /// A send of `buf[done..len]` is in flight (the slice's bounds).
+    Op(Op<SendOp<Slice<B>, F>>),
     Done,
 }
 
@@ -203,7 +199,7 @@ impl<'a, B: IoBuf, F: RingFd> WriteAllFuture<'a, B, F> {
             return Some((Ok(()), buf));
         }
         let op = SendOp::op(self.sock.fd(), buf.slice(done..len), 0);
-        self.state = WriteAllState::Op { op, done, len };
+        self.state = WriteAllState::Op(op);
         None
     }
 }
@@ -224,12 +220,12 @@ impl<B: IoBuf, F: RingFd> Future for WriteAllFuture<'_, B, F> {
             }
         }
         loop {
-            let WriteAllState::Op { op, done, len } = &mut this.state else {
+            let WriteAllState::Op(op) = &mut this.state else {
                 panic!("ringbolt write_all future polled after it completed");
             };
             let (res, slice) = ready!(Pin::new(op).poll(cx));
-            let (done, len) = (*done, *len);
             this.state = WriteAllState::Done;
+            let (done, len) = (slice.begin(), slice.end());
             let buf = slice.into_inner();
             let done = match res {
                 Ok(0) => {

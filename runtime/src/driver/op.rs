@@ -270,6 +270,9 @@ enum State<S> {
 #[derive(Clone, Copy)]
 enum Phase {
     Unsubmitted,
+    /// Unsubmitted, and [`Op::cancel`] was called: the op completes with `ECANCELED`
+    /// without being submitted.
+    Cancelled,
     InFlight(Key, u64),
     Done,
 }
@@ -284,8 +287,6 @@ pub struct Op<T: OpCode> {
     /// never moved out while `phase` is `InFlight` except by those two.
     data: Option<Store<T>>,
     phase: Phase,
-    /// Set by [`Op::cancel`] before submission: the op completes with `ECANCELED` unsubmitted.
-    cancelled: bool,
     sink: Option<Rc<dyn Salvage<T::Output>>>,
     _not_send: PhantomData<*const ()>,
 }
@@ -297,7 +298,6 @@ impl<T: OpCode> Op<T> {
         Op {
             data: Some(Store::new(op, T::INLINE)),
             phase: Phase::Unsubmitted,
-            cancelled: false,
             sink: None,
             _not_send: PhantomData,
         }
@@ -340,7 +340,7 @@ impl<T: OpCode> Op<T> {
     /// ```
     pub fn cancel(&mut self) {
         match self.phase {
-            Phase::Unsubmitted => self.cancelled = true,
+            Phase::Unsubmitted => self.phase = Phase::Cancelled,
             Phase::InFlight(key, id) => {
                 let _ = current::try_with_driver(|d| {
                     if d.id == id {
@@ -348,7 +348,7 @@ impl<T: OpCode> Op<T> {
                     }
                 });
             }
-            Phase::Done => {}
+            Phase::Cancelled | Phase::Done => {}
         }
     }
 
@@ -374,15 +374,29 @@ impl<T: OpCode> Future for Op<T> {
         // final CQE is here (rule 2), so every panic below (no runtime, wrong runtime, busy
         // driver) unwinds with the state still in place, and `Drop` parks or leaks it.
         match this.phase {
+            // The hot case first: a completion to take.
+            Phase::InFlight(key, id) => {
+                match current::try_with_driver(|d| (d.id == id).then(|| d.poll_op(key, cx.waker())))
+                {
+                    // The final CQE is here: the kernel is done with the state.
+                    Ok(Some(Poll::Ready(Some(cqe)))) => Poll::Ready(this.finish(cqe.into())),
+                    Ok(Some(Poll::Pending)) => Poll::Pending,
+                    // The slot is not this op's: a driver bug. Keep the state (the drop leaks
+                    // it) rather than free memory the kernel may still use.
+                    Ok(Some(Poll::Ready(None))) => panic!("{}", super::lost_slot()),
+                    Ok(None) => panic!("ringbolt Op polled on a runtime that does not own it"),
+                    Err(why) => panic!("{}", why.in_flight_message()),
+                }
+            }
+            Phase::Cancelled => {
+                let e = io::Error::from_raw_os_error(libc::ECANCELED);
+                Poll::Ready(this.finish(CqeResult::error(e)))
+            }
             Phase::Unsubmitted => {
                 let Some(data) = this.data.as_mut() else {
                     unreachable!("an unsubmitted op has its state")
                 };
                 let data = data.get_mut();
-                if this.cancelled {
-                    let e = io::Error::from_raw_os_error(libc::ECANCELED);
-                    return Poll::Ready(this.finish(CqeResult::error(e)));
-                }
                 if let Err(e) = data.validate() {
                     return Poll::Ready(this.finish(CqeResult::error(e)));
                 }
@@ -400,19 +414,6 @@ impl<T: OpCode> Future for Op<T> {
                     // Nothing reached the kernel: the state may go back to the caller.
                     Ok(Err(e)) => Poll::Ready(this.finish(CqeResult::error(e))),
                     Err(why) => Poll::Ready(this.finish(CqeResult::error(no_driver_error(why)))),
-                }
-            }
-            Phase::InFlight(key, id) => {
-                match current::try_with_driver(|d| (d.id == id).then(|| d.poll_op(key, cx.waker())))
-                {
-                    // The final CQE is here: the kernel is done with the state.
-                    Ok(Some(Poll::Ready(Some(cqe)))) => Poll::Ready(this.finish(cqe.into())),
-                    Ok(Some(Poll::Pending)) => Poll::Pending,
-                    // The slot is not this op's: a driver bug. Keep the state (the drop leaks
-                    // it) rather than free memory the kernel may still use.
-                    Ok(Some(Poll::Ready(None))) => panic!("{}", super::lost_slot()),
-                    Ok(None) => panic!("ringbolt Op polled on a runtime that does not own it"),
-                    Err(why) => panic!("{}", why.in_flight_message()),
                 }
             }
             Phase::Done => panic!("ringbolt Op polled after it completed"),
