@@ -274,7 +274,8 @@ async fn core_main(core: usize, args: &Args, token: CancellationToken) -> io::Re
                 let ring = ring.clone();
                 // A connection reset by its client is not the server's problem: the task's
                 // result is dropped with its handle.
-                drop(ringbolt::spawn(serve_multishot(stream, ring, buf_len, token)));
+                let conn = serve_multishot(stream, ring, buf_len, token);
+                drop(ringbolt::spawn(conn));
             }
             None => {
                 drop(ringbolt::spawn(serve_read(stream, buf_len, token)));

@@ -3,8 +3,8 @@
 use crate::socket::Socket;
 use ringbolt_runtime::buf::provided::{BufRing, ProvidedBuf};
 use ringbolt_runtime::ops::net::RecvMulti;
-use ringbolt_runtime::MultiOp;
 use ringbolt_runtime::time::Sleep;
+use ringbolt_runtime::MultiOp;
 use std::future::{poll_fn, Future};
 use std::io;
 use std::pin::Pin;
@@ -93,9 +93,7 @@ impl<'a> RecvStream<'a> {
     /// receive (fall back to `read`); `InvalidInput` while bytes that a dropped owned-buffer
     /// `read` received are held on the stream (take them with `read` first: they cannot be
     /// handed out as a [`ProvidedBuf`], and are never skipped).
-    pub fn next(
-        &mut self,
-    ) -> impl Future<Output = io::Result<Option<ProvidedBuf>>> + use<'_, 'a> {
+    pub fn next(&mut self) -> impl Future<Output = io::Result<Option<ProvidedBuf>>> + use<'_, 'a> {
         poll_fn(|cx| self.poll_next(cx))
     }
 

@@ -25,10 +25,7 @@ fn main() {
     let mut tasks = 1_000_000usize;
     while let Some(a) = args.next() {
         if a == "--tasks" {
-            tasks = args
-                .next()
-                .and_then(|v| v.parse().ok())
-                .expect("--tasks N");
+            tasks = args.next().and_then(|v| v.parse().ok()).expect("--tasks N");
         }
     }
     // Stall detection off: spawning a million tasks is one long poll, which is the point.
