@@ -93,6 +93,8 @@ impl<'a> RecvStream<'a> {
     /// receive (fall back to `read`); `InvalidInput` while bytes that a dropped owned-buffer
     /// `read` received are held on the stream (take them with `read` first: they cannot be
     /// handed out as a [`ProvidedBuf`], and are never skipped).
+    // An async `next`, like `Stream::next` in the futures crate, not an `Iterator`'s.
+    #[allow(clippy::should_implement_trait)]
     pub fn next(&mut self) -> impl Future<Output = io::Result<Option<ProvidedBuf>>> + use<'_, 'a> {
         poll_fn(|cx| self.poll_next(cx))
     }
