@@ -353,7 +353,7 @@ impl<T: OpCode> Op<T> {
     }
 
     /// Completes the op with `cqe`, handing the state back through `complete`.
-    #[inline]
+    #[inline(always)]
     fn finish(&mut self, cqe: CqeResult) -> T::Output {
         self.phase = Phase::Done;
         match self.data.take() {
@@ -397,24 +397,28 @@ impl<T: OpCode> Future for Op<T> {
                     unreachable!("an unsubmitted op has its state")
                 };
                 let data = data.get_mut();
-                if let Err(e) = data.validate() {
-                    return Poll::Ready(this.finish(CqeResult::error(e)));
-                }
-                if let Some(res) = data.try_inline() {
-                    return Poll::Ready(this.finish(CqeResult::inline(res)));
-                }
-                let entry = data.build();
-                match current::try_with_driver(|d| d.submit(entry, cx.waker()).map(|k| (k, d.id))) {
-                    Ok(Ok((Submitted::InFlight(key), id))) => {
-                        this.phase = Phase::InFlight(key, id);
-                        Poll::Pending
+                // One `finish` for every way the op ends here (it is inlined at each call).
+                let cqe = if let Err(e) = data.validate() {
+                    CqeResult::error(e)
+                } else if let Some(res) = data.try_inline() {
+                    CqeResult::inline(res)
+                } else {
+                    let entry = data.build();
+                    match current::try_with_driver(|d| {
+                        d.submit(entry, cx.waker()).map(|k| (k, d.id))
+                    }) {
+                        Ok(Ok((Submitted::InFlight(key), id))) => {
+                            this.phase = Phase::InFlight(key, id);
+                            return Poll::Pending;
+                        }
+                        // Completed during the submission (epoll driver): nothing is in flight.
+                        Ok(Ok((Submitted::Done(cqe), _))) => cqe.into(),
+                        // Nothing reached the kernel: the state may go back to the caller.
+                        Ok(Err(e)) => CqeResult::error(e),
+                        Err(why) => CqeResult::error(no_driver_error(why)),
                     }
-                    // Completed during the submission (epoll driver): nothing is in flight.
-                    Ok(Ok((Submitted::Done(cqe), _))) => Poll::Ready(this.finish(cqe.into())),
-                    // Nothing reached the kernel: the state may go back to the caller.
-                    Ok(Err(e)) => Poll::Ready(this.finish(CqeResult::error(e))),
-                    Err(why) => Poll::Ready(this.finish(CqeResult::error(no_driver_error(why)))),
-                }
+                };
+                Poll::Ready(this.finish(cqe))
             }
             Phase::Done => panic!("ringbolt Op polled after it completed"),
         }
