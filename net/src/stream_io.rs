@@ -10,7 +10,7 @@
 //! 2. The op lives in the future until it completes; dropping the future drops the op, which
 //!    hands an in-flight op to the driver (and its result to the carry, for a read).
 //! 3. A finished future is never polled again by well-behaved callers; if it is, it panics
-//!    (as an `async fn` would), without touching the ring.
+//!    (as an `async fn` would, or as a completed `Op` does), without touching the ring.
 
 use crate::carry::Carry;
 use crate::socket::Socket;
@@ -66,11 +66,9 @@ impl<B: IoBufMut, F: RingFd> Future for ReadFuture<'_, B, F> {
         let this = self.get_mut();
         loop {
             match &mut this.state {
-                ReadState::Op(op) => {
-                    let out = ready!(Pin::new(op).poll(cx));
-                    this.state = ReadState::Done;
-                    return Poll::Ready(out);
-                }
+                // The completed op stays in place until the future is dropped (one drop, not
+                // two); polling it again panics, as polling a finished `Op` does.
+                ReadState::Op(op) => return Pin::new(op).poll(cx),
                 ReadState::Start(buf) => {
                     if buf.bytes_total() == 0 {
                         let ReadState::Start(buf) =
@@ -157,11 +155,8 @@ impl<B: IoBuf, F: RingFd> Future for WriteFuture<'_, B, F> {
             this.state = WriteState::Op(SendOp::op(this.sock.fd(), buf, 0));
         }
         match &mut this.state {
-            WriteState::Op(op) => {
-                let out = ready!(Pin::new(op).poll(cx));
-                this.state = WriteState::Done;
-                Poll::Ready(out)
-            }
+            // As in `ReadFuture`: the completed op stays until the future is dropped.
+            WriteState::Op(op) => Pin::new(op).poll(cx),
             _ => panic!("ringbolt write future polled after it completed"),
         }
     }
@@ -224,7 +219,7 @@ impl<B: IoBuf, F: RingFd> Future for WriteAllFuture<'_, B, F> {
                 panic!("ringbolt write_all future polled after it completed");
             };
             let (res, slice) = ready!(Pin::new(op).poll(cx));
-            this.state = WriteAllState::Done;
+            // The completed op stays in place unless another send replaces it.
             let (done, len) = (slice.begin(), slice.end());
             let buf = slice.into_inner();
             let done = match res {
