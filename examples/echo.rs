@@ -34,7 +34,8 @@ use ringbolt_runtime::buf::IoBuf;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
-use std::pin::pin;
+use std::pin::Pin;
+use std::task::{ready, Context, Poll};
 use std::time::Duration;
 
 /// A per-core TCP echo server on ringbolt.
@@ -87,24 +88,66 @@ struct Drain<'a> {
     token: &'a CancellationToken,
     /// Registered once per connection, not once per read.
     cancelled: WaitForCancellationFuture<'a>,
+    /// The `cancelled` future holds this task's waker: from then on a read only checks the
+    /// token's flag (the wake comes to the same task, which re-polls and sees it).
+    registered: bool,
     read_shut: bool,
 }
 
-impl Drain<'_> {
+impl<'a> Drain<'a> {
+    fn new(stream: &'a TcpStream, token: &'a CancellationToken) -> Self {
+        Drain {
+            stream,
+            token,
+            cancelled: token.cancelled(),
+            registered: false,
+            read_shut: false,
+        }
+    }
+
     /// Awaits `read`, shutting the read side down if the token is cancelled meanwhile.
-    async fn read<F: Future>(&mut self, read: F) -> F::Output {
-        let mut read = pin!(read);
-        if !self.read_shut && !self.token.is_cancelled() {
-            if let Either::Left(v) = select(read.as_mut(), &mut self.cancelled).await {
-                return v;
+    fn read<F: Future + Unpin>(&mut self, read: F) -> DrainRead<'_, 'a, F> {
+        DrainRead {
+            drain: self,
+            read,
+            shutdown: None,
+        }
+    }
+}
+
+/// The future of [`Drain::read`]: a plain struct rather than an `async fn`, so that the read in
+/// every connection's future costs a few words, not a nested state machine.
+struct DrainRead<'d, 'a, F> {
+    drain: &'d mut Drain<'a>,
+    read: F,
+    /// The read side's shutdown, once the token was cancelled (boxed: it runs once per
+    /// connection at most).
+    shutdown: Option<Pin<Box<dyn Future<Output = io::Result<()>> + 'a>>>,
+}
+
+impl<F: Future + Unpin> Future for DrainRead<'_, '_, F> {
+    type Output = F::Output;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let this = &mut *self;
+        loop {
+            if let Some(shutdown) = &mut this.shutdown {
+                // Fails only if the client is gone already; the read then ends by itself.
+                let _ = ready!(shutdown.as_mut().poll(cx));
+                this.shutdown = None;
             }
+            if let Poll::Ready(v) = Pin::new(&mut this.read).poll(cx) {
+                return Poll::Ready(v);
+            }
+            let drain = &mut *this.drain;
+            if drain.read_shut || (drain.registered && !drain.token.is_cancelled()) {
+                return Poll::Pending;
+            }
+            drain.registered = true;
+            ready!(Pin::new(&mut drain.cancelled).poll(cx));
+            drain.read_shut = true;
+            this.shutdown = Some(Box::pin(drain.stream.shutdown(std::net::Shutdown::Read)));
         }
-        if !self.read_shut {
-            self.read_shut = true;
-            // Fails only if the client is gone already; the read then ends by itself.
-            let _ = self.stream.shutdown(std::net::Shutdown::Read).await;
-        }
-        read.await
     }
 }
 
@@ -117,12 +160,7 @@ async fn serve_multishot(
     token: CancellationToken,
 ) -> io::Result<()> {
     let mut chunks = stream.recv_stream(&ring);
-    let mut drain = Drain {
-        stream: &stream,
-        token: &token,
-        cancelled: token.cancelled(),
-        read_shut: false,
-    };
+    let mut drain = Drain::new(&stream, &token);
     let mut first = true;
     loop {
         match drain.read(chunks.next()).await {
@@ -134,7 +172,8 @@ async fn serve_multishot(
             Err(e) if first && e.raw_os_error() == Some(libc::EINVAL) => {
                 drop(chunks);
                 drop(drain);
-                return serve_read(stream, buf_len, token).await;
+                // Boxed: the fallback's state would otherwise sit in every connection's future.
+                return Box::pin(serve_read(stream, buf_len, token)).await;
             }
             Err(e) => return Err(e),
         }
@@ -142,17 +181,14 @@ async fn serve_multishot(
     }
     drop(chunks);
     drop(drain);
-    stream.close().await
+    // Boxed: it runs once, at the end, and would otherwise take room in the connection's
+    // future for its whole life.
+    Box::pin(stream.close()).await
 }
 
 /// Echoes until the peer closes (or the shutdown drained it); one read buffer per connection.
 async fn serve_read(stream: TcpStream, buf_len: usize, token: CancellationToken) -> io::Result<()> {
-    let mut drain = Drain {
-        stream: &stream,
-        token: &token,
-        cancelled: token.cancelled(),
-        read_shut: false,
-    };
+    let mut drain = Drain::new(&stream, &token);
     let mut buf = vec![0u8; buf_len];
     loop {
         let (res, b) = drain.read(stream.read(buf)).await;
@@ -165,7 +201,7 @@ async fn serve_read(stream: TcpStream, buf_len: usize, token: CancellationToken)
         buf = slice.into_inner();
     }
     drop(drain);
-    stream.close().await
+    Box::pin(stream.close()).await
 }
 
 thread_local! {
@@ -231,15 +267,20 @@ async fn core_main(core: usize, args: &Args, token: CancellationToken) -> io::Re
             hand_off(core, stream, buf_len);
             continue;
         }
-        let ring = ring.clone();
+        // One task per connection, spawned per mode: a task's size is its own mode's state.
         let token = token.clone();
-        ringbolt::spawn(async move {
-            // A connection reset by its client is not the server's problem.
-            let _ = match ring {
-                Some(ring) => serve_multishot(stream, ring, buf_len, token).await,
-                None => serve_read(stream, buf_len, token).await,
-            };
-        });
+        match &ring {
+            Some(ring) => {
+                let ring = ring.clone();
+                // A connection reset by its client is not the server's problem: the task's
+                // result is dropped with its handle.
+                let conn = serve_multishot(stream, ring, buf_len, token);
+                drop(ringbolt::spawn(conn));
+            }
+            None => {
+                drop(ringbolt::spawn(serve_read(stream, buf_len, token)));
+            }
+        }
     }
     drop(incoming);
     listener.close().await?;

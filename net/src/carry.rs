@@ -76,6 +76,15 @@ impl Held {
     }
 }
 
+/// What only a socket that had a read or accept dropped in flight needs: boxed on first use,
+/// so the carry of every other socket stays three words (rule 3).
+#[derive(Default)]
+struct Slow {
+    held: Held,
+    /// Reads and accepts waiting for the parked ops to finish.
+    waiters: Vec<Waker>,
+}
+
 /// The per-socket carry-over state; see the [module docs](self).
 #[derive(Default)]
 pub(crate) struct Carry {
@@ -83,9 +92,8 @@ pub(crate) struct Carry {
     parked: Cell<u32>,
     /// True while nothing is parked and nothing held: the fast-path check.
     quiet: Cell<bool>,
-    held: RefCell<Held>,
-    /// Reads and accepts waiting for the parked ops to finish.
-    waiters: RefCell<Vec<Waker>>,
+    /// Held results and waiters; `None` until a dropped op is parked.
+    slow: RefCell<Option<Box<Slow>>>,
 }
 
 impl Carry {
@@ -102,14 +110,26 @@ impl Carry {
         self.quiet.get()
     }
 
+    /// Runs `f` on the slow part, making it first if needed.
+    fn slow_mut<R>(&self, f: impl FnOnce(&mut Slow) -> R) -> R {
+        f(self.slow.borrow_mut().get_or_insert_with(Box::default))
+    }
+
     /// Whether received bytes (or a pending end of stream or error) are held.
     pub(crate) fn holds_data(&self) -> bool {
-        let held = self.held.borrow();
-        !held.chunks.is_empty() || held.end.is_some()
+        self.slow
+            .borrow()
+            .as_ref()
+            .is_some_and(|s| !s.held.chunks.is_empty() || s.held.end.is_some())
     }
 
     fn update_quiet(&self) {
-        let quiet = self.parked.get() == 0 && self.held.borrow().is_empty();
+        let quiet = self.parked.get() == 0
+            && self
+                .slow
+                .borrow()
+                .as_ref()
+                .is_none_or(|s| s.held.is_empty());
         self.quiet.set(quiet);
     }
 
@@ -118,10 +138,11 @@ impl Carry {
         if self.parked.get() == 0 {
             return Poll::Ready(());
         }
-        let mut waiters = self.waiters.borrow_mut();
-        if !waiters.iter().any(|w| w.will_wake(cx.waker())) {
-            waiters.push(cx.waker().clone());
-        }
+        self.slow_mut(|slow| {
+            if !slow.waiters.iter().any(|w| w.will_wake(cx.waker())) {
+                slow.waiters.push(cx.waker().clone());
+            }
+        });
         Poll::Pending
     }
 
@@ -132,7 +153,11 @@ impl Carry {
 
     /// Runs `f` on what is held, then updates the fast-path flag.
     fn take<R>(&self, f: impl FnOnce(&mut Held) -> R) -> R {
-        let res = f(&mut self.held.borrow_mut());
+        let res = match self.slow.borrow_mut().as_mut() {
+            Some(slow) => f(&mut slow.held),
+            // Nothing was ever held: `f` finds nothing (an empty `Held` allocates nothing).
+            None => f(&mut Held::default()),
+        };
         self.update_quiet();
         res
     }
@@ -238,21 +263,21 @@ impl Carry {
     }
 
     fn push_chunk(&self, chunk: Chunk) {
-        self.held.borrow_mut().chunks.push_back(chunk);
+        self.slow_mut(|slow| slow.held.chunks.push_back(chunk));
         self.quiet.set(false);
     }
 
     fn push_end(&self, end: End) {
-        let mut held = self.held.borrow_mut();
-        if held.end.is_none() {
-            held.end = Some(end);
-        }
-        drop(held);
+        self.slow_mut(|slow| {
+            if slow.held.end.is_none() {
+                slow.held.end = Some(end);
+            }
+        });
         self.quiet.set(false);
     }
 
     fn push_conn(&self, fd: OwnedFd, addr: Option<SockAddr>) {
-        self.held.borrow_mut().conns.push_back((fd, addr));
+        self.slow_mut(|slow| slow.held.conns.push_back((fd, addr)));
         self.quiet.set(false);
     }
 
@@ -267,7 +292,10 @@ impl Carry {
         if parked == 0 {
             self.update_quiet();
             // Wake outside the borrow: a waker may run code that reads the carry.
-            let waiters = std::mem::take(&mut *self.waiters.borrow_mut());
+            let waiters = match self.slow.borrow_mut().as_mut() {
+                Some(slow) => std::mem::take(&mut slow.waiters),
+                None => Vec::new(),
+            };
             for w in waiters {
                 w.wake();
             }

@@ -91,6 +91,7 @@ mod recv_stream;
 mod resolve;
 mod socket;
 mod split;
+mod stream_io;
 pub mod tcp;
 mod udp;
 pub mod unix;

@@ -21,11 +21,15 @@ macro_rules! stream_read_methods {
         /// # Errors
         ///
         /// The socket's error (`ECONNRESET`, ...); the buffer comes back either way.
-        pub async fn read<B>(&self, buf: B) -> $crate::BufResult<usize, B>
+        #[inline]
+        pub fn read<B>(
+            &self,
+            buf: B,
+        ) -> impl std::future::Future<Output = $crate::BufResult<usize, B>> + '_
         where
             B: $crate::IoBufMut, // owned buffers only: pass `buf` or `buf.slice(..n)`, not `&mut buf`
         {
-            self.$sock.read(buf).await
+            self.$sock.read(buf)
         }
 
         /// [`read`](Self::read) that gives up after `timeout`, **with the buffer back**: when
@@ -124,11 +128,15 @@ macro_rules! stream_write_methods {
         ///
         /// `EPIPE` or `ECONNRESET` if the peer is gone (never `SIGPIPE`), or another socket
         /// error; the buffer comes back either way.
-        pub async fn write<B>(&self, buf: B) -> $crate::BufResult<usize, B>
+        #[inline]
+        pub fn write<B>(
+            &self,
+            buf: B,
+        ) -> impl std::future::Future<Output = $crate::BufResult<usize, B>> + '_
         where
             B: $crate::IoBuf, // owned buffers only: pass `buf` or `buf.slice(..n)`, not `&buf[..n]`
         {
-            self.$sock.write(buf).await
+            self.$sock.write(buf)
         }
 
         /// Writes all of the initialised part of `buf`, looping over short writes.
@@ -136,11 +144,15 @@ macro_rules! stream_write_methods {
         /// # Errors
         ///
         /// As [`write`](Self::write); on error an unknown prefix of the buffer was sent.
-        pub async fn write_all<B>(&self, buf: B) -> $crate::BufResult<(), B>
+        #[inline]
+        pub fn write_all<B>(
+            &self,
+            buf: B,
+        ) -> impl std::future::Future<Output = $crate::BufResult<(), B>> + '_
         where
             B: $crate::IoBuf, // owned buffers only: pass `buf` or `buf.slice(..n)`, not `&buf[..n]`
         {
-            self.$sock.write_all(buf).await
+            self.$sock.write_all(buf)
         }
 
         /// Gather write of the initialised parts of the buffers, in order (`sendmsg` with

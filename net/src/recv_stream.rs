@@ -3,8 +3,12 @@
 use crate::socket::Socket;
 use ringbolt_runtime::buf::provided::{BufRing, ProvidedBuf};
 use ringbolt_runtime::ops::net::RecvMulti;
+use ringbolt_runtime::time::Sleep;
 use ringbolt_runtime::MultiOp;
+use std::future::{poll_fn, Future};
 use std::io;
+use std::pin::Pin;
+use std::task::{ready, Context, Poll};
 use std::time::Duration;
 
 /// The data a stream socket receives, as buffers the kernel picked from a [`BufRing`]: one
@@ -43,6 +47,17 @@ pub struct RecvStream<'a> {
     ring: BufRing,
     op: Option<MultiOp<RecvMulti>>,
     eof: bool,
+    /// `ENOBUFS` results in a row in the current `next` (back-pressure).
+    starved: u32,
+    /// Waiting for the ring's buffers to come back before re-arming.
+    backoff: Option<Backoff>,
+}
+
+/// How a starved stream waits before re-arming (rare: boxed, off the hot path).
+enum Backoff {
+    /// Woke itself once: re-arm when polled again.
+    Yielded,
+    Sleep(Pin<Box<Sleep>>),
 }
 
 impl std::fmt::Debug for RecvStream<'_> {
@@ -62,6 +77,8 @@ impl<'a> RecvStream<'a> {
             ring: ring.clone(),
             op: None,
             eof: false,
+            starved: 0,
+            backoff: None,
         }
     }
 
@@ -76,50 +93,86 @@ impl<'a> RecvStream<'a> {
     /// receive (fall back to `read`); `InvalidInput` while bytes that a dropped owned-buffer
     /// `read` received are held on the stream (take them with `read` first: they cannot be
     /// handed out as a [`ProvidedBuf`], and are never skipped).
-    pub async fn next(&mut self) -> io::Result<Option<ProvidedBuf>> {
-        let mut starved = 0u32;
-        let carry = self.sock.carry();
+    // An async `next`, like `Stream::next` in the futures crate, not an `Iterator`'s.
+    #[allow(clippy::should_implement_trait)]
+    pub fn next(&mut self) -> impl Future<Output = io::Result<Option<ProvidedBuf>>> + use<'_, 'a> {
+        poll_fn(|cx| self.poll_next(cx))
+    }
+
+    /// Polls for the next chunk: [`next`](Self::next) as a poll function, for hand-written
+    /// futures. `Ready(Ok(None))` once the peer has shut down its write side.
+    ///
+    /// # Errors
+    ///
+    /// As [`next`](Self::next).
+    pub fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<Option<ProvidedBuf>>> {
+        let out = ready!(self.poll_item(cx));
+        self.starved = 0;
+        Poll::Ready(out)
+    }
+
+    fn poll_item(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<Option<ProvidedBuf>>> {
         loop {
             if self.eof {
-                return Ok(None);
+                return Poll::Ready(Ok(None));
             }
-            if self.op.is_none() && !carry.is_quiet() {
-                carry.settled().await;
-                match carry.take_chunk() {
-                    Some(Ok(None)) => {
-                        self.eof = true;
-                        return Ok(None);
-                    }
-                    Some(res) => return res,
-                    None => {}
+            match &mut self.backoff {
+                None => {}
+                // Polled again after the yield: the buffers' holders had their turn.
+                Some(Backoff::Yielded) => self.backoff = None,
+                Some(Backoff::Sleep(sleep)) => {
+                    ready!(sleep.as_mut().poll(cx));
+                    self.backoff = None;
                 }
             }
-            let op = self.op.get_or_insert_with(|| {
-                RecvMulti::op(self.sock.shared_fd(), &self.ring).salvage(carry.clone())
-            });
-            let item = op.next().await;
+            if self.op.is_none() {
+                let carry = self.sock.carry();
+                if !carry.is_quiet() {
+                    ready!(carry.poll_settled(cx));
+                    match carry.take_chunk() {
+                        Some(Ok(None)) => {
+                            self.eof = true;
+                            return Poll::Ready(Ok(None));
+                        }
+                        Some(res) => return Poll::Ready(res),
+                        None => {}
+                    }
+                }
+            }
+            let op = match &mut self.op {
+                Some(op) => op,
+                None => {
+                    let carry = self.sock.carry().clone();
+                    let op = RecvMulti::op(self.sock.shared_fd(), &self.ring).salvage(carry);
+                    self.op.insert(op)
+                }
+            };
+            let item = ready!(op.poll_next(cx));
             if op.is_terminated() {
                 self.op = None;
             }
             match item {
                 // The kernel ended the request without a result: re-arm.
                 None => {}
-                Some(Ok(Some(buf))) => return Ok(Some(buf)),
+                Some(Ok(Some(buf))) => return Poll::Ready(Ok(Some(buf))),
                 Some(Ok(None)) => {
                     self.eof = true;
                     self.op = None;
-                    return Ok(None);
+                    return Poll::Ready(Ok(None));
                 }
                 Some(Err(e)) if e.raw_os_error() == Some(libc::ENOBUFS) => {
-                    // Every buffer is out: let their holders run, then re-arm.
-                    starved += 1;
-                    if starved == 1 {
-                        ringbolt_runtime::task::yield_now().await;
-                    } else {
-                        ringbolt_runtime::time::sleep(Duration::from_millis(1)).await;
+                    // Every buffer is out: let their holders run (a yield first, then 1 ms
+                    // sleeps), then re-arm.
+                    self.starved += 1;
+                    if self.starved == 1 {
+                        self.backoff = Some(Backoff::Yielded);
+                        cx.waker().wake_by_ref();
+                        return Poll::Pending;
                     }
+                    let sleep = ringbolt_runtime::time::sleep(Duration::from_millis(1));
+                    self.backoff = Some(Backoff::Sleep(Box::pin(sleep)));
                 }
-                Some(Err(e)) => return Err(e),
+                Some(Err(e)) => return Poll::Ready(Err(e)),
             }
         }
     }

@@ -1,6 +1,7 @@
 //! [`Socket`]: the one socket every public type wraps, with the ops they share.
 
 use crate::carry::{Carry, VecSink};
+use crate::stream_io::{ReadFuture, WriteAllFuture, WriteFuture};
 use ringbolt_runtime::buf::{BufResult, IoBuf, IoBufMut};
 use ringbolt_runtime::ops::net::{
     Accept, AcceptDirect, Connect, Recv, RecvMsg, RecvMsgOut, Send as SendOp, SendMsg, SendTo,
@@ -44,6 +45,12 @@ impl<F> Socket<F> {
     #[inline]
     pub(crate) fn carry(&self) -> &Rc<Carry> {
         self.carry.get_or_init(|| Rc::new(Carry::new()))
+    }
+
+    /// The fd (shared or direct) the ops name.
+    #[inline]
+    pub(crate) fn fd(&self) -> &F {
+        &self.fd
     }
 
     /// The carry, if one was made: none means nothing was ever read or accepted.
@@ -172,18 +179,9 @@ impl<F: RingFd> Socket<F> {
     /// A stream read: an empty buffer returns `Ok(0)` without touching the socket. Cancel-safe
     /// (see [`Carry`]): bytes held from a dropped read come first, and the bytes this read
     /// receives after its future is dropped are held for the next one.
-    pub(crate) async fn read<B: IoBufMut>(&self, mut buf: B) -> BufResult<usize, B> {
-        if buf.bytes_total() == 0 {
-            return (Ok(0), buf);
-        }
-        let carry = self.carry();
-        if !carry.is_quiet() {
-            carry.settled().await;
-            if let Some(res) = carry.take_into(&mut buf) {
-                return (res, buf);
-            }
-        }
-        Recv::op(&self.fd, buf, 0).salvage(carry.clone()).await
+    #[inline]
+    pub(crate) fn read<B: IoBufMut>(&self, buf: B) -> ReadFuture<'_, B, F> {
+        ReadFuture::new(self, buf)
     }
 
     /// A stream read that gives up after `timeout`: the op is cancelled and its final
@@ -257,31 +255,15 @@ impl<F: RingFd> Socket<F> {
     }
 
     /// A stream write: an empty buffer returns `Ok(0)` without touching the socket.
-    pub(crate) async fn write<B: IoBuf>(&self, buf: B) -> BufResult<usize, B> {
-        if buf.bytes_init() == 0 {
-            return (Ok(0), buf);
-        }
-        self.send(buf).await
+    #[inline]
+    pub(crate) fn write<B: IoBuf>(&self, buf: B) -> WriteFuture<'_, B, F> {
+        WriteFuture::new(self, buf)
     }
 
     /// Sends the whole initialised part of `buf`, looping over short sends.
-    pub(crate) async fn write_all<B: IoBuf>(&self, mut buf: B) -> BufResult<(), B> {
-        let len = buf.bytes_init();
-        let mut done = 0;
-        while done < len {
-            let (res, slice) = self.send(buf.slice(done..len)).await;
-            buf = slice.into_inner();
-            match res {
-                Ok(0) => {
-                    let e = io::Error::new(io::ErrorKind::WriteZero, "socket accepted no bytes");
-                    return (Err(e), buf);
-                }
-                Ok(n) => done += n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return (Err(e), buf),
-            }
-        }
-        (Ok(()), buf)
+    #[inline]
+    pub(crate) fn write_all<B: IoBuf>(&self, buf: B) -> WriteAllFuture<'_, B, F> {
+        WriteAllFuture::new(self, buf)
     }
 
     /// One zero-copy send (with `MSG_NOSIGNAL`): resolves once the kernel's notification says

@@ -270,6 +270,9 @@ enum State<S> {
 #[derive(Clone, Copy)]
 enum Phase {
     Unsubmitted,
+    /// Unsubmitted, and [`Op::cancel`] was called: the op completes with `ECANCELED`
+    /// without being submitted.
+    Cancelled,
     InFlight(Key, u64),
     Done,
 }
@@ -284,8 +287,6 @@ pub struct Op<T: OpCode> {
     /// never moved out while `phase` is `InFlight` except by those two.
     data: Option<Store<T>>,
     phase: Phase,
-    /// Set by [`Op::cancel`] before submission: the op completes with `ECANCELED` unsubmitted.
-    cancelled: bool,
     sink: Option<Rc<dyn Salvage<T::Output>>>,
     _not_send: PhantomData<*const ()>,
 }
@@ -297,7 +298,6 @@ impl<T: OpCode> Op<T> {
         Op {
             data: Some(Store::new(op, T::INLINE)),
             phase: Phase::Unsubmitted,
-            cancelled: false,
             sink: None,
             _not_send: PhantomData,
         }
@@ -340,7 +340,7 @@ impl<T: OpCode> Op<T> {
     /// ```
     pub fn cancel(&mut self) {
         match self.phase {
-            Phase::Unsubmitted => self.cancelled = true,
+            Phase::Unsubmitted => self.phase = Phase::Cancelled,
             Phase::InFlight(key, id) => {
                 let _ = current::try_with_driver(|d| {
                     if d.id == id {
@@ -348,12 +348,12 @@ impl<T: OpCode> Op<T> {
                     }
                 });
             }
-            Phase::Done => {}
+            Phase::Cancelled | Phase::Done => {}
         }
     }
 
     /// Completes the op with `cqe`, handing the state back through `complete`.
-    #[inline]
+    #[inline(always)]
     fn finish(&mut self, cqe: CqeResult) -> T::Output {
         self.phase = Phase::Done;
         match self.data.take() {
@@ -374,34 +374,7 @@ impl<T: OpCode> Future for Op<T> {
         // final CQE is here (rule 2), so every panic below (no runtime, wrong runtime, busy
         // driver) unwinds with the state still in place, and `Drop` parks or leaks it.
         match this.phase {
-            Phase::Unsubmitted => {
-                let Some(data) = this.data.as_mut() else {
-                    unreachable!("an unsubmitted op has its state")
-                };
-                let data = data.get_mut();
-                if this.cancelled {
-                    let e = io::Error::from_raw_os_error(libc::ECANCELED);
-                    return Poll::Ready(this.finish(CqeResult::error(e)));
-                }
-                if let Err(e) = data.validate() {
-                    return Poll::Ready(this.finish(CqeResult::error(e)));
-                }
-                if let Some(res) = data.try_inline() {
-                    return Poll::Ready(this.finish(CqeResult::inline(res)));
-                }
-                let entry = data.build();
-                match current::try_with_driver(|d| d.submit(entry, cx.waker()).map(|k| (k, d.id))) {
-                    Ok(Ok((Submitted::InFlight(key), id))) => {
-                        this.phase = Phase::InFlight(key, id);
-                        Poll::Pending
-                    }
-                    // Completed during the submission (epoll driver): nothing is in flight.
-                    Ok(Ok((Submitted::Done(cqe), _))) => Poll::Ready(this.finish(cqe.into())),
-                    // Nothing reached the kernel: the state may go back to the caller.
-                    Ok(Err(e)) => Poll::Ready(this.finish(CqeResult::error(e))),
-                    Err(why) => Poll::Ready(this.finish(CqeResult::error(no_driver_error(why)))),
-                }
-            }
+            // The hot case first: a completion to take.
             Phase::InFlight(key, id) => {
                 match current::try_with_driver(|d| (d.id == id).then(|| d.poll_op(key, cx.waker())))
                 {
@@ -414,6 +387,38 @@ impl<T: OpCode> Future for Op<T> {
                     Ok(None) => panic!("ringbolt Op polled on a runtime that does not own it"),
                     Err(why) => panic!("{}", why.in_flight_message()),
                 }
+            }
+            Phase::Cancelled => {
+                let e = io::Error::from_raw_os_error(libc::ECANCELED);
+                Poll::Ready(this.finish(CqeResult::error(e)))
+            }
+            Phase::Unsubmitted => {
+                let Some(data) = this.data.as_mut() else {
+                    unreachable!("an unsubmitted op has its state")
+                };
+                let data = data.get_mut();
+                // One `finish` for every way the op ends here (it is inlined at each call).
+                let cqe = if let Err(e) = data.validate() {
+                    CqeResult::error(e)
+                } else if let Some(res) = data.try_inline() {
+                    CqeResult::inline(res)
+                } else {
+                    let entry = data.build();
+                    match current::try_with_driver(|d| {
+                        d.submit(entry, cx.waker()).map(|k| (k, d.id))
+                    }) {
+                        Ok(Ok((Submitted::InFlight(key), id))) => {
+                            this.phase = Phase::InFlight(key, id);
+                            return Poll::Pending;
+                        }
+                        // Completed during the submission (epoll driver): nothing is in flight.
+                        Ok(Ok((Submitted::Done(cqe), _))) => cqe.into(),
+                        // Nothing reached the kernel: the state may go back to the caller.
+                        Ok(Err(e)) => CqeResult::error(e),
+                        Err(why) => CqeResult::error(no_driver_error(why)),
+                    }
+                };
+                Poll::Ready(this.finish(cqe))
             }
             Phase::Done => panic!("ringbolt Op polled after it completed"),
         }

@@ -11,35 +11,30 @@ use std::task::{Context, Poll};
 
 /// Why a task did not produce its output.
 pub struct JoinError {
-    repr: Repr,
-}
-
-enum Repr {
-    Cancelled,
-    Panic(Box<dyn Any + Send + 'static>),
+    /// `None`: cancelled. A panic payload is boxed once more so that a `JoinError` is one
+    /// word: it sits in every task's stage (as `Result<T, JoinError>`), panics are rare.
+    panic: Option<Box<Box<dyn Any + Send + 'static>>>,
 }
 
 impl JoinError {
     pub(crate) fn cancelled() -> JoinError {
-        JoinError {
-            repr: Repr::Cancelled,
-        }
+        JoinError { panic: None }
     }
 
     pub(crate) fn panic(payload: Box<dyn Any + Send + 'static>) -> JoinError {
         JoinError {
-            repr: Repr::Panic(payload),
+            panic: Some(Box::new(payload)),
         }
     }
 
     /// The task was aborted, or its runtime shut down before it finished.
     pub fn is_cancelled(&self) -> bool {
-        matches!(self.repr, Repr::Cancelled)
+        self.panic.is_none()
     }
 
     /// The task panicked.
     pub fn is_panic(&self) -> bool {
-        matches!(self.repr, Repr::Panic(_))
+        self.panic.is_some()
     }
 
     /// The panic payload, to re-raise with `std::panic::resume_unwind`.
@@ -56,41 +51,36 @@ impl JoinError {
 
     /// The panic payload, or the error back if the task was cancelled.
     pub fn try_into_panic(self) -> Result<Box<dyn Any + Send + 'static>, JoinError> {
-        match self.repr {
-            Repr::Panic(p) => Ok(p),
-            Repr::Cancelled => Err(self),
+        match self.panic {
+            Some(p) => Ok(*p),
+            None => Err(self),
         }
     }
 
     /// The panic message, when the payload is a string.
     pub fn panic_message(&self) -> Option<&str> {
-        match &self.repr {
-            Repr::Panic(p) => p
-                .downcast_ref::<&'static str>()
-                .copied()
-                .or_else(|| p.downcast_ref::<String>().map(String::as_str)),
-            Repr::Cancelled => None,
-        }
+        let p: &(dyn Any + Send) = &***self.panic.as_ref()?;
+        p.downcast_ref::<&'static str>()
+            .copied()
+            .or_else(|| p.downcast_ref::<String>().map(String::as_str))
     }
 }
 
 impl fmt::Display for JoinError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.repr {
-            Repr::Cancelled => f.write_str("task was cancelled"),
-            Repr::Panic(_) => match self.panic_message() {
-                Some(m) => write!(f, "task panicked: {m}"),
-                None => f.write_str("task panicked"),
-            },
+        match (&self.panic, self.panic_message()) {
+            (None, _) => f.write_str("task was cancelled"),
+            (Some(_), Some(m)) => write!(f, "task panicked: {m}"),
+            (Some(_), None) => f.write_str("task panicked"),
         }
     }
 }
 
 impl fmt::Debug for JoinError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.repr {
-            Repr::Cancelled => f.write_str("JoinError::Cancelled"),
-            Repr::Panic(_) => write!(f, "JoinError::Panic({:?})", self.panic_message()),
+        match &self.panic {
+            None => f.write_str("JoinError::Cancelled"),
+            Some(_) => write!(f, "JoinError::Panic({:?})", self.panic_message()),
         }
     }
 }

@@ -10,6 +10,7 @@
 
 pub(crate) mod blocking;
 pub(crate) mod join;
+mod registry;
 pub(crate) mod remote;
 pub(crate) mod spawn_on;
 pub(crate) mod task;
@@ -19,7 +20,7 @@ use crate::context;
 use crate::metrics::CoreMetrics;
 use crate::stall::{StallHook, StallKind, StallReport};
 use join::JoinHandle;
-use slab::Slab;
+use registry::Registry;
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::future::Future;
@@ -32,7 +33,7 @@ use task::{TaskRef, CANCELLED, COMPLETE, JOIN_INTEREST, RUNNING, SCHEDULED};
 /// Per-core run queue and task registry.
 pub(crate) struct Scheduler {
     run_queue: RefCell<VecDeque<TaskRef>>,
-    registry: RefCell<Slab<TaskRef>>,
+    registry: RefCell<Registry>,
     pub(crate) tasks_spawned: Cell<u64>,
     pub(crate) tasks_polled: Cell<u64>,
     /// Set by `shutdown` after many rounds of drops that keep spawning: later spawns leak their
@@ -118,7 +119,7 @@ impl Scheduler {
     pub(crate) fn new() -> Scheduler {
         Scheduler {
             run_queue: RefCell::new(VecDeque::with_capacity(1024)),
-            registry: RefCell::new(Slab::with_capacity(1024)),
+            registry: RefCell::new(Registry::with_capacity(1024)),
             tasks_spawned: Cell::new(0),
             tasks_polled: Cell::new(0),
             refuse_spawns: Cell::new(false),
@@ -204,6 +205,7 @@ impl Scheduler {
         let mut n = 0;
         while n < budget {
             let Some(task) = self.run_queue.borrow_mut().pop_front() else {
+                self.trim_run_queue();
                 break;
             };
             n += 1;
@@ -213,11 +215,23 @@ impl Scheduler {
         n
     }
 
+    /// Gives back the room of a run queue that a burst of spawns grew and that is empty now,
+    /// so idle tasks cost no queue memory (one compare when the queue runs dry).
+    #[inline]
+    fn trim_run_queue(&self) {
+        const KEEP: usize = 1024;
+        let mut q = self.run_queue.borrow_mut();
+        if q.capacity() > 16 * KEEP && q.is_empty() {
+            q.shrink_to(KEEP);
+        }
+    }
+
     /// `run` with one clock read per poll: stall detection and metrics. The polls are timed
     /// back to back from `Timing::last` (the end of the previous poll or loop turn).
     #[inline(never)]
     fn run_timed(&self, budget: usize, t: &Timing) -> usize {
         let Some(mut task) = self.run_queue.borrow_mut().pop_front() else {
+            self.trim_run_queue();
             return 0;
         };
         let start = t.last.get();
@@ -240,6 +254,7 @@ impl Scheduler {
                 break;
             }
             let Some(next) = self.run_queue.borrow_mut().pop_front() else {
+                self.trim_run_queue();
                 break;
             };
             task = next;
@@ -304,7 +319,7 @@ impl Scheduler {
             w.wake();
         }
         let key = h.registry_key.get();
-        let removed = self.registry.borrow_mut().try_remove(key);
+        let removed = self.registry.borrow_mut().remove(key);
         drop(removed);
         if let Some(w) = self.no_tasks_waker.take() {
             if self.registry.borrow().is_empty() {
@@ -332,7 +347,7 @@ impl Scheduler {
         const SHUTDOWN_ROUNDS: u32 = 64;
         let mut rounds = 0;
         loop {
-            let tasks: Vec<TaskRef> = self.registry.borrow_mut().drain().collect();
+            let tasks: Vec<TaskRef> = self.registry.borrow_mut().drain();
             if tasks.is_empty() {
                 break;
             }

@@ -18,7 +18,7 @@ use std::panic::Location;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::ptr::NonNull;
-use std::sync::atomic::{fence, AtomicUsize, Ordering};
+use std::sync::atomic::{fence, AtomicU32, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
 
@@ -29,14 +29,15 @@ pub(crate) const CANCELLED: u8 = 8;
 pub(crate) const JOIN_INTEREST: u8 = 16;
 
 pub(crate) struct Header {
-    refs: AtomicUsize,
-    pub(crate) state: Cell<u8>,
-    pub(crate) registry_key: Cell<usize>,
+    refs: AtomicU32,
+    /// The task's key in its core's registry (owner thread only).
+    pub(crate) registry_key: Cell<u32>,
     vtable: &'static Vtable,
     pub(crate) shared: Arc<Shared>,
     pub(crate) join_waker: Cell<Option<Waker>>,
     /// Where the task was spawned (`#[track_caller]`), for stall reports and tracing.
     pub(crate) location: &'static Location<'static>,
+    pub(crate) state: Cell<u8>,
 }
 
 struct Vtable {
@@ -76,19 +77,19 @@ impl TaskRef {
     pub(crate) fn new<F: Future + 'static>(
         future: F,
         shared: Arc<Shared>,
-        refs: usize,
+        refs: u32,
         state: u8,
         location: &'static Location<'static>,
     ) -> TaskRef {
         let cell = Box::new(TaskCell {
             header: Header {
-                refs: AtomicUsize::new(refs),
-                state: Cell::new(state),
-                registry_key: Cell::new(usize::MAX),
+                refs: AtomicU32::new(refs),
+                registry_key: Cell::new(u32::MAX),
                 vtable: vtable::<F>(),
                 shared,
                 join_waker: Cell::new(None),
                 location,
+                state: Cell::new(state),
             },
             stage: UnsafeCell::new(Stage::Running(future)),
         });
@@ -109,6 +110,12 @@ impl TaskRef {
         self.0
     }
 
+    /// Gives up this handle without dropping its reference: the caller now owns it and hands
+    /// it back with [`from_raw`](Self::from_raw).
+    pub(crate) fn into_raw(self) -> NonNull<Header> {
+        std::mem::ManuallyDrop::new(self).0
+    }
+
     /// The header. Owner thread only for the non-atomic fields.
     pub(crate) fn header(&self) -> &Header {
         // SAFETY: the reference keeps the allocation alive; fields with interior mutability
@@ -118,7 +125,7 @@ impl TaskRef {
 
     /// Adds a reference.
     pub(crate) fn clone_ref(&self) -> TaskRef {
-        self.header().refs.fetch_add(1, Ordering::Relaxed);
+        add_ref(&self.header().refs);
         TaskRef(self.0)
     }
 
@@ -282,12 +289,18 @@ unsafe fn dealloc<F: Future + 'static>(ptr: NonNull<Header>) {
 static WAKER_VTABLE: RawWakerVTable =
     RawWakerVTable::new(waker_clone, waker_wake, waker_wake_by_ref, waker_drop);
 
+/// Adds a reference; aborts long before the 32-bit count could wrap (leaked wakers).
+#[inline]
+fn add_ref(refs: &AtomicU32) {
+    if refs.fetch_add(1, Ordering::Relaxed) > i32::MAX as u32 {
+        std::process::abort();
+    }
+}
+
 unsafe fn waker_clone(p: *const ()) -> RawWaker {
     // SAFETY: a waker exists, so the task is alive; only the atomic is touched.
     let refs = unsafe { &(*p.cast::<Header>()).refs };
-    if refs.fetch_add(1, Ordering::Relaxed) > isize::MAX as usize {
-        std::process::abort();
-    }
+    add_ref(refs);
     RawWaker::new(p, &WAKER_VTABLE)
 }
 
@@ -300,7 +313,7 @@ unsafe fn waker_wake(p: *const ()) {
 unsafe fn waker_wake_by_ref(p: *const ()) {
     // SAFETY: the waker keeps the task alive; we add a reference for the run queue.
     let refs = unsafe { &(*p.cast::<Header>()).refs };
-    refs.fetch_add(1, Ordering::Relaxed);
+    add_ref(refs);
     // SAFETY: the reference just added is owned by this TaskRef.
     let task = unsafe { TaskRef::from_raw(NonNull::new_unchecked(p.cast_mut().cast())) };
     super::schedule(task);
