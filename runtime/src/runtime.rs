@@ -117,7 +117,14 @@ impl Runtime {
         };
         shared.set_ring(driver.ring_fd(), wake);
         #[cfg(feature = "tracing")]
-        tracing::info!(target: "ringbolt::ring", core = id, driver = %driver.kind(), features = ?driver.features(), "driver set up");
+        match driver.kind() {
+            crate::DriverKind::Epoll => {
+                tracing::info!(target: "ringbolt::ring", core = id, driver = "epoll", "epoll driver set up (io_uring not used)")
+            }
+            _ => {
+                tracing::info!(target: "ringbolt::ring", core = id, driver = "io_uring", features = ?driver.features(), "io_uring set up")
+            }
+        }
         let mut sched = Scheduler::new();
         let metrics = cfg
             .obs

@@ -483,8 +483,9 @@ impl Driver {
     }
 
     /// Queues a single-shot op's SQE; it reaches the kernel with the next enter. On the epoll
-    /// driver an op that completed at once (a send with room in the socket buffer, a read
-    /// with data queued) comes back with its CQE, so its future need not wait for a turn.
+    /// driver a read or write that completes at once (a send with room in the socket buffer, a
+    /// read with data queued) comes back with its CQE, so its future need not wait for a turn,
+    /// as with tokio; every other op completes at a turn, as on io_uring.
     #[inline]
     pub(crate) fn submit(&mut self, entry: Entry, waker: &Waker) -> io::Result<Submitted> {
         #[cfg(feature = "fault-injection")]
@@ -531,17 +532,6 @@ impl Driver {
                 result: None,
             },
         )?;
-        if let Ring::Epoll(e) = &mut self.ring {
-            if let Some(cqe) = e.take_only_cqe(key) {
-                if matches!(self.slot_mut(key), Some(Slot::Waiting { .. })) {
-                    self.slots.remove(key as u32 as usize);
-                    self.in_flight -= 1;
-                    self.stats.ops_completed += 1;
-                    self.stats.cqes_reaped += 1;
-                    return Ok(Submitted::Done(cqe));
-                }
-            }
-        }
         Ok(Submitted::InFlight(key))
     }
 

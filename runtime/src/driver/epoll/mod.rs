@@ -327,22 +327,6 @@ impl Epoll {
         )
     }
 
-    /// The CQE of op `key` if it is the last one posted and the op's only one (the op
-    /// completed during its submission).
-    #[inline]
-    pub(crate) fn take_only_cqe(&mut self, key: u64) -> Option<super::RawCqe> {
-        let n = self.cqes.len();
-        match self.cqes.last() {
-            Some(&(ud, res, flags))
-                if ud == key && flags & CQE_F_MORE == 0 && (n < 2 || self.cqes[n - 2].0 != key) =>
-            {
-                self.cqes.pop();
-                Some(super::RawCqe { res, flags })
-            }
-            _ => None,
-        }
-    }
-
     #[inline]
     fn post(&mut self, ud: u64, res: i32, flags: u32) {
         self.cqes.push((ud, res, flags));
