@@ -31,6 +31,9 @@
 //! 5. Multishot ops (accept, recv with provided buffers, poll) post items with `F_MORE` and end
 //!    with a CQE without it, as the kernel does; provided buffers are taken from the same
 //!    buffer ring memory the kernel would read.
+//! 6. A short receive on a TCP socket drained its queue: the next receive parks without trying
+//!    (saving the `EAGAIN` call, as tokio does) until a readable edge. Once an edge said the
+//!    peer closed or the socket failed, no edge may follow, so receives always try again.
 
 pub(crate) mod sqe;
 
@@ -97,6 +100,14 @@ struct FdState {
     /// Not seekable (`ESPIPE`): the SQE's offset is ignored, as io_uring ignores it for
     /// pipes, sockets and eventfds.
     stream: bool,
+    /// A stream socket's receive queue may hold data: false after a short receive drained
+    /// it, true again at the next readable edge (a receive then parks without trying first).
+    read_ready: bool,
+    /// The peer closed or the socket failed (an edge with `EPOLLRDHUP`, `EPOLLHUP` or
+    /// `EPOLLERR`): no edge follows, so `read_ready` stays set from then on.
+    read_closed: bool,
+    /// `SO_TYPE` is `SOCK_STREAM` (read once, at its first receive).
+    stream_sock: Option<bool>,
     /// Whether the fd was opened with `O_DIRECT` (read once, at its first read or write):
     /// `RWF_NOWAIT` does not keep such reads off the device, so they go to the pool at once.
     direct: Option<bool>,
@@ -113,6 +124,9 @@ impl FdState {
         nonblock: false,
         no_nowait: false,
         stream: false,
+        read_ready: true,
+        read_closed: false,
+        stream_sock: None,
         direct: None,
         read: List::EMPTY,
         write: List::EMPTY,
@@ -536,6 +550,16 @@ impl Epoll {
             // Rule 2: behind earlier waiters, without trying.
             return Begin::Park(p);
         }
+        if s.opcode == opcode::Recv::CODE
+            && self
+                .fds
+                .get(s.fd as usize)
+                .is_some_and(|st| st.gen == self.gen && st.registered && !st.read_ready)
+        {
+            // A short receive drained the stream's queue and no edge came since: it would
+            // only say EAGAIN (rule 6).
+            return Begin::Park(p);
+        }
         match self.attempt(&mut p) {
             Step::Done(r, f) | Step::Item(r, f) => Begin::Done(r, f),
             Step::Again(dir) => {
@@ -560,6 +584,45 @@ impl Epoll {
     pub(crate) fn pool_new(&mut self, mut s: RawSqe, key: u64) {
         s.user_data = key;
         self.send_to_pool(s);
+    }
+
+    /// Whether `fd` is a TCP socket (asked once per fd): its receive drains the queue, so a
+    /// short one means the next would block. (Not Unix streams: a read stops early where the
+    /// sender's credentials change.)
+    fn is_stream_socket(&mut self, fd: RawFd) -> bool {
+        if let Some(v) = self.state(fd).stream_sock {
+            return v;
+        }
+        let mut ty: libc::c_int = 0;
+        let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+        // SAFETY: reads an int option into a live int.
+        let r = unsafe {
+            libc::getsockopt(
+                fd,
+                libc::SOL_SOCKET,
+                libc::SO_TYPE,
+                (&mut ty as *mut libc::c_int).cast(),
+                &mut len,
+            )
+        };
+        let mut domain: libc::c_int = 0;
+        let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+        // SAFETY: reads an int option into a live int.
+        let r2 = unsafe {
+            libc::getsockopt(
+                fd,
+                libc::SOL_SOCKET,
+                libc::SO_DOMAIN,
+                (&mut domain as *mut libc::c_int).cast(),
+                &mut len,
+            )
+        };
+        let v = r == 0
+            && r2 == 0
+            && ty == libc::SOCK_STREAM
+            && (domain == libc::AF_INET || domain == libc::AF_INET6);
+        self.state(fd).stream_sock = Some(v);
+        v
     }
 
     fn has_waiters(&self, fd: RawFd, dir: Dir) -> bool {
@@ -769,6 +832,12 @@ impl Epoll {
             let ev = self.events[i];
             let (fd, bits) = (ev.u64 as RawFd, ev.events as i32);
             if bits & (libc::EPOLLIN | libc::EPOLLHUP | libc::EPOLLERR | libc::EPOLLRDHUP) != 0 {
+                if let Some(st) = self.fds.get_mut(fd as usize) {
+                    st.read_ready = true;
+                    if bits & (libc::EPOLLHUP | libc::EPOLLERR | libc::EPOLLRDHUP) != 0 {
+                        st.read_closed = true;
+                    }
+                }
                 self.run_list(fd, Dir::Read);
             }
             if bits & (libc::EPOLLOUT | libc::EPOLLHUP | libc::EPOLLERR) != 0 {
@@ -1007,6 +1076,15 @@ impl Epoll {
                         return Step::Done(if done > 0 { done as i32 } else { r }, 0);
                     }
                     p.progress += r as u32;
+                    if !send
+                        && r > 0
+                        && (r as usize) < len
+                        && flags & libc::MSG_PEEK == 0
+                        && self.is_stream_socket(fd)
+                    {
+                        let st = self.state(fd);
+                        st.read_ready = st.read_closed;
+                    }
                     if !waitall || r == 0 || p.progress >= s.len {
                         return Step::Done(p.progress as i32, 0);
                     }
