@@ -171,8 +171,23 @@ fn ring_setup_failures_name_their_cause_and_fix() {
         ..FaultConfig::default()
     }));
     let mut failed = 0;
+    let mut fell_back = 0;
     for _ in 0..40 {
-        match Runtime::new() {
+        // The default (Auto) falls back to epoll instead of failing.
+        let rt = Runtime::builder()
+            .driver(ringbolt::DriverKind::Auto)
+            .build()
+            .expect("Auto falls back to epoll when ring setup fails");
+        if rt.block_on(async { ringbolt::driver_kind() }) == ringbolt::DriverKind::Epoll {
+            fell_back += 1;
+        }
+        assert_eq!(rt.block_on(async { 7 }), 7);
+        drop(rt);
+        // Forcing io_uring returns the setup error, with its cause and fix.
+        match Runtime::builder()
+            .driver(ringbolt::DriverKind::IoUring)
+            .build()
+        {
             Ok(rt) => assert_eq!(rt.block_on(async { 7 }), 7),
             Err(e) => {
                 failed += 1;
@@ -189,4 +204,8 @@ fn ring_setup_failures_name_their_cause_and_fix() {
     }
     fault::configure(None);
     assert!(failed > 0, "no setup failure injected");
+    assert!(
+        fell_back > 0,
+        "no injected setup failure fell back to epoll"
+    );
 }
