@@ -282,11 +282,12 @@ fn register(inner: &RingInner) -> io::Result<u16> {
     crate::driver::current::try_with_driver(|d| {
         for _ in 0..1024 {
             let bgid = d.next_bgid();
-            // SAFETY: the ring memory is page-aligned, holds `entries` slots and lives until
+            let (base, entries) = (inner.ring.as_ptr() as u64, inner.entries);
+            // The ring memory is page-aligned, holds `entries` slots and lives until
             // RingInner's drop, which unregisters the group first (or, when it cannot, no op
             // can select from it any more: rule 2).
-            let res =
-                unsafe { d.register_buf_ring(inner.ring.as_ptr() as u64, inner.entries, bgid) };
+            // SAFETY: the memory outlives the registration, as just said.
+            let res = unsafe { d.register_buf_ring(base, entries, bgid) };
             match res {
                 Ok(()) => return Ok(bgid),
                 Err(e) if e.raw_os_error() == Some(libc::EEXIST) => continue,

@@ -720,10 +720,10 @@ impl Driver {
         loop {
             match &mut self.ring {
                 Ring::Uring(ring) => {
-                    // SAFETY: every pointer in `entry` points into op state that the driver
-                    // keeps alive until the final CQE (OpCode contract, op.rs rules 1-2), or
-                    // into the driver's own wake buffer, which lives until shutdown reaped the
-                    // wake read.
+                    // Every pointer in `entry` points into op state that the driver keeps alive
+                    // until the final CQE (OpCode contract, op.rs rules 1-2), or into the
+                    // driver's own wake buffer, which lives until shutdown reaped the wake read.
+                    // SAFETY: the pointed-to memory outlives the SQE, as just said.
                     if unsafe { ring.submission().push(entry) }.is_ok() {
                         return Ok(());
                     }

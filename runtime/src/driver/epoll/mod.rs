@@ -593,34 +593,11 @@ impl Epoll {
         if let Some(v) = self.state(fd).stream_sock {
             return v;
         }
-        let mut ty: libc::c_int = 0;
-        let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
-        // SAFETY: reads an int option into a live int.
-        let r = unsafe {
-            libc::getsockopt(
-                fd,
-                libc::SOL_SOCKET,
-                libc::SO_TYPE,
-                (&mut ty as *mut libc::c_int).cast(),
-                &mut len,
-            )
-        };
-        let mut domain: libc::c_int = 0;
-        let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
-        // SAFETY: reads an int option into a live int.
-        let r2 = unsafe {
-            libc::getsockopt(
-                fd,
-                libc::SOL_SOCKET,
-                libc::SO_DOMAIN,
-                (&mut domain as *mut libc::c_int).cast(),
-                &mut len,
-            )
-        };
-        let v = r == 0
-            && r2 == 0
-            && ty == libc::SOCK_STREAM
-            && (domain == libc::AF_INET || domain == libc::AF_INET6);
+        let v = sockopt_int(fd, libc::SO_TYPE) == Ok(libc::SOCK_STREAM)
+            && matches!(
+                sockopt_int(fd, libc::SO_DOMAIN),
+                Ok(libc::AF_INET) | Ok(libc::AF_INET6)
+            );
         self.state(fd).stream_sock = Some(v);
         v
     }
@@ -1135,19 +1112,13 @@ impl Epoll {
             }
             opcode::Connect::CODE => {
                 if p.connecting {
-                    let mut err: libc::c_int = 0;
-                    let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
-                    // SAFETY: reads an int option into a live int.
-                    let r = unsafe {
-                        libc::getsockopt(
-                            fd,
-                            libc::SOL_SOCKET,
-                            libc::SO_ERROR,
-                            (&mut err as *mut libc::c_int).cast(),
-                            &mut len,
-                        )
-                    };
-                    return Step::Done(if r < 0 { -errno() } else { -err }, 0);
+                    return Step::Done(
+                        match sockopt_int(fd, libc::SO_ERROR) {
+                            Ok(err) => -err,
+                            Err(e) => -e,
+                        },
+                        0,
+                    );
                 }
                 self.set_nonblock(fd);
                 // SAFETY: `addr`/`off` are the op's socket address and its length, alive while
@@ -1267,6 +1238,27 @@ fn dir_of(s: &RawSqe) -> Dir {
         | opcode::Connect::CODE => Dir::Write,
         opcode::PollAdd::CODE => Dir::Poll,
         _ => Dir::Read,
+    }
+}
+
+/// An int-valued `SOL_SOCKET` option of `fd`, or the errno.
+fn sockopt_int(fd: RawFd, opt: libc::c_int) -> Result<libc::c_int, i32> {
+    let mut v: libc::c_int = 0;
+    let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: reads an int option into a live int.
+    let r = unsafe {
+        libc::getsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            opt,
+            (&mut v as *mut libc::c_int).cast(),
+            &mut len,
+        )
+    };
+    if r < 0 {
+        Err(errno())
+    } else {
+        Ok(v)
     }
 }
 

@@ -42,11 +42,11 @@ impl RawSqe {
     /// The fields of `entry`.
     #[inline]
     pub(crate) fn of(entry: &Entry) -> RawSqe {
-        // SAFETY: `Entry` is `#[repr(C)]` around the kernel's `io_uring_sqe`, 64 bytes (checked
-        // above) with no padding: every byte is an initialised integer field of a union the
-        // builders zero first. `RawSqe` is `#[repr(C)]` with the same ABI offsets and only
-        // integer fields, for which every bit pattern is valid. `transmute_copy` reads 64
-        // bytes from a valid reference.
+        // `Entry` is `#[repr(C)]` around the kernel's `io_uring_sqe`, 64 bytes (checked above)
+        // with no padding: every byte is an initialised integer field of a union the builders
+        // zero first. `RawSqe` is `#[repr(C)]` with the same ABI offsets and only integer
+        // fields, for which every bit pattern is valid.
+        // SAFETY: as just said; `transmute_copy` reads 64 bytes from a valid reference.
         unsafe { std::mem::transmute_copy::<Entry, RawSqe>(entry) }
     }
 }
