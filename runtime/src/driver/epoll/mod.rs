@@ -392,11 +392,7 @@ impl Epoll {
     /// Registers `fd` (edge-triggered, both directions) unless it is. `Err(EPERM)` for regular
     /// files and block devices, which epoll refuses.
     fn register(&mut self, fd: RawFd) -> Result<(), i32> {
-        let closes = UNSEEN_CLOSES.with(Cell::get);
-        if closes != self.seen_closes {
-            self.seen_closes = closes;
-            self.gen = self.gen.wrapping_add(1).max(1);
-        }
+        self.check_unseen_closes();
         let epfd = self.epfd.as_raw_fd();
         let st = self.state(fd);
         if st.registered {
@@ -426,6 +422,16 @@ impl Epoll {
         }
     }
 
+    /// Rule 4: after closes this driver could not see, nothing known per fd is trusted.
+    #[inline]
+    fn check_unseen_closes(&mut self) {
+        let closes = UNSEEN_CLOSES.with(Cell::get);
+        if closes != self.seen_closes {
+            self.seen_closes = closes;
+            self.gen = self.gen.wrapping_add(1).max(1);
+        }
+    }
+
     fn set_nonblock(&mut self, fd: RawFd) {
         let st = self.state(fd);
         if st.nonblock {
@@ -445,6 +451,7 @@ impl Epoll {
 
     /// Runs or parks one SQE.
     pub(crate) fn submit(&mut self, entry: &io_uring::squeue::Entry) {
+        self.check_unseen_closes();
         let s = RawSqe::of(entry);
         let ud = s.user_data;
         match s.opcode {
@@ -550,6 +557,8 @@ impl Epoll {
             // Rule 2: behind earlier waiters, without trying.
             return Begin::Park(p);
         }
+        // An fd number closed unseen and reused must not inherit the old socket's state.
+        self.check_unseen_closes();
         if s.opcode == opcode::Recv::CODE
             && self
                 .fds
