@@ -20,6 +20,7 @@ mod fd;
 pub(crate) mod op;
 pub mod ops;
 pub(crate) mod setup;
+mod slots;
 
 pub use setup::{DriverKind, Features, SetupError};
 
@@ -28,7 +29,7 @@ pub use op::{MultiOp, MultishotOpCode, Op, OpCode, Salvage};
 
 use io_uring::{cqueue, opcode, squeue::Entry, types, IoUring, Probe};
 use op::Orphan;
-use slab::Slab;
+use slots::Slots;
 use std::collections::VecDeque;
 use std::io;
 use std::os::fd::RawFd;
@@ -143,17 +144,16 @@ enum Slot {
     Ignored(Box<dyn Orphan>),
     /// The sender's side of a `MSG_RING` wake of the target core (not counted as an op).
     Wake(Arc<Shared>),
-    /// A multishot op whose stream is alive.
-    Stream {
-        waker: Option<Waker>,
-        queue: VecDeque<RawCqe>,
-        done: bool,
-    },
+    /// A multishot op whose stream is alive (boxed: it keeps a queue, and single-shot ops,
+    /// the common case, should not pay for its size in every slot).
+    Stream(Box<StreamSlot>),
 }
 
-struct Entry2 {
-    generation: u32,
-    slot: Slot,
+/// The driver's side of a multishot op.
+struct StreamSlot {
+    waker: Option<Waker>,
+    queue: VecDeque<RawCqe>,
+    done: bool,
 }
 
 /// Ring settings chosen by the [`Builder`](crate::Builder).
@@ -195,8 +195,7 @@ pub(crate) struct Driver {
     /// dropped into the slab of the ring that holds its SQE.
     pub(crate) id: u64,
     ring: Ring,
-    slots: Slab<Entry2>,
-    generation: u32,
+    slots: Slots<Slot>,
     in_flight: usize,
     probe: Probe,
     features: setup::Features,
@@ -262,8 +261,7 @@ impl Driver {
             id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             probe: Probe::new(),
             ring,
-            slots: Slab::with_capacity(256),
-            generation: 0,
+            slots: Slots::with_capacity(256),
             in_flight: 0,
             features,
             wake_fd,
@@ -426,12 +424,9 @@ impl Driver {
         Ok(())
     }
 
+    #[inline]
     fn insert(&mut self, slot: Slot) -> Key {
-        self.generation = self.generation.wrapping_add(1);
-        let generation = self.generation;
-        let index = self.slots.insert(Entry2 { generation, slot });
-        debug_assert!(index < u32::MAX as usize - 4);
-        (u64::from(generation) << 32) | index as u64
+        self.slots.insert(slot)
     }
 
     #[inline]
@@ -450,7 +445,7 @@ impl Driver {
         let key = self.insert(slot);
         let entry = entry.user_data(key);
         if let Err(e) = self.push(&entry) {
-            self.slots.remove(key as u32 as usize);
+            self.slots.remove(key);
             return Err(e);
         }
         self.in_flight += 1;
@@ -468,14 +463,12 @@ impl Driver {
         };
         let (slot, waker) = match slot {
             Slot::Waiting { waker, .. } => (Slot::Completed(cqe), waker),
-            Slot::Stream { waker, .. } => (
-                Slot::Stream {
-                    waker: None,
-                    queue: VecDeque::from([cqe]),
-                    done: true,
-                },
-                waker,
-            ),
+            Slot::Stream(mut s) => {
+                let waker = s.waker.take();
+                s.queue.push_back(cqe);
+                s.done = true;
+                (Slot::Stream(s), waker)
+            }
             other => (other, None),
         };
         self.wakes.extend(waker);
@@ -539,20 +532,17 @@ impl Driver {
     pub(crate) fn submit_multishot(&mut self, entry: Entry, waker: Waker) -> io::Result<Key> {
         self.submit_entry(
             entry,
-            Slot::Stream {
+            Slot::Stream(Box::new(StreamSlot {
                 waker: Some(waker),
                 queue: VecDeque::new(),
                 done: false,
-            },
+            })),
         )
     }
 
     #[inline]
     fn slot_mut(&mut self, key: Key) -> Option<&mut Slot> {
-        match self.slots.get_mut(key as u32 as usize) {
-            Some(e) if e.generation == (key >> 32) as u32 => Some(&mut e.slot),
-            _ => None,
-        }
+        self.slots.get_mut(key)
     }
 
     /// Takes a single-shot op's final CQE, or records the waker. `Ready(None)` when the slot is
@@ -573,10 +563,10 @@ impl Driver {
             Slot::Completed(cqe) => {
                 let cqe = *cqe;
                 // A Completed slot owns nothing (RawCqe is Copy): skip the drop glue.
-                std::mem::forget(self.slots.remove(key as u32 as usize));
+                std::mem::forget(self.slots.remove(key));
                 Poll::Ready(Some(cqe))
             }
-            Slot::Ignored(_) | Slot::Stream { .. } | Slot::Wake(_) => Poll::Ready(None),
+            Slot::Ignored(_) | Slot::Stream(_) | Slot::Wake(_) => Poll::Ready(None),
         }
     }
 
@@ -588,23 +578,23 @@ impl Driver {
         key: Key,
         cx: &mut Context<'_>,
     ) -> Poll<Option<(RawCqe, bool)>> {
-        let Some(Slot::Stream { waker, queue, done }) = self.slot_mut(key) else {
+        let Some(Slot::Stream(s)) = self.slot_mut(key) else {
             return Poll::Ready(None);
         };
-        if let Some(cqe) = queue.pop_front() {
-            let last = *done && queue.is_empty();
+        if let Some(cqe) = s.queue.pop_front() {
+            let last = s.done && s.queue.is_empty();
             if last {
-                self.slots.remove(key as u32 as usize);
+                self.slots.remove(key);
             }
             return Poll::Ready(Some((cqe, last)));
         }
-        if *done {
-            self.slots.remove(key as u32 as usize);
+        if s.done {
+            self.slots.remove(key);
             return Poll::Ready(None);
         }
-        match waker {
+        match &mut s.waker {
             Some(w) if w.will_wake(cx.waker()) => {}
-            _ => *waker = Some(cx.waker().clone()),
+            w => *w = Some(cx.waker().clone()),
         }
         Poll::Pending
     }
@@ -626,7 +616,7 @@ impl Driver {
         match slot {
             Slot::Completed(cqe) => {
                 let cqe = CqeResult::from(*cqe);
-                self.slots.remove(key as u32 as usize);
+                self.slots.remove(key);
                 Some((orphan, cqe))
             }
             Slot::Waiting { result, .. } => {
@@ -640,7 +630,7 @@ impl Driver {
                 self.cancel(key);
                 None
             }
-            Slot::Ignored(_) | Slot::Stream { .. } | Slot::Wake(_) => {
+            Slot::Ignored(_) | Slot::Stream(_) | Slot::Wake(_) => {
                 std::mem::forget(orphan);
                 None
             }
@@ -649,17 +639,17 @@ impl Driver {
 
     /// The stream of an in-flight multishot op was dropped.
     pub(crate) fn drop_stream(&mut self, key: Key, mut orphan: Box<dyn Orphan>) {
-        let Some(Slot::Stream { queue, done, .. }) = self.slot_mut(key) else {
+        let Some(Slot::Stream(s)) = self.slot_mut(key) else {
             std::mem::forget(orphan);
             return;
         };
-        let done = *done;
-        let queued: Vec<RawCqe> = queue.drain(..).collect();
+        let done = s.done;
+        let queued = std::mem::take(&mut s.queue);
         for cqe in queued {
             orphan.more(cqe.into());
         }
         if done {
-            self.slots.remove(key as u32 as usize);
+            self.slots.remove(key);
             drop(orphan);
         } else if let Some(slot) = self.slot_mut(key) {
             orphan.mark_parked();
@@ -672,7 +662,8 @@ impl Driver {
     /// still comes and the future takes it. Nothing happens when the op already completed.
     pub(crate) fn cancel_op(&mut self, key: Key) {
         match self.slot_mut(key) {
-            Some(Slot::Waiting { .. }) | Some(Slot::Stream { done: false, .. }) => self.cancel(key),
+            Some(Slot::Waiting { .. }) => self.cancel(key),
+            Some(Slot::Stream(s)) if !s.done => self.cancel(key),
             _ => {}
         }
     }
@@ -697,7 +688,7 @@ impl Driver {
             opcode::MsgRingData::new(types::Fd(target_ring_fd), 0, MSG_RING_TAG, None).build();
         let key = self.insert(Slot::Wake(target.clone()));
         if self.push(&entry.user_data(key)).is_err() {
-            self.slots.remove(key as u32 as usize);
+            self.slots.remove(key);
             return false;
         }
         self.wakes_in_flight += 1;
@@ -934,15 +925,12 @@ impl Driver {
                 let keys: Vec<Key> = self
                     .slots
                     .iter()
-                    .filter(|(_, e)| {
-                        matches!(
-                            e.slot,
-                            Slot::Ignored(_)
-                                | Slot::Waiting { .. }
-                                | Slot::Stream { done: false, .. }
-                        )
+                    .filter(|(_, slot)| match slot {
+                        Slot::Ignored(_) | Slot::Waiting { .. } => true,
+                        Slot::Stream(s) => !s.done,
+                        Slot::Completed(_) | Slot::Wake(_) => false,
                     })
-                    .map(|(i, e)| (u64::from(e.generation) << 32) | i as u64)
+                    .map(|(key, _)| key)
                     .collect();
                 for key in keys {
                     self.cancel(key);
@@ -982,8 +970,8 @@ impl Drop for Driver {
         if self.in_flight == 0 && !self.wake_armed {
             return;
         }
-        for e in self.slots.drain() {
-            if let Slot::Ignored(o) = e.slot {
+        for slot in self.slots.drain() {
+            if let Slot::Ignored(o) = slot {
                 std::mem::forget(o);
             }
         }
@@ -994,8 +982,9 @@ impl Drop for Driver {
 }
 
 #[allow(clippy::too_many_arguments)]
+#[inline]
 fn dispatch(
-    slots: &mut Slab<Entry2>,
+    slots: &mut Slots<Slot>,
     in_flight: &mut usize,
     wakes_in_flight: &mut usize,
     stats: &mut DriverStats,
@@ -1004,40 +993,50 @@ fn dispatch(
     key: Key,
     cqe: RawCqe,
 ) {
-    let index = key as u32 as usize;
-    let entry = match slots.get_mut(index) {
-        Some(e) if e.generation == (key >> 32) as u32 => e,
-        _ => {
-            stats.stale_cqes += 1;
-            return;
-        }
+    let Some(slot) = slots.get_mut(key) else {
+        stats.stale_cqes += 1;
+        return;
     };
     let more = cqe.has_more();
     #[cfg(feature = "tracing")]
     if cqe.res < 0 {
         trace_op_error(key, cqe.res);
     }
-    match &mut entry.slot {
-        Slot::Waiting { result, .. } if more => {
+    match slot {
+        // The hot case: a single-shot op's final CQE. The slot becomes `Completed` in place.
+        Slot::Waiting { waker, result } if !more => {
+            let waker = waker.take();
+            let cqe = match result.take() {
+                // The op's result is the F_MORE CQE; the final CQE is only the notification
+                // that the kernel is done with the buffer (zero-copy send).
+                Some(mut r) => {
+                    r.flags |= cqe.flags;
+                    r
+                }
+                None => cqe,
+            };
+            // The slot owns nothing now (waker and result taken): forgetting it skips the
+            // drop glue and leaks nothing.
+            std::mem::forget(std::mem::replace(slot, Slot::Completed(cqe)));
+            *in_flight -= 1;
+            stats.ops_completed += 1;
+            if let Some(w) = waker {
+                wakes.push(w);
+            }
+        }
+        Slot::Waiting { result, .. } => {
             // A single-shot op that posts its result now and a notification later
             // (zero-copy send): keep the result, wait for the final CQE.
             *result = Some(cqe);
         }
-        Slot::Waiting { .. } => {
-            let Slot::Waiting { waker, result } =
-                std::mem::replace(&mut entry.slot, Slot::Completed(cqe))
-            else {
-                unreachable!("matched Waiting above")
-            };
-            if let Some(mut r) = result {
-                // The op's result is the F_MORE CQE; the final CQE is only the notification
-                // that the kernel is done with the buffer.
-                r.flags |= cqe.flags;
-                entry.slot = Slot::Completed(r);
+        Slot::Stream(s) => {
+            s.queue.push_back(cqe);
+            if !more {
+                s.done = true;
+                *in_flight -= 1;
+                stats.ops_completed += 1;
             }
-            *in_flight -= 1;
-            stats.ops_completed += 1;
-            if let Some(w) = waker {
+            if let Some(w) = s.waker.take() {
                 wakes.push(w);
             }
         }
@@ -1046,26 +1045,15 @@ fn dispatch(
                 orphan.more(cqe.into());
                 return;
             }
-            let Slot::Ignored(orphan) = slots.remove(index).slot else {
+            let Some(Slot::Ignored(orphan)) = slots.remove(key) else {
                 unreachable!("matched Ignored above")
             };
             *in_flight -= 1;
             stats.ops_completed += 1;
             released.push((orphan, cqe.into()));
         }
-        Slot::Stream { waker, queue, done } => {
-            queue.push_back(cqe);
-            if !more {
-                *done = true;
-                *in_flight -= 1;
-                stats.ops_completed += 1;
-            }
-            if let Some(w) = waker.take() {
-                wakes.push(w);
-            }
-        }
         Slot::Wake(_) => {
-            let Slot::Wake(target) = slots.remove(index).slot else {
+            let Some(Slot::Wake(target)) = slots.remove(key) else {
                 unreachable!("matched Wake above")
             };
             *wakes_in_flight -= 1;
