@@ -3,7 +3,7 @@
 //! Rule: `CURRENT` points at a live `Core` only between `enter` and the drop of its guard, and
 //! the guard borrows the `Rc<Core>` that keeps the core alive for that whole time.
 
-use crate::driver::Driver;
+use crate::driver::home::DriverCell;
 use crate::runtime::Core;
 use crate::time::Timers;
 use std::cell::{Cell, RefCell};
@@ -18,7 +18,7 @@ thread_local! {
 /// Restores the previous current core on drop.
 pub(crate) struct EnterGuard<'a> {
     prev: *const Core,
-    prev_driver: *const RefCell<Driver>,
+    prev_driver: *const DriverCell,
     prev_timers: *const RefCell<Timers>,
     _core: PhantomData<&'a Core>,
 }
@@ -44,7 +44,7 @@ pub(crate) fn enter(core: &Rc<Core>) -> EnterGuard<'_> {
 pub(crate) fn switch(core: &Rc<Core>) -> EnterGuard<'_> {
     let prev = CURRENT.with(|c| c.replace(Rc::as_ptr(core)));
     // The driver and the timers live in the core, which the guard's borrow keeps alive.
-    let prev_driver = crate::driver::current::replace(&core.driver);
+    let prev_driver = crate::driver::current::replace(Rc::as_ptr(&core.driver));
     let prev_timers = crate::time::current::replace(&core.timers);
     EnterGuard {
         prev,
@@ -54,21 +54,9 @@ pub(crate) fn switch(core: &Rc<Core>) -> EnterGuard<'_> {
     }
 }
 
-/// A weak handle to the current core, for resources that must reach their ring later (to
-/// unregister buffers) even outside `block_on`; see [`with_ring_of`].
+/// A weak handle to the current core, for a sleep that must find its timer wheel again.
 pub(crate) fn current_weak() -> Option<std::rc::Weak<Core>> {
     current_rc().map(|c| Rc::downgrade(&c))
-}
-
-/// Runs `f` with the driver of `core` if that runtime is still alive: now if its driver is
-/// free, else at its next turn. Nothing happens once the runtime is gone (its ring closed).
-pub(crate) fn with_ring_of(core: &std::rc::Weak<Core>, f: crate::runtime::DriverJob) {
-    if let Some(core) = core.upgrade() {
-        match core.driver.try_borrow_mut() {
-            Ok(mut d) => f(&mut d),
-            Err(_) => core.deferred.borrow_mut().push(f),
-        }
-    }
 }
 
 fn current_rc() -> Option<Rc<Core>> {

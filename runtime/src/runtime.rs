@@ -2,6 +2,7 @@
 
 use crate::builder::Builder;
 use crate::context;
+use crate::driver::home::DriverCell;
 use crate::driver::op::Orphan;
 use crate::driver::{CqeResult, Driver, DriverConfig};
 use crate::executor::remote::{CrossWake, Job, Shared};
@@ -18,13 +19,11 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
-/// Work to run with a core's driver; see [`context::with_ring_of`].
-pub(crate) type DriverJob = Box<dyn FnOnce(&mut Driver)>;
-
 /// Everything one core owns.
 pub(crate) struct Core {
     pub(crate) id: usize,
-    pub(crate) driver: RefCell<Driver>,
+    /// The driver, owned here alone; resources registered with its ring hold weak handles.
+    pub(crate) driver: Rc<DriverCell>,
     pub(crate) timers: RefCell<Timers>,
     pub(crate) sched: Scheduler,
     pub(crate) shared: Arc<Shared>,
@@ -33,9 +32,6 @@ pub(crate) struct Core {
     event_interval: usize,
     /// Scratch buffers reused every turn.
     scratch: RefCell<Scratch>,
-    /// Driver work requested while the driver was borrowed (e.g. unregistering a buffer ring
-    /// dropped during a reap); run at the next turn.
-    pub(crate) deferred: RefCell<Vec<DriverJob>>,
 }
 
 #[derive(Default)]
@@ -145,14 +141,13 @@ impl Runtime {
         Ok(Runtime {
             core: Rc::new(Core {
                 id,
-                driver: RefCell::new(driver),
+                driver: DriverCell::new(driver),
                 timers: RefCell::new(Timers::new()),
                 sched,
                 shared,
                 mesh,
                 event_interval: event_interval.max(1),
                 scratch: RefCell::new(Scratch::default()),
-                deferred: RefCell::new(Vec::new()),
             }),
         })
     }
@@ -246,7 +241,9 @@ impl Core {
                 orphan.finish(cqe);
             }
         }
-        self.run_deferred();
+        // Driver work requested while the driver was borrowed (e.g. unregistering a buffer
+        // ring dropped during a reap).
+        self.driver.run_deferred();
         // Only timers need the clock; a turn without any skips `Instant::now`. (Nothing run
         // since the check above can add a timer except drop code, so look again.)
         if has_timers || self.timers.borrow().len() > 0 {
@@ -269,22 +266,6 @@ impl Core {
                     m.publish(&self.stats());
                 }
             }
-        }
-    }
-
-    #[inline]
-    fn run_deferred(&self) {
-        if !self.deferred.borrow().is_empty() {
-            self.run_deferred_slow();
-        }
-    }
-
-    #[inline(never)]
-    fn run_deferred_slow(&self) {
-        let work = std::mem::take(&mut *self.deferred.borrow_mut());
-        let mut d = self.driver.borrow_mut();
-        for f in work {
-            f(&mut d);
         }
     }
 
@@ -382,7 +363,7 @@ impl Drop for Runtime {
             }
         });
         step(&mut || core.sched.shutdown());
-        step(&mut || core.run_deferred());
+        step(&mut || core.driver.run_deferred());
         if let Some(p) = panic {
             if !std::thread::panicking() {
                 std::panic::resume_unwind(p);

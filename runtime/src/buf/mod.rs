@@ -25,14 +25,20 @@
 //! Buffers: `Vec<u8>`, `Box<[u8]>`, `&'static [u8]`/`&'static str`, [`aligned`] and
 //! [`fixed`] buffers, slices of any of them; with the `bytes` feature, `bytes::Bytes`
 //! (written from) and `bytes::BytesMut` (read into and written from).
+//!
+//! This module is plain data. The two kinds that register with a core's ring, [`fixed`]
+//! buffers and [`provided`] buffer rings, are implemented next to the driver and re-exported
+//! here under their public paths.
 
 pub mod aligned;
 #[cfg(feature = "bytes")]
 mod bytes;
 mod copy;
-pub mod fixed;
-pub mod provided;
 mod slice;
+
+// Buffers registered with a ring live next to the driver they register with; their public
+// paths stay here.
+pub use crate::driver::registered::{fixed, provided};
 
 pub use copy::{fill_from, filled};
 pub use slice::Slice;

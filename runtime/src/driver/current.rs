@@ -1,22 +1,51 @@
 //! The thread's current driver, for ops and everything else that reaches the ring.
 //!
-//! Rule: `DRIVER` points at a live driver only while the runtime's enter guard
-//! (`crate::context`) is alive; that guard keeps the core owning the driver alive for the whole
-//! time and restores the previous pointer on drop. Nothing here knows about the runtime.
+//! Rule: `DRIVER` is null or comes from `Rc::as_ptr` of the `Rc<DriverCell>` that owns a live
+//! driver, and it is non-null only while the runtime's enter guard is alive; that guard keeps
+//! the core (and so its `Rc<DriverCell>`) alive for the whole time and restores the previous
+//! pointer on drop. Nothing here knows about the runtime.
 
+use super::home::{DriverCell, DriverHandle};
 use super::op::Orphan;
 use super::{Driver, Key};
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
 use std::ptr;
+use std::rc::Rc;
 
 thread_local! {
-    static DRIVER: Cell<*const RefCell<Driver>> = const { Cell::new(ptr::null()) };
+    static DRIVER: Cell<*const DriverCell> = const { Cell::new(ptr::null()) };
 }
 
-/// Installs `driver` as the thread's current driver and returns the previous one. Called only
-/// by the runtime's enter guard, which restores the previous value when it drops.
-pub(crate) fn replace(driver: *const RefCell<Driver>) -> *const RefCell<Driver> {
+/// Installs `driver` (null, or `Rc::as_ptr` of the cell's owning `Rc`) as the thread's current
+/// driver and returns the previous one. Called only by the runtime's enter guard, which keeps
+/// that `Rc` alive and restores the previous value when it drops.
+pub(crate) fn replace(driver: *const DriverCell) -> *const DriverCell {
     DRIVER.with(|c| c.replace(driver))
+}
+
+/// A weak handle to the current driver, for resources registered with its ring that must
+/// reach it later (to unregister) or check where they are used; `None` outside a runtime.
+pub(crate) fn handle() -> Option<DriverHandle> {
+    let p = DRIVER.with(|c| c.get());
+    if p.is_null() {
+        return None;
+    }
+    // SAFETY: by the module rule, a non-null DRIVER came from `Rc::as_ptr` of an
+    // `Rc<DriverCell>` the guard keeps alive, so adding a strong count and rebuilding an Rc
+    // from the same pointer is sound; the Rc drops (and gives the count back) right after.
+    let cell = unsafe {
+        Rc::increment_strong_count(p);
+        Rc::from_raw(p)
+    };
+    Some(DriverHandle::new(&cell))
+}
+
+/// Whether `handle` names the thread's current driver: `Some(true)` on its own driver,
+/// `Some(false)` on another one, `None` outside a runtime.
+#[inline]
+pub(crate) fn is_current(handle: &DriverHandle) -> Option<bool> {
+    let p = DRIVER.with(|c| c.get());
+    (!p.is_null()).then(|| handle.names(p))
 }
 
 /// Whether a driver is current on this thread.
@@ -69,7 +98,7 @@ pub(crate) fn try_with_driver<R>(f: impl FnOnce(&mut Driver) -> R) -> Result<R, 
         return Err(NoDriver::Outside);
     }
     // SAFETY: by the module rule, a non-null DRIVER points at a driver kept alive by the guard.
-    let driver = unsafe { &*p };
+    let driver = unsafe { &*p }.cell();
     match driver.try_borrow_mut() {
         Ok(mut d) => Ok(f(&mut d)),
         Err(_) => Err(NoDriver::Busy),
@@ -95,7 +124,7 @@ pub(crate) fn drop_op(driver_id: u64, key: Key, orphan: Box<dyn Orphan>) {
         return;
     }
     // SAFETY: by the module rule, a non-null DRIVER points at a live driver.
-    let driver = unsafe { &*p };
+    let driver = unsafe { &*p }.cell();
     let done = match driver.try_borrow_mut() {
         Ok(mut d) if d.id == driver_id => d.drop_op(key, orphan),
         _ => {
@@ -116,7 +145,7 @@ pub(crate) fn drop_stream(driver_id: u64, key: Key, orphan: Box<dyn Orphan>) {
         return;
     }
     // SAFETY: by the module rule, a non-null DRIVER points at a live driver.
-    let driver = unsafe { &*p };
+    let driver = unsafe { &*p }.cell();
     match driver.try_borrow_mut() {
         Ok(mut d) if d.id == driver_id => d.drop_stream(key, orphan),
         _ => std::mem::forget(orphan),
@@ -135,7 +164,7 @@ pub(crate) fn msg_ring_wake(
         return false;
     }
     // SAFETY: by the module rule, a non-null DRIVER points at a live driver.
-    let driver = unsafe { &*p };
+    let driver = unsafe { &*p }.cell();
     match driver.try_borrow_mut() {
         Ok(mut d) => d.msg_ring(target_ring_fd, target),
         Err(_) => false,

@@ -17,8 +17,10 @@ pub(crate) mod epoll;
 #[cfg(feature = "fault-injection")]
 pub mod fault;
 mod fd;
+pub(crate) mod home;
 pub(crate) mod op;
 pub mod ops;
+pub mod registered;
 pub(crate) mod setup;
 mod slots;
 

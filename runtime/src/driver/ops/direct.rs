@@ -17,16 +17,16 @@
 //!    driver is busy; nothing once the runtime is gone, whose ring took the table with it).
 //! 4. A `DirectFd` is `!Send`, and ops refuse it (`InvalidInput`) on any ring but its own.
 
-use crate::context;
+use crate::driver::current;
+use crate::driver::home::DriverHandle;
 use crate::driver::{CqeResult, Driver, Op, OpCode, SharedFd};
-use crate::runtime::Core;
 use io_uring::{opcode, squeue::Entry, squeue::Flags, types};
 use std::cell::Cell;
 use std::fmt;
 use std::future::poll_fn;
 use std::io;
 use std::marker::PhantomData;
-use std::rc::{Rc, Weak};
+use std::rc::Rc;
 use std::task::{Poll, Waker};
 
 pub(crate) mod sealed {
@@ -72,7 +72,7 @@ impl sealed::Sealed for DirectFd {
         self.inner.index as i32
     }
     fn check_ring(&self) -> io::Result<()> {
-        match context::with_core(|c| std::ptr::eq(c, self.inner.core.as_ptr())) {
+        match current::is_current(&self.inner.driver) {
             Some(true) => Ok(()),
             Some(false) => Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
@@ -117,7 +117,7 @@ pub(crate) fn register_table(driver: &Driver, slots: u32) -> io::Result<()> {
 /// Direct descriptors live in an io_uring's fixed-file table: on the epoll driver, an
 /// `Unsupported` error that says so.
 pub(crate) fn check_uring() -> io::Result<()> {
-    match crate::driver::current::try_with_driver(|d| d.kind()) {
+    match current::try_with_driver(|d| d.kind()) {
         Ok(crate::DriverKind::Epoll) => Err(crate::driver::setup::needs_uring(
             "a direct descriptor (accept_direct, open_direct; Builder::direct_files)",
         )),
@@ -139,8 +139,8 @@ pub(crate) fn no_slot(e: io::Error, what: &str) -> io::Error {
 
 struct Inner {
     index: u32,
-    /// The core whose ring's table holds the slot.
-    core: Weak<Core>,
+    /// The driver whose ring's table holds the slot.
+    driver: DriverHandle,
     /// Set once the slot was handed to a close op: the drop must not free it again.
     closed: Cell<bool>,
     /// The task waiting in `close()` for the other holders to go.
@@ -156,14 +156,11 @@ impl Drop for Inner {
         }
         let index = self.index;
         // Rule 3: the last holder is gone, so no op names the slot any more.
-        context::with_ring_of(
-            &self.core,
-            Box::new(move |d| {
-                if let Ok(s) = d.submitter("direct descriptors") {
-                    let _ = s.register_files_update(index, &[-1]);
-                }
-            }),
-        );
+        self.driver.run(Box::new(move |d| {
+            if let Ok(s) = d.submitter("direct descriptors") {
+                let _ = s.register_files_update(index, &[-1]);
+            }
+        }));
     }
 }
 
@@ -204,7 +201,7 @@ impl DirectFd {
         DirectFd {
             inner: Rc::new(Inner {
                 index,
-                core: context::current_weak().unwrap_or_default(),
+                driver: current::handle().unwrap_or_default(),
                 closed: Cell::new(false),
                 closer: Cell::new(None),
                 closing: Cell::new(false),

@@ -10,7 +10,8 @@
 //!    a time; a second gives an error until the first is dropped.
 //! 2. The block of memory lives as long as the pool handle or any `FixedBuf` (each holds the
 //!    pool), so an in-flight op can never see it freed. When the last of them goes, the pool
-//!    unregisters its table (if its ring is still the current one) and then frees the memory.
+//!    unregisters its table on the ring that holds it (at once, or at that core's next turn
+//!    if its driver is busy; nothing once that runtime is gone) and then frees the memory.
 //! 3. The kernel checks on every fixed op that the address range lies inside the registered
 //!    buffer named by the index, so a `FixedBuf` used on a ring it was not registered with fails
 //!    with `EFAULT` instead of touching other memory.
@@ -20,8 +21,9 @@
 //!
 //! `FixedBuf`s are `!Send`: they belong to the core whose ring registered them.
 
-use super::{IoBuf, IoBufMut, Slice};
-use crate::context;
+use crate::buf::{IoBuf, IoBufMut, Slice};
+use crate::driver::current;
+use crate::driver::home::DriverHandle;
 use std::alloc::{self, Layout};
 use std::cell::RefCell;
 use std::fmt;
@@ -59,8 +61,8 @@ struct PoolInner {
     count: usize,
     free: RefCell<Vec<u16>>,
     waiters: RefCell<Vec<Waker>>,
-    /// The core whose ring holds the registration (identity check on drop).
-    core: std::rc::Weak<crate::runtime::Core>,
+    /// The driver whose ring holds the registration (identity check on drop).
+    driver: DriverHandle,
 }
 
 impl PoolInner {
@@ -89,12 +91,9 @@ impl Drop for PoolInner {
         // on the ring that holds the table, even outside block_on; if the runtime is gone, so
         // is the table. An error leaves the table registered (pages pinned until the ring
         // closes); freeing our mapping is still sound since no op can name it (rule 3).
-        context::with_ring_of(
-            &self.core,
-            Box::new(|d| {
-                let _ = d.unregister_buffers();
-            }),
-        );
+        self.driver.run(Box::new(|d| {
+            let _ = d.unregister_buffers();
+        }));
         // SAFETY: `ptr` came from alloc_zeroed with exactly `layout` and is freed once, after
         // the last FixedBuf (and so the last op using it) is gone.
         unsafe { alloc::dealloc(self.ptr.as_ptr(), self.layout) };
@@ -170,7 +169,7 @@ impl FixedBufPool {
             // Pop from the end: hand out index 0 first.
             free: RefCell::new((0..count as u16).rev().collect()),
             waiters: RefCell::new(Vec::new()),
-            core: std::rc::Weak::new(),
+            driver: DriverHandle::default(),
         };
         let iovecs: Vec<libc::iovec> = (0..count as u16)
             .map(|i| libc::iovec {
@@ -178,24 +177,24 @@ impl FixedBufPool {
                 iov_len: buf_size,
             })
             .collect();
-        let registered = context::with_core(|core| {
-            let driver = core.driver.try_borrow().map_err(|_| {
-                io::Error::other("FixedBufPool::new called while the driver is busy")
-            })?;
+        let registered = current::try_with_driver(|driver| {
             // SAFETY: every iovec points into `inner`'s allocation, which is freed only in
             // PoolInner::drop, after the table was unregistered (or the ring is gone); until
             // then the memory stays allocated and at its address (rule 2).
             unsafe { driver.register_buffers(&iovecs) }
         });
         match registered {
-            Some(Ok(())) => {
-                inner.core = context::current_weak().unwrap_or_default();
+            Ok(Ok(())) => {
+                inner.driver = current::handle().unwrap_or_default();
                 Ok(FixedBufPool {
                     inner: Rc::new(inner),
                 })
             }
-            Some(Err(e)) => Err(register_error(e, count, buf_size, total)),
-            None => Err(io::Error::other(
+            Ok(Err(e)) => Err(register_error(e, count, buf_size, total)),
+            Err(current::NoDriver::Busy) => Err(io::Error::other(
+                "FixedBufPool::new called while the driver is busy",
+            )),
+            Err(current::NoDriver::Outside) => Err(io::Error::other(
                 "FixedBufPool::new must be called inside a ringbolt runtime",
             )),
         }

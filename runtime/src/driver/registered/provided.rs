@@ -12,8 +12,9 @@
 //!    exclusively until it is dropped and published again.
 //! 2. The ring memory and the buffers live as long as the `BufRing` handle, any op using its
 //!    group (each holds a handle) or any `ProvidedBuf` (each holds the ring). When the last
-//!    goes, no op can select from the group any more; the ring is unregistered (if its core's
-//!    ring is the current one) and the memory freed.
+//!    goes, no op can select from the group any more; the ring is unregistered on the io_uring
+//!    that holds it (at once, or at that core's next turn if its driver is busy; nothing once
+//!    that runtime is gone) and the memory freed.
 //! 4. A ring belongs to the core that registered it: a receive naming its group is refused
 //!    (an error, before submission) on any other ring, and a buffer id a completion reports
 //!    outside the ring is an error, never turned into a pointer.
@@ -22,8 +23,9 @@
 //!
 //! `BufRing` and `ProvidedBuf` are `!Send`: they belong to the core whose ring registered them.
 
-use super::IoBuf;
-use crate::context;
+use crate::buf::IoBuf;
+use crate::driver::current;
+use crate::driver::home::DriverHandle;
 use io_uring::types::BufRingEntry;
 use std::alloc::{self, Layout};
 use std::cell::Cell;
@@ -50,8 +52,8 @@ struct RingInner {
     buf_len: usize,
     /// Our copy of the tail we publish to the kernel.
     tail: Cell<u16>,
-    /// The core whose ring this is registered with.
-    core: std::rc::Weak<crate::runtime::Core>,
+    /// The driver whose ring this is registered with.
+    driver: DriverHandle,
     /// Set once `bgid` is registered: only then does the drop unregister it.
     registered: bool,
 }
@@ -93,12 +95,9 @@ impl Drop for RingInner {
         // ring closes, and freeing our memory is still sound since nothing selects from it.
         if self.registered {
             let bgid = self.bgid;
-            context::with_ring_of(
-                &self.core,
-                Box::new(move |d| {
-                    let _ = d.unregister_buf_ring(bgid);
-                }),
-            );
+            self.driver.run(Box::new(move |d| {
+                let _ = d.unregister_buf_ring(bgid);
+            }));
         }
         // SAFETY: both blocks came from alloc_zeroed with exactly these layouts and are freed
         // once, after the last user is gone.
@@ -156,7 +155,7 @@ impl BufRing {
                 "a buffer ring needs 1..=32768 entries of 1..=4 GiB each",
             ));
         }
-        let core = context::current_weak().ok_or_else(|| {
+        let driver = current::handle().ok_or_else(|| {
             io::Error::other("BufRing::new must be called inside a ringbolt runtime")
         })?;
         let entries = entries.next_power_of_two();
@@ -198,7 +197,7 @@ impl BufRing {
             entries,
             buf_len,
             tail: Cell::new(0),
-            core,
+            driver,
             registered: false,
         };
         inner.bgid = register(&inner)?;
@@ -230,8 +229,7 @@ impl BufRing {
     /// Whether this ring is registered with the current core's io_uring: a receive selecting
     /// from it may only be submitted there (rule 4). Errors name the mistake.
     pub(crate) fn check_owner(&self) -> io::Result<()> {
-        let here = context::with_core(|c| std::ptr::eq(c, self.inner.core.as_ptr()));
-        match here {
+        match current::is_current(&self.inner.driver) {
             Some(true) => Ok(()),
             Some(false) => Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
@@ -279,7 +277,7 @@ impl BufRing {
 /// ids come from that ring's own counter and the kernel refuses one still registered there
 /// (`EEXIST`, then the next is tried), so a group id names one live `BufRing` per ring.
 fn register(inner: &RingInner) -> io::Result<u16> {
-    crate::driver::current::try_with_driver(|d| {
+    current::try_with_driver(|d| {
         for _ in 0..1024 {
             let bgid = d.next_bgid();
             let (base, entries) = (inner.ring.as_ptr() as u64, inner.entries);
