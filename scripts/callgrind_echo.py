@@ -59,7 +59,7 @@ def run(args, rounds):
     port = free_port()
     out = tempfile.mktemp(prefix="callgrind.echo.")
     cmd = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
-           "target/release/examples/echo", "--addr", f"127.0.0.1:{port}", "--cores", "1",
+           os.environ.get("ECHO_BIN","target/release/examples/echo"), "--addr", f"127.0.0.1:{port}", "--cores", "1",
            "--recv", args.mode, "--drain", "1"]
     srv = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:

@@ -146,16 +146,69 @@ enum Slot {
     Ignored(Box<dyn Orphan>),
     /// The sender's side of a `MSG_RING` wake of the target core (not counted as an op).
     Wake(Arc<Shared>),
-    /// A multishot op whose stream is alive (boxed: it keeps a queue, and single-shot ops,
-    /// the common case, should not pay for its size in every slot).
-    Stream(Box<StreamSlot>),
+    /// A multishot op whose stream is alive, with the CQEs the stream has not taken yet.
+    Stream {
+        waker: Option<Waker>,
+        queue: CqeQueue,
+    },
+    /// A multishot op whose final CQE arrived; the stream has not taken everything yet.
+    StreamDone(CqeQueue),
 }
 
-/// The driver's side of a multishot op.
-struct StreamSlot {
-    waker: Option<Waker>,
-    queue: VecDeque<RawCqe>,
-    done: bool,
+/// A FIFO of CQEs that holds one inline: a stream usually has at most one CQE waiting (a
+/// ping-pong connection), so only a burst allocates, and an idle stream owns no heap memory.
+/// Sixteen bytes, so a slot stays at five words.
+struct CqeQueue {
+    /// The oldest CQE, or `EMPTY`; set only while `rest` is empty, so order is kept.
+    head: RawCqe,
+    rest: Option<Box<VecDeque<RawCqe>>>,
+}
+
+impl CqeQueue {
+    /// No CQE: the kernel never posts `res == i32::MIN` (a result is a byte count or a
+    /// count of at most `i32::MAX`, or `-errno` with errno below 4096).
+    const EMPTY: RawCqe = RawCqe {
+        res: i32::MIN,
+        flags: 0,
+    };
+
+    #[inline]
+    fn new() -> Self {
+        CqeQueue {
+            head: Self::EMPTY,
+            rest: None,
+        }
+    }
+
+    #[inline]
+    fn head_empty(&self) -> bool {
+        self.head.res == i32::MIN
+    }
+
+    #[inline]
+    fn push(&mut self, cqe: RawCqe) {
+        debug_assert!(cqe.res != i32::MIN, "a CQE with res == i32::MIN");
+        let head_empty = self.head_empty();
+        match &mut self.rest {
+            None if head_empty => self.head = cqe,
+            Some(rest) if head_empty && rest.is_empty() => self.head = cqe,
+            Some(rest) => rest.push_back(cqe),
+            None => self.rest = Some(Box::new(VecDeque::from([cqe]))),
+        }
+    }
+
+    #[inline]
+    fn pop(&mut self) -> Option<RawCqe> {
+        if !self.head_empty() {
+            return Some(std::mem::replace(&mut self.head, Self::EMPTY));
+        }
+        self.rest.as_mut()?.pop_front()
+    }
+
+    #[inline]
+    fn is_empty(&self) -> bool {
+        self.head_empty() && self.rest.as_ref().is_none_or(|r| r.is_empty())
+    }
 }
 
 /// Ring settings chosen by the [`Builder`](crate::Builder).
@@ -465,11 +518,9 @@ impl Driver {
         };
         let (slot, waker) = match slot {
             Slot::Waiting { waker, .. } => (Slot::Completed(cqe), waker),
-            Slot::Stream(mut s) => {
-                let waker = s.waker.take();
-                s.queue.push_back(cqe);
-                s.done = true;
-                (Slot::Stream(s), waker)
+            Slot::Stream { waker, mut queue } => {
+                queue.push(cqe);
+                (Slot::StreamDone(queue), waker)
             }
             other => (other, None),
         };
@@ -534,11 +585,10 @@ impl Driver {
     pub(crate) fn submit_multishot(&mut self, entry: Entry, waker: Waker) -> io::Result<Key> {
         self.submit_entry(
             entry,
-            Slot::Stream(Box::new(StreamSlot {
+            Slot::Stream {
                 waker: Some(waker),
-                queue: VecDeque::new(),
-                done: false,
-            })),
+                queue: CqeQueue::new(),
+            },
         )
     }
 
@@ -568,7 +618,9 @@ impl Driver {
                 std::mem::forget(self.slots.remove(key));
                 Poll::Ready(Some(cqe))
             }
-            Slot::Ignored(_) | Slot::Stream(_) | Slot::Wake(_) => Poll::Ready(None),
+            Slot::Ignored(_) | Slot::Stream { .. } | Slot::StreamDone(_) | Slot::Wake(_) => {
+                Poll::Ready(None)
+            }
         }
     }
 
@@ -580,25 +632,27 @@ impl Driver {
         key: Key,
         cx: &mut Context<'_>,
     ) -> Poll<Option<(RawCqe, bool)>> {
-        let Some(Slot::Stream(s)) = self.slot_mut(key) else {
-            return Poll::Ready(None);
-        };
-        if let Some(cqe) = s.queue.pop_front() {
-            let last = s.done && s.queue.is_empty();
-            if last {
-                self.slots.remove(key);
+        match self.slot_mut(key) {
+            Some(Slot::Stream { waker, queue }) => {
+                if let Some(cqe) = queue.pop() {
+                    return Poll::Ready(Some((cqe, false)));
+                }
+                match waker {
+                    Some(w) if w.will_wake(cx.waker()) => {}
+                    w => *w = Some(cx.waker().clone()),
+                }
+                Poll::Pending
             }
-            return Poll::Ready(Some((cqe, last)));
+            Some(Slot::StreamDone(queue)) => {
+                let next = queue.pop();
+                let last = queue.is_empty();
+                if last {
+                    self.slots.remove(key);
+                }
+                Poll::Ready(next.map(|cqe| (cqe, last)))
+            }
+            _ => Poll::Ready(None),
         }
-        if s.done {
-            self.slots.remove(key);
-            return Poll::Ready(None);
-        }
-        match &mut s.waker {
-            Some(w) if w.will_wake(cx.waker()) => {}
-            w => *w = Some(cx.waker().clone()),
-        }
-        Poll::Pending
     }
 
     /// The future of an in-flight single-shot op was dropped: keep its state until the final
@@ -632,7 +686,7 @@ impl Driver {
                 self.cancel(key);
                 None
             }
-            Slot::Ignored(_) | Slot::Stream(_) | Slot::Wake(_) => {
+            Slot::Ignored(_) | Slot::Stream { .. } | Slot::StreamDone(_) | Slot::Wake(_) => {
                 std::mem::forget(orphan);
                 None
             }
@@ -641,13 +695,16 @@ impl Driver {
 
     /// The stream of an in-flight multishot op was dropped.
     pub(crate) fn drop_stream(&mut self, key: Key, mut orphan: Box<dyn Orphan>) {
-        let Some(Slot::Stream(s)) = self.slot_mut(key) else {
-            std::mem::forget(orphan);
-            return;
+        let (queue, done) = match self.slot_mut(key) {
+            Some(Slot::Stream { queue, .. }) => (queue, false),
+            Some(Slot::StreamDone(queue)) => (queue, true),
+            _ => {
+                std::mem::forget(orphan);
+                return;
+            }
         };
-        let done = s.done;
-        let queued = std::mem::take(&mut s.queue);
-        for cqe in queued {
+        let mut queued = std::mem::replace(queue, CqeQueue::new());
+        while let Some(cqe) = queued.pop() {
             orphan.more(cqe.into());
         }
         if done {
@@ -665,7 +722,7 @@ impl Driver {
     pub(crate) fn cancel_op(&mut self, key: Key) {
         match self.slot_mut(key) {
             Some(Slot::Waiting { .. }) => self.cancel(key),
-            Some(Slot::Stream(s)) if !s.done => self.cancel(key),
+            Some(Slot::Stream { .. }) => self.cancel(key),
             _ => {}
         }
     }
@@ -929,8 +986,8 @@ impl Driver {
                     .iter()
                     .filter(|(_, slot)| match slot {
                         Slot::Ignored(_) | Slot::Waiting { .. } => true,
-                        Slot::Stream(s) => !s.done,
-                        Slot::Completed(_) | Slot::Wake(_) => false,
+                        Slot::Stream { .. } => true,
+                        Slot::StreamDone(_) | Slot::Completed(_) | Slot::Wake(_) => false,
                     })
                     .map(|(key, _)| key)
                     .collect();
@@ -1031,17 +1088,21 @@ fn dispatch(
             // (zero-copy send): keep the result, wait for the final CQE.
             *result = Some(cqe);
         }
-        Slot::Stream(s) => {
-            s.queue.push_back(cqe);
+        Slot::Stream { waker, queue } => {
+            queue.push(cqe);
+            let waker = waker.take();
             if !more {
-                s.done = true;
+                let queue = std::mem::replace(queue, CqeQueue::new());
+                // The slot owns nothing now (waker and queue taken).
+                std::mem::forget(std::mem::replace(slot, Slot::StreamDone(queue)));
                 *in_flight -= 1;
                 stats.ops_completed += 1;
             }
-            if let Some(w) = s.waker.take() {
+            if let Some(w) = waker {
                 wakes.push(w);
             }
         }
+        Slot::StreamDone(_) => stats.stale_cqes += 1,
         Slot::Ignored(orphan) => {
             if more {
                 orphan.more(cqe.into());
@@ -1091,4 +1152,39 @@ fn trace_op_error(key: Key, res: i32) {
 #[cold]
 pub(crate) fn lost_slot() -> io::Error {
     io::Error::other("ringbolt: op polled on a runtime that does not own it")
+}
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cqe_queue_keeps_order_across_its_inline_head() {
+        let cqe = |res| RawCqe { res, flags: 0 };
+        let mut q = CqeQueue::new();
+        assert!(q.is_empty());
+        q.push(cqe(1));
+        assert!(q.rest.is_none(), "one CQE stays inline");
+        q.push(cqe(2));
+        q.push(cqe(3));
+        assert_eq!(q.pop().map(|c| c.res), Some(1));
+        // The head is empty while older CQEs wait in `rest`: a new one goes behind them.
+        q.push(cqe(4));
+        let mut out = vec![];
+        while let Some(c) = q.pop() {
+            out.push(c.res);
+        }
+        assert_eq!(out, [2, 3, 4]);
+        assert!(q.is_empty());
+        // Inline again once drained.
+        q.push(cqe(5));
+        assert!(!q.head_empty());
+        assert_eq!(q.pop().map(|c| c.res), Some(5));
+        assert!(q.is_empty());
+    }
+
+    #[test]
+    fn slots_stay_small() {
+        // An in-flight op's slot: the table holds one per op, and one per idle connection.
+        assert!(std::mem::size_of::<Slot>() <= 40, "{}", std::mem::size_of::<Slot>());
+    }
 }
