@@ -45,30 +45,12 @@ pub(crate) fn switch(core: &Rc<Core>) -> EnterGuard<'_> {
     let prev = CURRENT.with(|c| c.replace(Rc::as_ptr(core)));
     // The driver and the timers live in the core, which the guard's borrow keeps alive.
     let prev_driver = crate::driver::current::replace(Rc::as_ptr(&core.driver));
-    let prev_timers = crate::time::current::replace(&core.timers);
+    let prev_timers = crate::time::current::replace(Rc::as_ptr(&core.timers));
     EnterGuard {
         prev,
         prev_driver,
         prev_timers,
         _core: PhantomData,
-    }
-}
-
-/// A weak handle to the current core, for a sleep that must find its timer wheel again.
-pub(crate) fn current_weak() -> Option<std::rc::Weak<Core>> {
-    current_rc().map(|c| Rc::downgrade(&c))
-}
-
-fn current_rc() -> Option<Rc<Core>> {
-    let p = CURRENT.with(|c| c.get());
-    if p.is_null() {
-        return None;
-    }
-    // SAFETY: a non-null CURRENT came from `Rc::as_ptr` of an Rc the guard keeps alive, so
-    // adding a strong count and rebuilding an Rc from the same pointer is sound.
-    unsafe {
-        Rc::increment_strong_count(p);
-        Some(Rc::from_raw(p))
     }
 }
 

@@ -24,7 +24,7 @@ pub(crate) struct Core {
     pub(crate) id: usize,
     /// The driver, owned here alone; resources registered with its ring hold weak handles.
     pub(crate) driver: Rc<DriverCell>,
-    pub(crate) timers: RefCell<Timers>,
+    pub(crate) timers: Rc<RefCell<Timers>>,
     pub(crate) sched: Scheduler,
     pub(crate) shared: Arc<Shared>,
     /// Every core started by the same `launch` (just this one for `Runtime::new`).
@@ -142,7 +142,7 @@ impl Runtime {
             core: Rc::new(Core {
                 id,
                 driver: DriverCell::new(driver),
-                timers: RefCell::new(Timers::new()),
+                timers: Rc::new(RefCell::new(Timers::new())),
                 sched,
                 shared,
                 mesh,

@@ -1188,6 +1188,10 @@ mod tests {
     #[test]
     fn slots_stay_small() {
         // An in-flight op's slot: the table holds one per op, and one per idle connection.
-        assert!(std::mem::size_of::<Slot>() <= 40, "{}", std::mem::size_of::<Slot>());
+        assert!(
+            std::mem::size_of::<Slot>() <= 40,
+            "{}",
+            std::mem::size_of::<Slot>()
+        );
     }
 }

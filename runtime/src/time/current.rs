@@ -1,12 +1,14 @@
 //! The thread's current timer wheel.
 //!
-//! Rule: `TIMERS` points at a live wheel only while the runtime's enter guard
-//! (`crate::context`) is alive; that guard keeps the core owning it alive and restores the
-//! previous pointer on drop.
+//! Rule: `TIMERS` points at a live wheel only while the runtime's enter guard is alive; the
+//! guard installs it (from `Rc::as_ptr` of the core's `Rc<RefCell<Timers>>`), keeps the core
+//! owning it alive, and restores the previous pointer on drop. Nothing here knows about the
+//! runtime.
 
 use super::Timers;
 use std::cell::{Cell, RefCell};
 use std::ptr;
+use std::rc::{Rc, Weak};
 
 thread_local! {
     static TIMERS: Cell<*const RefCell<Timers>> = const { Cell::new(ptr::null()) };
@@ -16,6 +18,23 @@ thread_local! {
 /// guard restores it).
 pub(crate) fn replace(timers: *const RefCell<Timers>) -> *const RefCell<Timers> {
     TIMERS.with(|c| c.replace(timers))
+}
+
+/// A weak handle to the current wheel, for a timer that must leave the wheel it was
+/// registered in even when dropped under another runtime; `None` outside a runtime.
+pub(crate) fn home() -> Option<Weak<RefCell<Timers>>> {
+    let p = TIMERS.with(|c| c.get());
+    if p.is_null() {
+        return None;
+    }
+    // SAFETY: by the module rule, a non-null TIMERS came from `Rc::as_ptr` of the core's
+    // `Rc<RefCell<Timers>>`, which the guard keeps alive: adding a strong count and rebuilding
+    // an Rc from the same pointer is sound, and the Rc gives the count back when it drops here.
+    let timers = unsafe {
+        Rc::increment_strong_count(p);
+        Rc::from_raw(p)
+    };
+    Some(Rc::downgrade(&timers))
 }
 
 /// Runs `f` with the current core's timers.

@@ -7,8 +7,7 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use super::{deadline_after, Registration};
-use crate::context;
-use crate::runtime::Core;
+use std::cell::RefCell;
 use std::rc::Weak;
 
 /// Waits until `duration` has elapsed.
@@ -90,9 +89,9 @@ pub fn sleep_until(deadline: Instant) -> Sleep {
 pub struct Sleep {
     deadline: Instant,
     registration: Option<Registration>,
-    /// The core whose wheel holds `registration`: a sleep polled under another runtime (or
-    /// dropped outside any) still removes its entry from the wheel it is in.
-    home: Option<Weak<Core>>,
+    /// The wheel that holds `registration`: a sleep polled under another runtime (or dropped
+    /// outside any) still removes its entry from the wheel it is in.
+    home: Option<Weak<RefCell<super::Timers>>>,
     _not_send: PhantomData<*const ()>,
 }
 
@@ -144,11 +143,11 @@ impl Sleep {
     pub(super) fn deregister(&mut self) {
         let home = self.home.take();
         if let Some(registration) = self.registration.take() {
-            let Some(core) = home.and_then(|w| w.upgrade()) else {
+            let Some(timers) = home.and_then(|w| w.upgrade()) else {
                 // That runtime is gone, and its wheel with it.
                 return;
             };
-            let waker = match core.timers.try_borrow_mut() {
+            let waker = match timers.try_borrow_mut() {
                 Ok(mut t) => t.take(&registration),
                 Err(_) => None,
             };
@@ -181,7 +180,7 @@ impl Future for Sleep {
         let registration =
             crate::time::current::with_timers(|timers| timers.register(deadline, waker.clone()));
         this.registration = Some(registration);
-        this.home = context::current_weak();
+        this.home = crate::time::current::home();
         Poll::Pending
     }
 }
