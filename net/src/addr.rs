@@ -1,6 +1,7 @@
-//! Conversions between std addresses and the addresses the runtime's ops and `socket2` take.
+//! Conversions between std addresses and [`SockAddr`] (socket2's, which both the runtime's
+//! ops and `socket2`'s calls take).
 
-use ringbolt_runtime::ops::net::{SockAddr, UnixAddr};
+use ringbolt_runtime::ops::net::{unix_abstract, unix_addr, unix_path, SockAddr, UnixAddr};
 use std::io;
 use std::net::SocketAddr;
 use std::os::fd::BorrowedFd;
@@ -11,12 +12,6 @@ use std::path::Path;
 
 /// The IP address in a kernel-reported address.
 pub(crate) fn ip_from(addr: &SockAddr) -> io::Result<SocketAddr> {
-    addr.as_socket()
-        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "not an IP address"))
-}
-
-/// The IP address of a `socket2` address.
-pub(crate) fn ip_from_socket2(addr: &socket2::SockAddr) -> io::Result<SocketAddr> {
     addr.as_socket()
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "not an IP address"))
 }
@@ -33,29 +28,17 @@ pub(crate) fn unnamed() -> io::Result<UnixSocketAddr> {
 }
 
 /// A kernel-reported Unix address as std's type, or `None` where std cannot hold it: a
-/// pathname of the full 108 bytes of `sun_path` without a terminating NUL, which Linux lets
-/// any local user bind. Callers must not discard completed I/O over a `None`.
+/// pathname of the full 108 bytes of `sun_path`, which Linux lets any local user bind (read
+/// with the runtime's [`unix_addr`], which keeps all 108 bytes, where socket2's `as_pathname`
+/// would drop the last one of an unterminated path). Callers must not discard completed I/O
+/// over a `None`.
 pub(crate) fn unix_from(addr: &SockAddr) -> Option<UnixSocketAddr> {
-    match addr.as_unix() {
+    match unix_addr(addr) {
         Some(UnixAddr::Pathname(p)) => UnixSocketAddr::from_pathname(p).ok(),
         Some(UnixAddr::Abstract(name)) => UnixSocketAddr::from_abstract_name(name).ok(),
         Some(UnixAddr::Unnamed) => unnamed().ok(),
-        None if addr.is_empty() => unnamed().ok(),
+        None if addr.len() == 0 => unnamed().ok(),
         None => None,
-    }
-}
-
-/// A `socket2` Unix address as std's type, or `None` where std's constructors cannot hold it
-/// (see [`unix_from`]).
-fn unix_from_socket2(addr: &socket2::SockAddr) -> Option<UnixSocketAddr> {
-    if let Some(p) = addr.as_pathname() {
-        UnixSocketAddr::from_pathname(p).ok()
-    } else if let Some(name) = addr.as_abstract_namespace() {
-        UnixSocketAddr::from_abstract_name(name).ok()
-    } else if addr.is_unix() {
-        unnamed().ok()
-    } else {
-        None
     }
 }
 
@@ -84,14 +67,14 @@ pub(crate) fn unix_addr_of(fd: BorrowedFd<'_>, end: End) -> io::Result<UnixSocke
         End::Local => sock.local_addr()?,
         End::Peer => sock.peer_addr()?,
     };
-    if let Some(addr) = unix_from_socket2(&raw) {
-        return Ok(addr);
-    }
     if !raw.is_unix() {
         return Err(io::Error::new(
             io::ErrorKind::InvalidData,
             "not a Unix address",
         ));
+    }
+    if let Some(addr) = unix_from(&raw) {
+        return Ok(addr);
     }
     // Any socket type will do: getsockname/getpeername do not look at it.
     let std_sock = std::os::unix::net::UnixDatagram::from(fd.try_clone_to_owned()?);
@@ -101,14 +84,17 @@ pub(crate) fn unix_addr_of(fd: BorrowedFd<'_>, end: End) -> io::Result<UnixSocke
     }
 }
 
-/// A pathname (or, with a leading NUL byte, an abstract name) as a `socket2` address for
-/// `bind` and `connect`.
+/// A pathname (or, with a leading NUL byte, an abstract name) as an address for `bind` and
+/// the datagram `connect`, built by socket2's `SockAddr::unix`, which (as std) refuses a
+/// pathname of the full 108 bytes of `sun_path`: these calls behave as they did before the
+/// address types became one. Addresses the ops take come from [`unix_to_op`] and the
+/// runtime's `unix_path`, which accept it.
 ///
 /// # Errors
 ///
 /// `InvalidInput` if a pathname contains a NUL byte (the kernel would silently cut the path
 /// there, as std refuses to) or does not fit `sun_path`.
-pub(crate) fn unix_path_to_socket2(path: &Path) -> io::Result<socket2::SockAddr> {
+pub(crate) fn unix_path_to_socket2(path: &Path) -> io::Result<SockAddr> {
     let bytes = path.as_os_str().as_bytes();
     if bytes.first() != Some(&0) && bytes.contains(&0) {
         return Err(io::Error::new(
@@ -120,7 +106,7 @@ pub(crate) fn unix_path_to_socket2(path: &Path) -> io::Result<socket2::SockAddr>
             ),
         ));
     }
-    socket2::SockAddr::unix(path)
+    SockAddr::unix(path)
 }
 
 fn unnamed_error() -> io::Error {
@@ -130,27 +116,28 @@ fn unnamed_error() -> io::Error {
     )
 }
 
-/// A std Unix address for the runtime's ops.
+/// A std Unix address for the runtime's ops (connect, sendmsg), a 108-byte pathname included.
 pub(crate) fn unix_to_op(addr: &UnixSocketAddr) -> io::Result<SockAddr> {
     if let Some(p) = addr.as_pathname() {
-        SockAddr::unix_path(p)
+        unix_path(p)
     } else if let Some(name) = addr.as_abstract_name() {
-        SockAddr::unix_abstract(name)
+        unix_abstract(name)
     } else {
         Err(unnamed_error())
     }
 }
 
-/// A std Unix address for `socket2` (bind).
-pub(crate) fn unix_to_socket2(addr: &UnixSocketAddr) -> io::Result<socket2::SockAddr> {
+/// A std Unix address for `bind` and the datagram `connect`, built by socket2's
+/// `SockAddr::unix` as in [`unix_path_to_socket2`].
+pub(crate) fn unix_to_socket2(addr: &UnixSocketAddr) -> io::Result<SockAddr> {
     if let Some(p) = addr.as_pathname() {
-        socket2::SockAddr::unix(p)
+        SockAddr::unix(p)
     } else if let Some(name) = addr.as_abstract_name() {
         // socket2 reads a leading NUL as an abstract name.
         let mut bytes = Vec::with_capacity(name.len() + 1);
         bytes.push(0);
         bytes.extend_from_slice(name);
-        socket2::SockAddr::unix(std::ffi::OsStr::from_bytes(&bytes))
+        SockAddr::unix(std::ffi::OsStr::from_bytes(&bytes))
     } else {
         Err(unnamed_error())
     }
@@ -182,8 +169,8 @@ mod tests {
     #[test]
     fn full_length_pathname_is_not_representable_in_std() {
         let p = "p".repeat(108);
-        let a = SockAddr::unix_path(Path::new(&p)).expect("Linux takes a 108-byte path");
-        assert_eq!(a.as_unix(), Some(UnixAddr::Pathname(p.into())));
+        let a = unix_path(Path::new(&p)).expect("Linux takes a 108-byte path");
+        assert_eq!(unix_addr(&a), Some(UnixAddr::Pathname(p.into())));
         assert!(unix_from(&a).is_none());
     }
 

@@ -1,6 +1,6 @@
 //! UDP: [`UdpSocket`] with truncation reporting and broadcast/multicast options.
 
-use crate::addr::{ip_from, ip_from_socket2, resolve};
+use crate::addr::{ip_from, resolve};
 use crate::socket::Socket;
 use ringbolt_runtime::buf::{BufResult, IoBuf, IoBufMut};
 use ringbolt_runtime::ops::net::SockAddr;
@@ -117,7 +117,7 @@ impl UdpSocket {
     /// `EMSGSIZE` if too long for UDP, `ECONNREFUSED` after an ICMP port-unreachable, ...;
     /// the buffer comes back either way.
     pub async fn send_to<B: IoBuf>(&self, buf: B, addr: SocketAddr) -> BufResult<usize, B> {
-        self.sock.send_to(buf, SockAddr::from_socket(&addr)).await
+        self.sock.send_to(buf, SockAddr::from(addr)).await
     }
 
     /// Sends `buf`'s initialised part as one datagram to the connected peer.
@@ -176,7 +176,7 @@ impl UdpSocket {
     ///
     /// `getsockname(2)`'s error.
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        ip_from_socket2(&self.sock.sock_ref().local_addr()?)
+        ip_from(&self.sock.sock_ref().local_addr()?)
     }
 
     /// The connected peer's address.
@@ -185,7 +185,7 @@ impl UdpSocket {
     ///
     /// `ENOTCONN` if not connected.
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
-        ip_from_socket2(&self.sock.sock_ref().peer_addr()?)
+        ip_from(&self.sock.sock_ref().peer_addr()?)
     }
 
     /// Sets `SO_BROADCAST` (allows sending to a broadcast address).

@@ -118,7 +118,7 @@ fn recvmsg_reports_truncation_and_sender() {
         let (a_addr, b_addr) = (a.local_addr().unwrap(), b.local_addr().unwrap());
         let a = SharedFd::new(OwnedFd::from(a));
         let b = SharedFd::new(OwnedFd::from(b));
-        let (res, _) = SendTo::op(&a, vec![7u8; 100], SockAddr::from_socket(&b_addr), 0).await;
+        let (res, _) = SendTo::op(&a, vec![7u8; 100], SockAddr::from(b_addr), 0).await;
         assert_eq!(res.unwrap(), 100);
         let (res, buf) = RecvMsg::op(&b, Vec::with_capacity(10), libc::MSG_TRUNC).await;
         let out = res.unwrap();

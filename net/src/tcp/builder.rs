@@ -155,7 +155,7 @@ impl TcpSocket {
     ///
     /// `getsockname(2)`'s error.
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        crate::addr::ip_from_socket2(&self.inner.local_addr()?)
+        crate::addr::ip_from(&self.inner.local_addr()?)
     }
 
     /// Starts listening with a backlog of `backlog` pending connections (capped by
@@ -181,7 +181,7 @@ impl TcpSocket {
     /// Panics outside a ringbolt runtime.
     pub async fn connect(self, addr: SocketAddr) -> io::Result<TcpStream> {
         let sock = Socket::from_socket2(self.inner);
-        sock.connect(SockAddr::from_socket(&addr)).await?;
+        sock.connect(SockAddr::from(addr)).await?;
         Ok(TcpStream::from_socket(sock))
     }
 }

@@ -1,5 +1,5 @@
 use super::{TcpSocket, TcpStream};
-use crate::addr::{ip_from, ip_from_socket2, resolve};
+use crate::addr::{ip_from, resolve};
 use crate::socket::Socket;
 use crate::Incoming;
 use std::io;
@@ -143,7 +143,7 @@ impl TcpListener {
             // Taken by a dropped multishot accept, which does not report the peer (or a
             // reported address that is no IP address): ask the socket. A connection is never
             // dropped over its address.
-            _ => match sock.sock_ref().peer_addr().map(|a| ip_from_socket2(&a)) {
+            _ => match sock.sock_ref().peer_addr().map(|a| ip_from(&a)) {
                 Ok(Ok(peer)) => peer,
                 // Reset by the peer since: hand the connection over all the same (its next
                 // read reports the reset) with the unspecified address of the listener's family.
@@ -165,7 +165,7 @@ impl TcpListener {
     ///
     /// `getsockname(2)`'s error.
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        ip_from_socket2(&self.sock.sock_ref().local_addr()?)
+        ip_from(&self.sock.sock_ref().local_addr()?)
     }
 
     /// Sets `IP_TTL` for accepted connections.

@@ -1,5 +1,5 @@
 use super::{OwnedReadHalf, OwnedWriteHalf, TcpSocket};
-use crate::addr::ip_from_socket2;
+use crate::addr::ip_from;
 use crate::macros::{stream_read_methods, stream_write_methods};
 use crate::resolve::{resolve_async, ToSocketAddrs};
 use crate::socket::Socket;
@@ -187,7 +187,7 @@ impl TcpStream {
     ///
     /// `getpeername(2)`'s error (`ENOTCONN`).
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
-        ip_from_socket2(&self.sock.sock_ref().peer_addr()?)
+        ip_from(&self.sock.sock_ref().peer_addr()?)
     }
 
     /// The local address.
@@ -196,7 +196,7 @@ impl TcpStream {
     ///
     /// `getsockname(2)`'s error.
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        ip_from_socket2(&self.sock.sock_ref().local_addr()?)
+        ip_from(&self.sock.sock_ref().local_addr()?)
     }
 
     /// Sets `TCP_NODELAY` (send small writes at once instead of coalescing them).

@@ -5,7 +5,7 @@ use crate::addr::{
 use crate::socket::Socket;
 use crate::RecvMeta;
 use ringbolt_runtime::buf::{BufResult, IoBuf, IoBufMut};
-use ringbolt_runtime::ops::net::SockAddr;
+use ringbolt_runtime::ops::net::{unix_abstract, unix_path, SockAddr};
 use std::io;
 use std::net::Shutdown;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
@@ -55,7 +55,7 @@ impl UnixDatagram {
         Self::bind_socket2(&unix_to_socket2(addr)?)
     }
 
-    fn bind_socket2(addr: &socket2::SockAddr) -> io::Result<UnixDatagram> {
+    fn bind_socket2(addr: &SockAddr) -> io::Result<UnixDatagram> {
         let s = new_socket(socket2::Type::DGRAM)?;
         s.bind(addr)?;
         Ok(UnixDatagram {
@@ -121,8 +121,8 @@ impl UnixDatagram {
         use std::os::unix::ffi::OsStrExt;
         let bytes = path.as_ref().as_os_str().as_bytes();
         let addr = match bytes.split_first() {
-            Some((0, name)) => SockAddr::unix_abstract(name),
-            _ => SockAddr::unix_path(path.as_ref()),
+            Some((0, name)) => unix_abstract(name),
+            _ => unix_path(path.as_ref()),
         };
         match addr {
             Ok(addr) => self.sock.send_to(buf, addr).await,

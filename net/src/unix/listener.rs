@@ -2,6 +2,7 @@ use super::{new_socket, UnixStream};
 use crate::addr::{unix_addr_of, unix_from, unix_path_to_socket2, unix_to_socket2, End};
 use crate::socket::Socket;
 use crate::Incoming;
+use ringbolt_runtime::ops::net::SockAddr;
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::os::unix::net::SocketAddr;
@@ -60,7 +61,7 @@ impl UnixListener {
         Self::bind_socket2(&unix_to_socket2(addr)?)
     }
 
-    fn bind_socket2(addr: &socket2::SockAddr) -> io::Result<UnixListener> {
+    fn bind_socket2(addr: &SockAddr) -> io::Result<UnixListener> {
         let s = new_socket(socket2::Type::STREAM)?;
         s.bind(addr)?;
         s.listen(BACKLOG)?;

@@ -2,7 +2,7 @@ use super::{new_socket, OwnedReadHalf, OwnedWriteHalf};
 use crate::addr::{unix_addr_of, unix_to_op, End};
 use crate::macros::{stream_read_methods, stream_write_methods};
 use crate::socket::Socket;
-use ringbolt_runtime::ops::net::SockAddr;
+use ringbolt_runtime::ops::net::{unix_abstract, unix_path, SockAddr};
 use std::io;
 use std::net::Shutdown;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
@@ -57,8 +57,8 @@ impl UnixStream {
         use std::os::unix::ffi::OsStrExt;
         let bytes = path.as_ref().as_os_str().as_bytes();
         let addr = match bytes.split_first() {
-            Some((0, name)) => SockAddr::unix_abstract(name)?,
-            _ => SockAddr::unix_path(path.as_ref())?,
+            Some((0, name)) => unix_abstract(name)?,
+            _ => unix_path(path.as_ref())?,
         };
         Self::connect_raw(addr).await
     }

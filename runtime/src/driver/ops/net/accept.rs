@@ -1,3 +1,4 @@
+use super::addr::PeerAddr;
 use super::SockAddr;
 use crate::driver::ops::direct::no_slot;
 use crate::driver::ops::DirectFd;
@@ -20,7 +21,7 @@ fn accepted(cqe: CqeResult) -> io::Result<OwnedFd> {
 /// closed when the late completion arrives (the output owns it).
 pub struct Accept {
     fd: SharedFd,
-    addr: SockAddr,
+    addr: PeerAddr,
 }
 
 impl Accept {
@@ -28,7 +29,7 @@ impl Accept {
     pub fn op(fd: &SharedFd) -> Op<Accept> {
         Op::new(Accept {
             fd: fd.clone(),
-            addr: SockAddr::empty(),
+            addr: PeerAddr::new(),
         })
     }
 }
@@ -45,7 +46,7 @@ unsafe impl OpCode for Accept {
     }
     fn complete(self, cqe: CqeResult) -> Self::Output {
         let fd = accepted(cqe)?;
-        Ok((fd, self.addr))
+        Ok((fd, self.addr.into_reported()))
     }
 }
 
@@ -87,7 +88,7 @@ unsafe impl MultishotOpCode for AcceptMulti {
 /// kernel accepts anyway, the slot is freed when the late completion arrives.
 pub struct AcceptDirect {
     fd: SharedFd,
-    addr: SockAddr,
+    addr: PeerAddr,
 }
 
 impl AcceptDirect {
@@ -95,7 +96,7 @@ impl AcceptDirect {
     pub fn op(fd: &SharedFd) -> Op<AcceptDirect> {
         Op::new(AcceptDirect {
             fd: fd.clone(),
-            addr: SockAddr::empty(),
+            addr: PeerAddr::new(),
         })
     }
 }
@@ -118,7 +119,7 @@ unsafe impl OpCode for AcceptDirect {
     fn complete(self, cqe: CqeResult) -> Self::Output {
         match cqe.result {
             // The result is the slot the kernel picked; the DirectFd frees it when dropped.
-            Ok(slot) => Ok((DirectFd::from_index(slot), self.addr)),
+            Ok(slot) => Ok((DirectFd::from_index(slot), self.addr.into_reported())),
             Err(e) if e.raw_os_error() == Some(libc::ENFILE) => Err(no_slot(e, "accept")),
             Err(e) => Err(e),
         }

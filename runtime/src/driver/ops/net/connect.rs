@@ -26,8 +26,8 @@ unsafe impl OpCode for Connect {
     fn build(&mut self) -> Entry {
         opcode::Connect::new(
             types::Fd(self.fd.raw()),
-            self.addr.as_ptr(),
-            self.addr.raw_len(),
+            self.addr.as_ptr().cast(),
+            self.addr.len(),
         )
         .build()
     }

@@ -4,8 +4,10 @@
 //!
 //! Rules:
 //! 1. Every send sets `MSG_NOSIGNAL`: a closed peer gives `EPIPE`, never `SIGPIPE`.
-//! 2. Addresses, `msghdr`s and `iovec`s live in the boxed op state ([`SockAddr`] is stored
-//!    inline), so the kernel's pointers stay valid until the final CQE.
+//! 2. Addresses, `msghdr`s and `iovec`s live in the boxed op state, so the kernel's pointers
+//!    stay valid until the final CQE: a [`SockAddr`] (socket2's) to read from, raw storage to
+//!    write into (see the `addr` module's rules, and its docs for the migration from
+//!    ringbolt's earlier address type).
 //! 3. An op whose completion creates an fd (accept) owns it in its output: a late completion
 //!    after the future was dropped closes it.
 //! 4. A zero-copy send ([`SendZc`]) ends with the kernel's notification CQE, not with its
@@ -21,7 +23,7 @@ mod send_zc;
 mod shutdown;
 
 pub use accept::{Accept, AcceptDirect, AcceptMulti};
-pub use addr::{SockAddr, UnixAddr};
+pub use addr::{unix_abstract, unix_addr, unix_path, SockAddr, UnixAddr};
 pub use connect::Connect;
 pub use recv::{Recv, RecvMsg, RecvMsgOut, RecvMulti};
 pub use send::{Send, SendMsg, SendTo};

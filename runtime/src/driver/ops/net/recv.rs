@@ -1,3 +1,4 @@
+use super::addr::PeerAddr;
 use super::SockAddr;
 use crate::buf::provided::{BufRing, ProvidedBuf};
 use crate::buf::{clamp_len, BufResult, IoBufMut};
@@ -67,14 +68,15 @@ unsafe impl<B: IoBufMut, F: RingFd> OpCode for Recv<B, F> {
 }
 
 /// What [`RecvMsg`] reports besides the data.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct RecvMsgOut {
     /// The kernel's result: bytes received, or with `MSG_TRUNC` in the flags the datagram's
     /// full length (possibly more than the buffer holds).
     pub len: usize,
     /// The returned `msg_flags` (`MSG_TRUNC` if the datagram did not fit).
     pub msg_flags: i32,
-    /// The sender's address (empty on a connected stream socket).
+    /// The sender's address (length 0 and family `AF_UNSPEC` where the kernel reports none,
+    /// as on a connected stream socket).
     pub addr: SockAddr,
 }
 
@@ -90,7 +92,7 @@ pub struct RecvMsg<B> {
     fd: SharedFd,
     buf: B,
     iovec: libc::iovec,
-    addr: SockAddr,
+    addr: PeerAddr,
     msg: libc::msghdr,
     flags: u32,
 }
@@ -105,7 +107,7 @@ impl<B: IoBufMut> RecvMsg<B> {
                 iov_base: std::ptr::null_mut(),
                 iov_len: 0,
             },
-            addr: SockAddr::empty(),
+            addr: PeerAddr::new(),
             // SAFETY: msghdr is a plain C struct for which all-zero bytes are valid.
             msg: unsafe { mem::zeroed() },
             flags: flags as u32,
@@ -124,7 +126,7 @@ unsafe impl<B: IoBufMut> OpCode for RecvMsg<B> {
         };
         let (name, _) = self.addr.as_out();
         self.msg.msg_name = name.cast();
-        self.msg.msg_namelen = self.addr.raw_len();
+        self.msg.msg_namelen = self.addr.capacity();
         self.msg.msg_iov = &mut self.iovec;
         self.msg.msg_iovlen = 1;
         opcode::RecvMsg::new(types::Fd(self.fd.raw()), &mut self.msg)
@@ -134,17 +136,16 @@ unsafe impl<B: IoBufMut> OpCode for RecvMsg<B> {
     fn complete(self, cqe: CqeResult) -> BufResult<RecvMsgOut, B> {
         let this = self;
         let mut buf = this.buf;
-        let mut addr = this.addr;
+        let addr = this.addr;
         let res = cqe.result.map(|n| {
             let written = (n as usize).min(this.iovec.iov_len);
             // SAFETY: the kernel wrote `written` bytes from the start of the buffer, and
             // written <= iov_len <= bytes_total.
             unsafe { buf.set_init(written) };
-            addr.set_len(this.msg.msg_namelen);
             RecvMsgOut {
                 len: n as usize,
                 msg_flags: this.msg.msg_flags,
-                addr,
+                addr: addr.into_sock_addr(this.msg.msg_namelen),
             }
         });
         (res, buf)

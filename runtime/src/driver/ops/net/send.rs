@@ -97,7 +97,7 @@ unsafe impl<B: IoBuf> OpCode for SendMsg<B> {
         self.msg.msg_iovlen = self.iovecs.len() as _;
         if let Some(addr) = &self.addr {
             self.msg.msg_name = addr.as_ptr().cast_mut().cast();
-            self.msg.msg_namelen = addr.raw_len();
+            self.msg.msg_namelen = addr.len();
         }
         opcode::SendMsg::new(types::Fd(self.fd.raw()), &self.msg)
             .flags(self.flags)
@@ -149,7 +149,7 @@ unsafe impl<B: IoBuf> OpCode for SendTo<B> {
         self.msg.msg_iov = &mut self.iovec;
         self.msg.msg_iovlen = 1;
         self.msg.msg_name = self.addr.as_ptr().cast_mut().cast();
-        self.msg.msg_namelen = self.addr.raw_len();
+        self.msg.msg_namelen = self.addr.len();
         opcode::SendMsg::new(types::Fd(self.fd.raw()), &self.msg)
             .flags(self.flags)
             .build()
