@@ -199,6 +199,10 @@ impl Drop for Conn {
 /// A plain function returning an `async move` block, not an `async fn`: the block uses its
 /// captures in place, where an `async fn` would keep a second copy of each argument in every
 /// connection's future.
+#[expect(
+    clippy::manual_async_fn,
+    reason = "an async fn would store its arguments twice in the future"
+)]
 fn serve_multishot(
     conn: Conn,
     ring: BufRing,
