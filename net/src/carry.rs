@@ -15,7 +15,9 @@
 //!    and only then submits: bytes come out in the order the kernel delivered them, and no new
 //!    op races a parked one for the same data.
 //! 3. When nothing is held and nothing parked (the common case), a read costs one `Cell` read
-//!    and an `Rc` clone (the sink handed to the op): no allocation.
+//!    and an `Rc` clone (the sink handed to the op): no allocation. A
+//!    [`RecvStream`](crate::RecvStream) hands the carry to its armed receive only when it drops
+//!    it in flight, so a socket that only ever receives that way never makes its carry.
 //! 4. The carry lives as long as the socket's last handle (stream, split half, listener):
 //!    dropping the socket drops what it holds (closing held connections).
 

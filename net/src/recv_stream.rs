@@ -126,8 +126,8 @@ impl<'a> RecvStream<'a> {
                 }
             }
             if self.op.is_none() {
-                let carry = self.sock.carry();
-                if !carry.is_quiet() {
+                // No carry yet: nothing was ever dropped in flight on this socket.
+                if let Some(carry) = self.sock.carry_if_made().filter(|c| !c.is_quiet()) {
                     ready!(carry.poll_settled(cx));
                     match carry.take_chunk() {
                         Some(Ok(None)) => {
@@ -141,11 +141,11 @@ impl<'a> RecvStream<'a> {
             }
             let op = match &mut self.op {
                 Some(op) => op,
-                None => {
-                    let carry = self.sock.carry().clone();
-                    let op = RecvMulti::op(self.sock.shared_fd(), &self.ring).salvage(carry);
-                    self.op.insert(op)
-                }
+                // The carry becomes its salvage sink only if it is dropped in flight
+                // (`drop_op`): a socket that never drops one never makes its carry.
+                None => self
+                    .op
+                    .insert(RecvMulti::op(self.sock.shared_fd(), &self.ring)),
             };
             let item = ready!(op.poll_next(cx));
             if op.is_terminated() {
@@ -157,7 +157,7 @@ impl<'a> RecvStream<'a> {
                 Some(Ok(Some(buf))) => return Poll::Ready(Ok(Some(buf))),
                 Some(Ok(None)) => {
                     self.eof = true;
-                    self.op = None;
+                    self.drop_op();
                     return Poll::Ready(Ok(None));
                 }
                 Some(Err(e)) if e.raw_os_error() == Some(libc::ENOBUFS) => {
@@ -175,5 +175,22 @@ impl<'a> RecvStream<'a> {
                 Some(Err(e)) => return Poll::Ready(Err(e)),
             }
         }
+    }
+
+    /// Drops the armed receive, if any. One still in flight gets the socket's carry as its
+    /// salvage sink first, so the buffers it filled (or still fills) are kept for the next
+    /// read on the socket rather than returned to the ring (see `carry`).
+    fn drop_op(&mut self) {
+        if let Some(op) = self.op.take() {
+            if !op.is_terminated() {
+                drop(op.salvage(self.sock.carry().clone()));
+            }
+        }
+    }
+}
+
+impl Drop for RecvStream<'_> {
+    fn drop(&mut self) {
+        self.drop_op();
     }
 }

@@ -23,8 +23,9 @@ struct Inner {
     fd: RawFd,
     /// Set once the fd has been handed to a close op: the drop must not close it again.
     closed: Cell<bool>,
-    /// The task waiting in `close()` for the other holders to go.
-    closer: Cell<Option<Waker>>,
+    /// The task waiting in `close()` for the other holders to go (boxed: one word in every
+    /// fd, allocated only while a close waits).
+    closer: Cell<Option<Box<Waker>>>,
     /// A `close()` is under way; a second one just lets go of its handle.
     closing: Cell<bool>,
     /// What inline attempts on this fd have shown (see `ops::nowait`).
@@ -184,7 +185,14 @@ impl SharedFd {
             if Rc::strong_count(&self.inner.0) == 1 {
                 Poll::Ready(())
             } else {
-                self.inner.closer.set(Some(cx.waker().clone()));
+                let waker = match self.inner.closer.take() {
+                    Some(mut w) => {
+                        (*w).clone_from(cx.waker());
+                        w
+                    }
+                    None => Box::new(cx.waker().clone()),
+                };
+                self.inner.closer.set(Some(waker));
                 Poll::Pending
             }
         })
@@ -220,7 +228,7 @@ impl Drop for SharedFd {
         // The holder waiting in close() keeps one reference; wake it when it is the last.
         if Rc::strong_count(&self.inner.0) == 2 {
             if let Some(w) = self.inner.closer.take() {
-                w.wake();
+                (*w).wake();
             }
         }
     }

@@ -12,6 +12,7 @@ pub(crate) mod blocking;
 pub(crate) mod join;
 mod registry;
 pub(crate) mod remote;
+mod site;
 pub(crate) mod spawn_on;
 pub(crate) mod task;
 
@@ -21,6 +22,7 @@ use crate::metrics::CoreMetrics;
 use crate::stall::{StallHook, StallKind, StallReport};
 use join::JoinHandle;
 use registry::Registry;
+use site::{Site, Sites};
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::future::Future;
@@ -34,6 +36,8 @@ use task::{TaskRef, CANCELLED, COMPLETE, JOIN_INTEREST, RUNNING, SCHEDULED};
 pub(crate) struct Scheduler {
     run_queue: RefCell<VecDeque<TaskRef>>,
     registry: RefCell<Registry>,
+    /// The tasks' sites (remote-wake queue and spawn location), one per location.
+    sites: Sites,
     pub(crate) tasks_spawned: Cell<u64>,
     pub(crate) tasks_polled: Cell<u64>,
     /// Set by `shutdown` after many rounds of drops that keep spawning: later spawns leak their
@@ -120,6 +124,7 @@ impl Scheduler {
         Scheduler {
             run_queue: RefCell::new(VecDeque::with_capacity(1024)),
             registry: RefCell::new(Registry::with_capacity(1024)),
+            sites: Sites::new(),
             tasks_spawned: Cell::new(0),
             tasks_polled: Cell::new(0),
             refuse_spawns: Cell::new(false),
@@ -154,10 +159,9 @@ impl Scheduler {
         // Three references: registry, run queue, JoinHandle.
         let task = TaskRef::new(
             future,
-            shared.clone(),
+            self.sites.get(shared, location),
             3,
             SCHEDULED | JOIN_INTEREST,
-            location,
         );
         #[cfg(feature = "tracing")]
         tracing::trace!(
@@ -237,11 +241,11 @@ impl Scheduler {
         let start = t.last.get();
         let mut last = start;
         let mut n = 0;
-        let mut longest = (0, task.header().location);
+        let mut longest = (0, task.header().location());
         let mut reported = false;
         loop {
             n += 1;
-            let location = task.header().location;
+            let location = task.header().location();
             self.run_one(task);
             let now = t.polled(last, location);
             let d = now.saturating_sub(last);
@@ -290,7 +294,7 @@ impl Scheduler {
             target: "ringbolt::task",
             "poll",
             task = task.as_ptr().as_ptr() as usize,
-            spawned_at = %h.location
+            spawned_at = %h.location()
         )
         .entered();
         let done = task.poll();
@@ -311,11 +315,11 @@ impl Scheduler {
         tracing::trace!(
             target: "ringbolt::task",
             task = task.as_ptr().as_ptr() as usize,
-            spawned_at = %h.location,
+            spawned_at = %h.location(),
             "task completed"
         );
         h.state.set(h.state.get() | COMPLETE);
-        if let Some(w) = h.join_waker.take() {
+        if let Some(w) = h.take_join_waker() {
             w.wake();
         }
         let key = h.registry_key.get();
@@ -361,7 +365,7 @@ impl Scheduler {
                     // `cancel` catches a panic of the future's drop and keeps it for the join.
                     task.cancel();
                     h.state.set(h.state.get() | COMPLETE);
-                    if let Some(w) = h.join_waker.take() {
+                    if let Some(w) = h.take_join_waker() {
                         w.wake();
                     }
                 }
@@ -395,10 +399,9 @@ where
     std::mem::forget(future);
     let task = TaskRef::new(
         std::future::pending::<F::Output>(),
-        shared.clone(),
+        Site::new(shared.clone(), location),
         1,
         JOIN_INTEREST,
-        location,
     );
     task.cancel();
     let h = task.header();
@@ -419,13 +422,13 @@ pub(crate) fn schedule(task: TaskRef) {
     context::with_core_or(
         task,
         |core, task| {
-            if Arc::ptr_eq(&core.shared, &task.header().shared) {
+            if Arc::ptr_eq(&core.shared, task.header().shared()) {
                 core.sched.schedule_local(task);
             } else {
-                task.header().shared.clone().push_remote(task);
+                task.header().shared().clone().push_remote(task);
             }
         },
-        |task| task.header().shared.clone().push_remote(task),
+        |task| task.header().shared().clone().push_remote(task),
     )
 }
 

@@ -109,11 +109,17 @@ impl Drop for Registry {
 mod tests {
     use super::*;
     use crate::executor::remote::Shared;
+    use crate::executor::site::Site;
     use std::panic::Location;
     use std::sync::Arc;
 
     fn task(shared: &Arc<Shared>) -> TaskRef {
-        TaskRef::new(async {}, shared.clone(), 1, 0, Location::caller())
+        TaskRef::new(
+            async {},
+            Site::new(shared.clone(), Location::caller()),
+            1,
+            0,
+        )
     }
 
     #[test]

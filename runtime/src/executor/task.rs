@@ -2,14 +2,28 @@
 //!
 //! Rules:
 //! 1. `refs` is the only field touched from other threads (waker clone/drop/wake), together
-//!    with the immutable `shared` pointer. Everything else is touched only on the owner thread.
+//!    with the immutable `site` (whose `shared` is the owner core's remote-wake queue).
+//!    Everything else is touched only on the owner thread.
 //! 2. The future and the output are dropped only on the owner thread: by the executor when the
 //!    task completes or is cancelled, by the `JoinHandle`, or by runtime shutdown. So when the
-//!    last reference goes away on another thread, the stage is `Consumed` and only memory is freed.
+//!    last reference goes away on another thread, the stage is consumed and only memory is freed.
 //! 3. A task is in the run queue at most once (`SCHEDULED`), and never after `COMPLETE`.
+//! 4. The stage is a union without a tag of its own: the `STAGE_*` bits of `state` say which
+//!    of its fields holds a value (the future, the output, the error, or none). They change
+//!    only together with the union, on the owner thread, and a running future is dropped where
+//!    it lies (it is pinned).
+//! 5. A `JoinHandle` waiting for a running task keeps its waker in the owner thread's join
+//!    table (see `join`), at index `join_slot - 1`; `join_slot` is 0 when there is none. Only
+//!    the handle puts one there; the task's completion or the handle's drop takes it out, so
+//!    an entry never outlives the handle (nor, therefore, the task).
+//!
+//! What a task costs: a four-word header (refs and registry key, vtable, site, state and join
+//! slot) and the stage, as large as the largest of the future, its output and a `JoinError`
+//! (one word), in one allocation; plus one word in its core's registry.
 
-use super::join::JoinError;
+use super::join::{self, JoinError};
 use super::remote::Shared;
+use super::site::Site;
 use std::any::Any;
 use std::cell::{Cell, UnsafeCell};
 use std::future::Future;
@@ -27,17 +41,43 @@ pub(crate) const RUNNING: u8 = 2;
 pub(crate) const COMPLETE: u8 = 4;
 pub(crate) const CANCELLED: u8 = 8;
 pub(crate) const JOIN_INTEREST: u8 = 16;
+/// Which field of the stage holds a value (rule 4); zero (the future) for a new task.
+const STAGE_MASK: u8 = 0b0110_0000;
+const STAGE_FUTURE: u8 = 0;
+const STAGE_OUTPUT: u8 = 0b0010_0000;
+const STAGE_ERROR: u8 = 0b0100_0000;
+const STAGE_CONSUMED: u8 = 0b0110_0000;
 
 pub(crate) struct Header {
     refs: AtomicU32,
     /// The task's key in its core's registry (owner thread only).
     pub(crate) registry_key: Cell<u32>,
     vtable: &'static Vtable,
-    pub(crate) shared: Arc<Shared>,
-    pub(crate) join_waker: Cell<Option<Waker>>,
-    /// Where the task was spawned (`#[track_caller]`), for stall reports and tracing.
-    pub(crate) location: &'static Location<'static>,
+    /// The owner core's remote-wake queue and the spawn location (immutable; rule 1).
+    site: Arc<Site>,
     pub(crate) state: Cell<u8>,
+    /// The join waker's index in the owner thread's join table, plus one; 0: none (rule 5).
+    pub(crate) join_slot: Cell<u32>,
+}
+
+impl Header {
+    /// The owner core's remote-wake queue (any thread).
+    #[inline]
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.site.shared
+    }
+
+    /// Where the task was spawned (`#[track_caller]`), for stall reports and tracing.
+    #[inline]
+    pub(crate) fn location(&self) -> &'static Location<'static> {
+        self.site.location
+    }
+
+    /// Takes the waker of a `JoinHandle` waiting for this task (owner thread).
+    #[inline]
+    pub(crate) fn take_join_waker(&self) -> Option<Waker> {
+        join::take_waker(self)
+    }
 }
 
 struct Vtable {
@@ -53,12 +93,17 @@ struct Vtable {
     dealloc: unsafe fn(NonNull<Header>),
 }
 
-enum Stage<F: Future> {
-    Running(F),
-    Finished(Result<F::Output, JoinError>),
-    Consumed,
+/// The future, then its output or the error, then nothing: which one the header's stage bits
+/// say (rule 4). No tag of its own, so a task is its header plus its future.
+union Stage<F: Future> {
+    future: ManuallyDrop<F>,
+    output: ManuallyDrop<F::Output>,
+    error: ManuallyDrop<JoinError>,
 }
 
+/// The task's one allocation. The stage is reached only through [`stage`] and the vtable
+/// functions, on the owner thread (rules 1, 2), one access at a time, and read only as the
+/// field its stage bits name (rule 4).
 #[repr(C)]
 struct TaskCell<F: Future> {
     header: Header,
@@ -68,30 +113,33 @@ struct TaskCell<F: Future> {
 /// One counted reference to a task.
 pub(crate) struct TaskRef(NonNull<Header>);
 
-// SAFETY: another thread only touches `refs` (atomic) and `shared` (an Arc, immutable here),
-// and by rule 2 the last reference dropped there frees memory whose stage is `Consumed`.
+// SAFETY: another thread only touches `refs` (atomic) and `site` (an immutable `Arc<Site>`,
+// which is `Send + Sync`), and by rule 2 the last reference dropped there frees memory whose
+// stage is consumed (and drops that `Arc`).
 unsafe impl Send for TaskRef {}
 
 impl TaskRef {
-    /// Allocates a task with `refs` references, state `state`.
+    /// Allocates a task with `refs` references, state `state` (no stage bits: it holds the
+    /// future), spawned at `site`.
     pub(crate) fn new<F: Future + 'static>(
         future: F,
-        shared: Arc<Shared>,
+        site: Arc<Site>,
         refs: u32,
         state: u8,
-        location: &'static Location<'static>,
     ) -> TaskRef {
+        debug_assert_eq!(state & STAGE_MASK, STAGE_FUTURE);
         let cell = Box::new(TaskCell {
             header: Header {
                 refs: AtomicU32::new(refs),
                 registry_key: Cell::new(u32::MAX),
                 vtable: vtable::<F>(),
-                shared,
-                join_waker: Cell::new(None),
-                location,
-                state: Cell::new(state),
+                site,
+                state: Cell::new(state & !STAGE_MASK),
+                join_slot: Cell::new(0),
             },
-            stage: UnsafeCell::new(Stage::Running(future)),
+            stage: UnsafeCell::new(Stage {
+                future: ManuallyDrop::new(future),
+            }),
         });
         let ptr = NonNull::from(Box::leak(cell)).cast::<Header>();
         TaskRef(ptr)
@@ -185,17 +233,40 @@ fn vtable<F: Future + 'static>() -> &'static Vtable {
     }
 }
 
+/// The stage of the task at `ptr`.
+///
 /// # Safety
-/// Owner thread; `ptr` is a live `TaskCell<F>`.
+///
+/// - Owner thread; `ptr` is a live `TaskCell<F>`, and no other reference to its stage is in use.
 unsafe fn stage<'a, F: Future>(ptr: NonNull<Header>) -> &'a mut Stage<F> {
     // SAFETY: the header is the first field of the repr(C) TaskCell<F>; the stage is only
     // accessed on the owner thread, one access at a time (the executor does not re-enter).
     unsafe { &mut *ptr.cast::<TaskCell<F>>().as_ref().stage.get() }
 }
 
-fn wants_output(ptr: NonNull<Header>) -> bool {
-    // SAFETY: owner thread, live task.
-    unsafe { ptr.as_ref() }.state.get() & JOIN_INTEREST != 0
+/// The header of a live task.
+///
+/// # Safety
+///
+/// - `ptr` is a live task (the caller holds a reference); the non-atomic fields are then
+///   used on the owner thread only (rule 1).
+unsafe fn header<'a>(ptr: NonNull<Header>) -> &'a Header {
+    // SAFETY: forwarded from the caller.
+    unsafe { ptr.as_ref() }
+}
+
+impl Header {
+    fn stage_bits(&self) -> u8 {
+        self.state.get() & STAGE_MASK
+    }
+
+    fn set_stage_bits(&self, bits: u8) {
+        self.state.set((self.state.get() & !STAGE_MASK) | bits);
+    }
+
+    fn wants_output(&self) -> bool {
+        self.state.get() & JOIN_INTEREST != 0
+    }
 }
 
 /// Drops a value, catching a panic from its destructor.
@@ -203,31 +274,84 @@ fn drop_quietly<T>(v: T) -> Option<Box<dyn Any + Send>> {
     catch_unwind(AssertUnwindSafe(move || drop(v))).err()
 }
 
-/// Drops the stage where it lies (a running future is pinned: it must not move before its
-/// destructor runs) and leaves `Consumed`; catches a panic from the destructor.
-fn clear_stage<F: Future>(stage: &mut Stage<F>) -> Option<Box<dyn Any + Send>> {
-    let p: *mut Stage<F> = stage;
-    // SAFETY: `p` is valid and initialised; after drop_in_place (even one that unwinds part
-    // way) the value is never used again before `ptr::write` re-initialises the place.
-    let panic = catch_unwind(AssertUnwindSafe(|| unsafe { std::ptr::drop_in_place(p) })).err();
-    // SAFETY: `p` is valid for writes; the old value was dropped (or abandoned) above, so
-    // overwriting it without dropping is correct.
-    unsafe { std::ptr::write(p, Stage::Consumed) };
-    panic
+/// Drops what the stage holds where it lies (a running future is pinned: it must not move
+/// before its destructor runs) and marks it consumed first, so that nothing reached from that
+/// destructor sees a half-dropped value; catches a panic from the destructor.
+///
+/// # Safety
+///
+/// - As for [`stage`].
+unsafe fn clear_stage<F: Future>(ptr: NonNull<Header>) -> Option<Box<dyn Any + Send>> {
+    // SAFETY: forwarded from the caller.
+    let h = unsafe { header(ptr) };
+    let bits = h.stage_bits();
+    if bits == STAGE_CONSUMED {
+        return None;
+    }
+    h.set_stage_bits(STAGE_CONSUMED);
+    // SAFETY: forwarded from the caller.
+    let stage = unsafe { stage::<F>(ptr) };
+    match bits {
+        STAGE_FUTURE if std::mem::needs_drop::<F>() => catch_unwind(AssertUnwindSafe(|| {
+            // SAFETY: the stage bits named the future (rule 4); they now say consumed, so it
+            // is dropped once.
+            unsafe { ManuallyDrop::drop(&mut stage.future) }
+        }))
+        .err(),
+        STAGE_OUTPUT if std::mem::needs_drop::<F::Output>() => {
+            catch_unwind(AssertUnwindSafe(|| {
+                // SAFETY: as above, for the output.
+                unsafe { ManuallyDrop::drop(&mut stage.output) }
+            }))
+            .err()
+        }
+        STAGE_ERROR => catch_unwind(AssertUnwindSafe(|| {
+            // SAFETY: as above, for the error.
+            unsafe { ManuallyDrop::drop(&mut stage.error) }
+        }))
+        .err(),
+        _ => None,
+    }
+}
+
+/// Stores the task's result in a consumed stage (owner thread).
+///
+/// # Safety
+///
+/// - As for [`stage`]; the stage is consumed (it holds nothing that would leak).
+unsafe fn store_result<F: Future>(ptr: NonNull<Header>, result: Result<F::Output, JoinError>) {
+    // SAFETY: forwarded from the caller.
+    let h = unsafe { header(ptr) };
+    debug_assert_eq!(h.stage_bits(), STAGE_CONSUMED);
+    // SAFETY: forwarded from the caller.
+    let stage = unsafe { stage::<F>(ptr) };
+    match result {
+        Ok(v) => {
+            stage.output = ManuallyDrop::new(v);
+            h.set_stage_bits(STAGE_OUTPUT);
+        }
+        Err(e) => {
+            stage.error = ManuallyDrop::new(e);
+            h.set_stage_bits(STAGE_ERROR);
+        }
+    }
 }
 
 unsafe fn poll<F: Future + 'static>(ptr: NonNull<Header>) -> bool {
     // SAFETY: forwarded from the caller (executor on the owner thread, live task).
-    let stage = unsafe { stage::<F>(ptr) };
-    let Stage::Running(fut) = stage else {
+    let h = unsafe { header(ptr) };
+    if h.stage_bits() != STAGE_FUTURE {
         return true;
-    };
+    }
+    // SAFETY: owner thread, live task; the stage bits say it holds the future.
+    let fut = unsafe { &mut *stage::<F>(ptr).future };
     // SAFETY: the task holds a reference for the duration of the poll.
     let waker = ManuallyDrop::new(unsafe {
         Waker::from_raw(RawWaker::new(ptr.as_ptr().cast(), &WAKER_VTABLE))
     });
     let mut cx = Context::from_waker(&waker);
-    // SAFETY: the future lives inside the heap task and is never moved out while Running.
+    // SAFETY: the future lives inside the heap task and is never moved out: it is dropped in
+    // place (`clear_stage`).
     let fut = unsafe { Pin::new_unchecked(fut) };
     let result = match catch_unwind(AssertUnwindSafe(|| fut.poll(&mut cx))) {
         Ok(Poll::Pending) => return false,
@@ -235,9 +359,11 @@ unsafe fn poll<F: Future + 'static>(ptr: NonNull<Header>) -> bool {
         Err(payload) => Err(JoinError::panic(payload)),
     };
     // A panicking destructor of the finished future is swallowed: the output already exists.
-    let _ = clear_stage(stage);
-    if wants_output(ptr) {
-        *stage = Stage::Finished(result);
+    // SAFETY: owner thread, live task; the borrow of the future ended above.
+    let _ = unsafe { clear_stage::<F>(ptr) };
+    if h.wants_output() {
+        // SAFETY: owner thread; the stage was just cleared.
+        unsafe { store_result::<F>(ptr, result) };
     } else {
         let _ = drop_quietly(result);
     }
@@ -246,28 +372,39 @@ unsafe fn poll<F: Future + 'static>(ptr: NonNull<Header>) -> bool {
 
 unsafe fn cancel<F: Future + 'static>(ptr: NonNull<Header>) {
     // SAFETY: forwarded from the caller.
-    let stage = unsafe { stage::<F>(ptr) };
-    if !matches!(stage, Stage::Running(_)) {
+    let h = unsafe { header(ptr) };
+    if h.stage_bits() != STAGE_FUTURE {
         return;
     }
-    let panic = clear_stage(stage);
-    if wants_output(ptr) {
-        *stage = Stage::Finished(Err(match panic {
+    // SAFETY: forwarded from the caller.
+    let panic = unsafe { clear_stage::<F>(ptr) };
+    if h.wants_output() {
+        let e = match panic {
             Some(p) => JoinError::panic(p),
             None => JoinError::cancelled(),
-        }));
+        };
+        // SAFETY: owner thread; the stage was just cleared.
+        unsafe { store_result::<F>(ptr, Err(e)) };
     }
 }
 
 unsafe fn take_output<F: Future + 'static>(ptr: NonNull<Header>, dst: *mut ()) {
     // SAFETY: forwarded from the caller.
-    let stage = unsafe { stage::<F>(ptr) };
-    if let Stage::Running(_) = stage {
+    let h = unsafe { header(ptr) };
+    let bits = h.stage_bits();
+    if bits == STAGE_FUTURE {
         // Never move a running (pinned) future; there is no output yet.
         return;
     }
-    let out = match std::mem::replace(stage, Stage::Consumed) {
-        Stage::Finished(r) => r,
+    h.set_stage_bits(STAGE_CONSUMED);
+    // SAFETY: forwarded from the caller.
+    let stage = unsafe { stage::<F>(ptr) };
+    let out = match bits {
+        // SAFETY: the bits said the output is there; they now say consumed, so it is moved
+        // out once.
+        STAGE_OUTPUT => Ok(unsafe { ManuallyDrop::take(&mut stage.output) }),
+        // SAFETY: as above, for the error.
+        STAGE_ERROR => Err(unsafe { ManuallyDrop::take(&mut stage.error) }),
         _ => Err(JoinError::cancelled()),
     };
     // SAFETY: the caller passes a pointer to Option<Result<F::Output, JoinError>>.
@@ -276,13 +413,22 @@ unsafe fn take_output<F: Future + 'static>(ptr: NonNull<Header>, dst: *mut ()) {
 
 unsafe fn drop_stage<F: Future + 'static>(ptr: NonNull<Header>) {
     // SAFETY: forwarded from the caller.
-    let stage = unsafe { stage::<F>(ptr) };
-    let _ = clear_stage(stage);
+    let _ = unsafe { clear_stage::<F>(ptr) };
 }
 
 unsafe fn dealloc<F: Future + 'static>(ptr: NonNull<Header>) {
-    // SAFETY: last reference; the allocation came from Box<TaskCell<F>>. By rule 2 the stage
-    // is Consumed unless we are on the owner thread, so no F code runs elsewhere.
+    // SAFETY: the last reference, so no other thread touches the header; the acquire fence
+    // before this call orders the owner thread's writes of `state` before these reads.
+    let h = unsafe { header(ptr) };
+    debug_assert_eq!(h.join_slot.get(), 0, "a join waker outlived its handle");
+    // By rule 2 the stage is consumed unless we are on the owner thread, so no F code runs
+    // elsewhere.
+    if h.stage_bits() != STAGE_CONSUMED {
+        // SAFETY: the last reference: nobody else reaches the stage.
+        let _ = unsafe { clear_stage::<F>(ptr) };
+    }
+    // SAFETY: last reference; the allocation came from Box<TaskCell<F>>. The stage's fields
+    // are `ManuallyDrop` (consumed above); the header drops its site.
     drop(unsafe { Box::from_raw(ptr.cast::<TaskCell<F>>().as_ptr()) });
 }
 
@@ -322,4 +468,25 @@ unsafe fn waker_wake_by_ref(p: *const ()) {
 unsafe fn waker_drop(p: *const ()) {
     // SAFETY: the waker owned one reference.
     drop(unsafe { TaskRef::from_raw(NonNull::new_unchecked(p.cast_mut().cast())) });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_is_four_words_and_stage_has_no_tag() {
+        assert_eq!(std::mem::size_of::<Header>(), 32);
+        // A zero-sized future with a `()` output: the stage is one word (a JoinError), so
+        // the allocation is 40 bytes, a 48-byte chunk with glibc's malloc.
+        assert_eq!(
+            std::mem::size_of::<TaskCell<std::future::Pending<()>>>(),
+            40
+        );
+        // A future of 64 bytes: the stage is the future.
+        assert_eq!(
+            std::mem::size_of::<TaskCell<std::future::Ready<[u64; 8]>>>(),
+            32 + 72
+        );
+    }
 }
