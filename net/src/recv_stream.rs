@@ -49,15 +49,9 @@ pub struct RecvStream<'a> {
     eof: bool,
     /// `ENOBUFS` results in a row in the current `next` (back-pressure).
     starved: u32,
-    /// Waiting for the ring's buffers to come back before re-arming.
-    backoff: Option<Backoff>,
-}
-
-/// How a starved stream waits before re-arming (rare: boxed, off the hot path).
-enum Backoff {
-    /// Woke itself once: re-arm when polled again.
-    Yielded,
-    Sleep(Pin<Box<Sleep>>),
+    /// Starved again: waits for the ring's buffers to come back before re-arming (rare: boxed,
+    /// off the hot path; one word, since every idle connection holds it).
+    backoff: Option<Pin<Box<Sleep>>>,
 }
 
 impl std::fmt::Debug for RecvStream<'_> {
@@ -116,14 +110,11 @@ impl<'a> RecvStream<'a> {
             if self.eof {
                 return Poll::Ready(Ok(None));
             }
-            match &mut self.backoff {
-                None => {}
-                // Polled again after the yield: the buffers' holders had their turn.
-                Some(Backoff::Yielded) => self.backoff = None,
-                Some(Backoff::Sleep(sleep)) => {
-                    ready!(sleep.as_mut().poll(cx));
-                    self.backoff = None;
-                }
+            // (After a yield, being polled again is the signal: the buffers' holders had their
+            // turn.)
+            if let Some(sleep) = &mut self.backoff {
+                ready!(sleep.as_mut().poll(cx));
+                self.backoff = None;
             }
             if self.op.is_none() {
                 // No carry yet: nothing was ever dropped in flight on this socket.
@@ -165,12 +156,11 @@ impl<'a> RecvStream<'a> {
                     // sleeps), then re-arm.
                     self.starved += 1;
                     if self.starved == 1 {
-                        self.backoff = Some(Backoff::Yielded);
                         cx.waker().wake_by_ref();
                         return Poll::Pending;
                     }
                     let sleep = ringbolt_runtime::time::sleep(Duration::from_millis(1));
-                    self.backoff = Some(Backoff::Sleep(Box::pin(sleep)));
+                    self.backoff = Some(Box::pin(sleep));
                 }
                 Some(Err(e)) => return Poll::Ready(Err(e)),
             }

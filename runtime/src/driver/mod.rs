@@ -44,6 +44,10 @@ use crate::executor::remote::Shared;
 /// `user_data` of an op: slot index in the low 32 bits, generation in the high 32.
 pub(crate) type Key = u64;
 
+/// The first driver id. Ids are unique per process; the ones below are markers an op uses for
+/// its phase (see `op.rs`'s `PackedPhase`).
+pub(crate) const FIRST_DRIVER_ID: u64 = 4;
+
 /// Reserved `user_data`: the armed read of the runtime's wake eventfd.
 const WAKE_TAG: u64 = u64::MAX;
 /// Reserved `user_data`: an `ASYNC_CANCEL` request (its own CQE is ignored).
@@ -314,7 +318,8 @@ impl Driver {
             }
             setup::Selected::Epoll(epoll, features) => (Ring::Epoll(epoll), features, Probe::new()),
         };
-        static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        static NEXT_ID: std::sync::atomic::AtomicU64 =
+            std::sync::atomic::AtomicU64::new(FIRST_DRIVER_ID);
         let mut driver = Driver {
             id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             probe: Probe::new(),

@@ -28,6 +28,7 @@ use io_uring::squeue::Entry;
 use std::future::Future;
 use std::io;
 use std::marker::PhantomData;
+use std::num::NonZeroU64;
 use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll};
@@ -257,14 +258,6 @@ impl<T> Store<T> {
     }
 }
 
-/// Where the op is: `InFlight` carries its slab key and the id of the driver whose ring holds
-/// the SQE, so it is only ever polled or dropped into that driver.
-enum State<S> {
-    Unsubmitted(S),
-    InFlight(S, Key, u64),
-    Done,
-}
-
 /// Where a single-shot op is. `InFlight` carries its slab key and the id of the driver whose
 /// ring holds the SQE, so it is only ever polled or dropped into that driver.
 #[derive(Clone, Copy)]
@@ -277,6 +270,63 @@ enum Phase {
     Done,
 }
 
+/// A [`Phase`] in two words (an enum of a key and an id takes three): `driver` is the id of
+/// the driver the op is in flight on, or one of the markers below, which no driver id takes
+/// (driver ids start at [`super::FIRST_DRIVER_ID`]). Never zero, so an `Option` or an enum
+/// around an op can keep its tag there.
+#[derive(Clone, Copy)]
+struct PackedPhase {
+    key: Key,
+    driver: NonZeroU64,
+}
+
+impl PackedPhase {
+    const UNSUBMITTED: NonZeroU64 = NonZeroU64::MIN;
+    const CANCELLED: NonZeroU64 = NonZeroU64::MIN.saturating_add(1);
+    const DONE: NonZeroU64 = NonZeroU64::MIN.saturating_add(2);
+    const UNSUBMITTED_PHASE: PackedPhase = PackedPhase {
+        key: 0,
+        driver: Self::UNSUBMITTED,
+    };
+    const _IDS_CLEAR: () = assert!(super::FIRST_DRIVER_ID > Self::DONE.get());
+
+    #[inline(always)]
+    fn get(self) -> Phase {
+        // In flight first: the hot case, one compare.
+        if self.driver > Self::DONE {
+            Phase::InFlight(self.key, self.driver.get())
+        } else if self.driver == Self::UNSUBMITTED {
+            Phase::Unsubmitted
+        } else if self.driver == Self::CANCELLED {
+            Phase::Cancelled
+        } else {
+            Phase::Done
+        }
+    }
+
+    /// Marks the op done (the key stays; it means nothing any more).
+    #[inline(always)]
+    fn set_done(&mut self) {
+        self.driver = Self::DONE;
+    }
+
+    /// Marks the op cancelled before submission.
+    #[inline(always)]
+    fn set_cancelled(&mut self) {
+        self.driver = Self::CANCELLED;
+    }
+
+    /// Marks the op in flight on driver `id` under `key`.
+    #[inline(always)]
+    fn set_in_flight(&mut self, key: Key, id: u64) {
+        debug_assert!(id >= super::FIRST_DRIVER_ID);
+        // Driver ids start above the markers, so never at zero; a zero (impossible) would
+        // read as "done" and never as another driver.
+        let driver = NonZeroU64::new(id).unwrap_or(Self::DONE);
+        *self = PackedPhase { key, driver };
+    }
+}
+
 /// The future of one io_uring operation. Resolves to [`OpCode::Output`].
 ///
 /// Submitted on first poll; dropping it in flight cancels it (see the module rules).
@@ -286,7 +336,7 @@ pub struct Op<T: OpCode> {
     /// The state: `Some` until the op completes (or is parked in the driver by `Drop`). It is
     /// never moved out while `phase` is `InFlight` except by those two.
     data: Option<Store<T>>,
-    phase: Phase,
+    phase: PackedPhase,
     sink: Option<Rc<dyn Salvage<T::Output>>>,
     _not_send: PhantomData<*const ()>,
 }
@@ -297,7 +347,7 @@ impl<T: OpCode> Op<T> {
     pub fn new(op: T) -> Self {
         Op {
             data: Some(Store::new(op, T::INLINE)),
-            phase: Phase::Unsubmitted,
+            phase: PackedPhase::UNSUBMITTED_PHASE,
             sink: None,
             _not_send: PhantomData,
         }
@@ -312,7 +362,7 @@ impl<T: OpCode> Op<T> {
 
     /// Whether the op's SQE reached the ring and its final CQE has not been taken yet.
     pub fn is_in_flight(&self) -> bool {
-        matches!(self.phase, Phase::InFlight(..))
+        matches!(self.phase.get(), Phase::InFlight(..))
     }
 
     /// Asks the kernel to cancel the op, **keeping the future**: await it afterwards to get the
@@ -339,8 +389,8 @@ impl<T: OpCode> Op<T> {
     /// });
     /// ```
     pub fn cancel(&mut self) {
-        match self.phase {
-            Phase::Unsubmitted => self.phase = Phase::Cancelled,
+        match self.phase.get() {
+            Phase::Unsubmitted => self.phase.set_cancelled(),
             Phase::InFlight(key, id) => {
                 let _ = current::try_with_driver(|d| {
                     if d.id == id {
@@ -355,7 +405,7 @@ impl<T: OpCode> Op<T> {
     /// Completes the op with `cqe`, handing the state back through `complete`.
     #[inline(always)]
     fn finish(&mut self, cqe: CqeResult) -> T::Output {
-        self.phase = Phase::Done;
+        self.phase.set_done();
         match self.data.take() {
             Some(data) => data.into_inner().complete(cqe),
             None => unreachable!("an op's state is taken only when it finishes"),
@@ -373,7 +423,7 @@ impl<T: OpCode> Future for Op<T> {
         // The state stays in `this.data` while the op is in flight: it is taken only once its
         // final CQE is here (rule 2), so every panic below (no runtime, wrong runtime, busy
         // driver) unwinds with the state still in place, and `Drop` parks or leaks it.
-        match this.phase {
+        match this.phase.get() {
             // The hot case first: a completion to take.
             Phase::InFlight(key, id) => {
                 match current::try_with_driver(|d| (d.id == id).then(|| d.poll_op(key, cx.waker())))
@@ -408,7 +458,7 @@ impl<T: OpCode> Future for Op<T> {
                         d.submit(entry, cx.waker()).map(|k| (k, d.id))
                     }) {
                         Ok(Ok((Submitted::InFlight(key), id))) => {
-                            this.phase = Phase::InFlight(key, id);
+                            this.phase.set_in_flight(key, id);
                             return Poll::Pending;
                         }
                         // Completed during the submission (epoll driver): nothing is in flight.
@@ -443,7 +493,7 @@ fn no_driver_error(why: current::NoDriver) -> io::Error {
 impl<T: OpCode> Drop for Op<T> {
     #[inline]
     fn drop(&mut self) {
-        if let Phase::InFlight(key, id) = self.phase {
+        if let Phase::InFlight(key, id) = self.phase.get() {
             if let Some(data) = self.data.take() {
                 // Boxing moves an inline state (allowed by `OpCode::INLINE`'s contract); a
                 // boxed state stays in its box, which only its pointer moves.
@@ -466,7 +516,12 @@ impl<T: OpCode> Drop for Op<T> {
 /// resource shortage such as `ENOBUFS`) and the caller decides whether to start a new one.
 #[must_use = "a MultiOp does nothing until polled"]
 pub struct MultiOp<T: MultishotOpCode> {
-    state: State<Box<Multi<T>>>,
+    /// The state: `Some` until the stream ended (or was parked in the driver by `Drop`). It
+    /// leaves while `phase` is in flight only through those two.
+    data: Option<Box<Multi<T>>>,
+    /// Unsubmitted, in flight (key and driver), or done; `CANCELLED` is not used here (a
+    /// stream cancelled before submission is simply done).
+    phase: PackedPhase,
     _not_send: PhantomData<*const ()>,
 }
 
@@ -474,11 +529,12 @@ impl<T: MultishotOpCode> MultiOp<T> {
     /// Wraps a multishot op; nothing is submitted until the first poll.
     pub fn new(op: T) -> Self {
         MultiOp {
-            state: State::Unsubmitted(Box::new(Multi {
+            data: Some(Box::new(Multi {
                 op,
                 sink: None,
                 deferred: false,
             })),
+            phase: PackedPhase::UNSUBMITTED_PHASE,
             _not_send: PhantomData,
         }
     }
@@ -487,9 +543,8 @@ impl<T: MultishotOpCode> MultiOp<T> {
     /// flight (and the items already queued when it is dropped), instead of releasing them;
     /// see [`Salvage`].
     pub fn salvage(mut self, sink: Rc<dyn Salvage<T::Item>>) -> Self {
-        match &mut self.state {
-            State::Unsubmitted(m) | State::InFlight(m, ..) => m.sink = Some(sink),
-            State::Done => {}
+        if let Some(m) = &mut self.data {
+            m.sink = Some(sink);
         }
         self
     }
@@ -497,18 +552,23 @@ impl<T: MultishotOpCode> MultiOp<T> {
     /// Asks the kernel to end the stream. Keep polling: the items it produced before the
     /// cancellation took effect still come, then `None`.
     pub fn cancel(&mut self) {
-        match &self.state {
-            State::Unsubmitted(_) => self.state = State::Done,
-            State::InFlight(_, key, id) => {
-                let (key, id) = (*key, *id);
+        match self.phase.get() {
+            Phase::Unsubmitted => self.finish(),
+            Phase::InFlight(key, id) => {
                 let _ = current::try_with_driver(|d| {
                     if d.id == id {
                         d.cancel_op(key);
                     }
                 });
             }
-            State::Done => {}
+            Phase::Cancelled | Phase::Done => {}
         }
+    }
+
+    /// Ends the stream on this side: the state goes (the driver no longer has it, or never had).
+    fn finish(&mut self) {
+        self.phase.set_done();
+        self.data = None;
     }
 
     /// Polls for the next item; `Ready(None)` once the stream has ended.
@@ -518,51 +578,25 @@ impl<T: MultishotOpCode> MultiOp<T> {
     /// Panics when the stream is in flight and polled outside the runtime that submitted it
     /// (its state stays with the kernel and is leaked, never freed).
     pub fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<T::Item>> {
-        // As in `Op::poll`: the state is matched in place and leaves `self.state` only once the
+        // As in `Op::poll`: the state is matched in place and leaves `self.data` only once the
         // driver has reaped the stream's final CQE.
-        match &mut self.state {
-            State::Unsubmitted(data) => {
-                if let Err(e) = data.op.validate() {
-                    let mut data = self.take_unsubmitted();
-                    return Poll::Ready(Some(data.op.next(CqeResult::error(e))));
-                }
-                let entry = data.op.build();
-                let waker = cx.waker().clone();
-                match current::try_with_driver(|d| {
-                    d.submit_multishot(entry, waker).map(|k| (k, d.id))
-                }) {
-                    Ok(Ok((key, id))) => {
-                        let data = self.take_unsubmitted();
-                        self.state = State::InFlight(data, key, id);
-                        Poll::Pending
-                    }
-                    Ok(Err(e)) => {
-                        let mut data = self.take_unsubmitted();
-                        Poll::Ready(Some(data.op.next(CqeResult::error(e))))
-                    }
-                    Err(why) => {
-                        let mut data = self.take_unsubmitted();
-                        Poll::Ready(Some(data.op.next(CqeResult::error(no_driver_error(why)))))
-                    }
-                }
-            }
-            State::InFlight(_, key, id) => {
-                let (key, id) = (*key, *id);
+        match self.phase.get() {
+            Phase::InFlight(key, id) => {
                 match current::try_with_driver(|d| (d.id == id).then(|| d.poll_stream(key, cx))) {
                     Ok(Some(Poll::Ready(Some((cqe, last))))) => {
-                        let State::InFlight(data, ..) = &mut self.state else {
-                            unreachable!("matched InFlight above")
+                        let Some(data) = &mut self.data else {
+                            unreachable!("an in-flight stream has its state")
                         };
                         let item = data.op.next(cqe.into());
                         if last {
                             // The driver freed the slot with the final CQE: the box may go.
-                            self.state = State::Done;
+                            self.finish();
                         }
                         Poll::Ready(Some(item))
                     }
                     // The stream ended and every item was taken: the slot is free.
                     Ok(Some(Poll::Ready(None))) => {
-                        self.state = State::Done;
+                        self.finish();
                         Poll::Ready(None)
                     }
                     Ok(Some(Poll::Pending)) => Poll::Pending,
@@ -570,14 +604,32 @@ impl<T: MultishotOpCode> MultiOp<T> {
                     Err(why) => panic!("{}", why.in_flight_message()),
                 }
             }
-            State::Done => Poll::Ready(None),
-        }
-    }
-
-    fn take_unsubmitted(&mut self) -> Box<Multi<T>> {
-        match std::mem::replace(&mut self.state, State::Done) {
-            State::Unsubmitted(data) => data,
-            _ => unreachable!("only called on an unsubmitted op"),
+            Phase::Unsubmitted => {
+                let Some(data) = &mut self.data else {
+                    unreachable!("an unsubmitted stream has its state")
+                };
+                if let Err(e) = data.op.validate() {
+                    let item = data.op.next(CqeResult::error(e));
+                    self.finish();
+                    return Poll::Ready(Some(item));
+                }
+                let entry = data.op.build();
+                let waker = cx.waker().clone();
+                let err = match current::try_with_driver(|d| {
+                    d.submit_multishot(entry, waker).map(|k| (k, d.id))
+                }) {
+                    Ok(Ok((key, id))) => {
+                        self.phase.set_in_flight(key, id);
+                        return Poll::Pending;
+                    }
+                    Ok(Err(e)) => e,
+                    Err(why) => no_driver_error(why),
+                };
+                let item = data.op.next(CqeResult::error(err));
+                self.finish();
+                Poll::Ready(Some(item))
+            }
+            Phase::Cancelled | Phase::Done => Poll::Ready(None),
         }
     }
 
@@ -588,15 +640,18 @@ impl<T: MultishotOpCode> MultiOp<T> {
 
     /// Whether the kernel has ended the stream and every item was taken.
     pub fn is_terminated(&self) -> bool {
-        matches!(self.state, State::Done)
+        matches!(self.phase.get(), Phase::Cancelled | Phase::Done)
     }
 }
 
 impl<T: MultishotOpCode> Drop for MultiOp<T> {
     fn drop(&mut self) {
-        if let State::InFlight(data, key, id) = std::mem::replace(&mut self.state, State::Done) {
-            let orphan: Box<dyn Orphan> = data;
-            current::drop_stream(id, key, orphan);
+        if let Phase::InFlight(key, id) = self.phase.get() {
+            self.phase.set_done();
+            if let Some(data) = self.data.take() {
+                let orphan: Box<dyn Orphan> = data;
+                current::drop_stream(id, key, orphan);
+            }
         }
     }
 }

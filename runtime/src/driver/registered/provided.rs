@@ -268,7 +268,8 @@ impl BufRing {
             ring: self.inner.clone(),
             bid,
             start: 0,
-            len: len.min(self.inner.buf_len),
+            // At most `buf_len`, which `new` keeps within u32.
+            len: len.min(self.inner.buf_len) as u32,
         })
     }
 }
@@ -306,9 +307,10 @@ pub struct ProvidedBuf {
     ring: Rc<RingInner>,
     bid: u16,
     /// Bytes consumed from the front with [`advance`](ProvidedBuf::advance); `start <= len`.
-    start: usize,
+    /// (u32: a ring's buffers are at most 4 GiB, and a buffer is in every connection's future.)
+    start: u32,
     /// Bytes the kernel wrote, from the buffer's start.
-    len: usize,
+    len: u32,
 }
 
 impl ProvidedBuf {
@@ -334,7 +336,7 @@ impl ProvidedBuf {
     /// # }
     /// ```
     pub fn advance(&mut self, n: usize) {
-        self.start += n.min(self.len - self.start);
+        self.start += n.min((self.len - self.start) as usize) as u32;
     }
 }
 
@@ -354,7 +356,7 @@ impl Deref for ProvidedBuf {
         // SAFETY: the buffer is owned by this value (rule 1), `len` <= buf_len bytes were
         // written by the kernel, and the allocation was zeroed, so every byte is initialised;
         // `start <= len`, so the view stays inside them.
-        unsafe { std::slice::from_raw_parts(self.stable_ptr(), self.len - self.start) }
+        unsafe { std::slice::from_raw_parts(self.stable_ptr(), (self.len - self.start) as usize) }
     }
 }
 
@@ -363,13 +365,13 @@ impl Deref for ProvidedBuf {
 unsafe impl IoBuf for ProvidedBuf {
     fn stable_ptr(&self) -> *const u8 {
         // SAFETY: start <= len <= buf_len, so the offset stays inside (or one past) the buffer.
-        unsafe { self.ring.buf_ptr(self.bid).add(self.start) }
+        unsafe { self.ring.buf_ptr(self.bid).add(self.start as usize) }
     }
     fn bytes_init(&self) -> usize {
-        self.len - self.start
+        (self.len - self.start) as usize
     }
     fn bytes_total(&self) -> usize {
-        self.len - self.start
+        (self.len - self.start) as usize
     }
 }
 
