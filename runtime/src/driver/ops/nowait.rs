@@ -110,28 +110,36 @@ impl InlineHint {
 }
 
 /// What this thread's driver has been doing, as seen by the inline attempts (rules 5 and 6).
-#[derive(Clone, Copy)]
+/// One `Cell` per field, so a look reads and writes only what it needs.
 struct Turn {
     /// The driver it was counted on.
-    driver: u64,
+    driver: Cell<u64>,
     /// Its `enters` and `ops_submitted` when last looked at.
-    enters: u64,
-    submitted: u64,
+    enters: Cell<u64>,
+    submitted: Cell<u64>,
     /// Inline completions since `enters` last changed.
-    used: u32,
+    used: Cell<u32>,
     /// The ring took two SQEs or more per enter since the look before: submissions are
     /// batched, and the ring's cost per op is then below a system call's (rule 5).
-    batched: bool,
+    batched: Cell<bool>,
 }
 
 thread_local! {
-    static TURN: Cell<Turn> = const {
-        Cell::new(Turn { driver: u64::MAX, enters: 0, submitted: 0, used: 0, batched: false })
+    static TURN: Turn = const {
+        Turn {
+            driver: Cell::new(u64::MAX),
+            enters: Cell::new(0),
+            submitted: Cell::new(0),
+            used: Cell::new(0),
+            batched: Cell::new(false),
+        }
     };
 }
 
-/// Whether this thread's driver allows an inline completion now (rules 5 and 6).
-fn take_budget() -> bool {
+/// Whether this thread's driver allows an inline completion now (rules 5 and 6). Spends
+/// nothing: [`record`] counts the completions.
+#[inline]
+fn budget_allows() -> bool {
     let now = crate::driver::current::try_with_driver(|d| {
         #[cfg(feature = "fault-injection")]
         if d.faults.is_some() {
@@ -142,27 +150,27 @@ fn take_budget() -> bool {
     let Ok(Some((driver, enters, submitted))) = now else {
         return false;
     };
-    TURN.with(|cell| {
-        let mut t = cell.get();
-        if t.driver != driver || enters < t.enters || submitted < t.submitted {
-            t = Turn {
-                driver,
-                enters,
-                submitted,
-                used: 0,
-                batched: false,
-            };
-        } else if enters != t.enters {
-            t.batched = submitted - t.submitted >= 2 * (enters - t.enters);
-            t.enters = enters;
-            t.submitted = submitted;
-            t.used = 0;
+    TURN.with(|t| {
+        if enters != t.enters.get() || driver != t.driver.get() {
+            turn_changed(t, driver, enters, submitted);
         }
-        let ok = !t.batched && t.used < INLINE_BUDGET;
-        t.used += u32::from(ok);
-        cell.set(t);
-        ok
+        !t.batched.get() && t.used.get() < INLINE_BUDGET
     })
+}
+
+/// The driver entered the ring since the last look (or is another driver): starts a new
+/// budget and decides whether the ring is batching (rule 5).
+#[cold]
+#[inline(never)]
+fn turn_changed(t: &Turn, driver: u64, enters: u64, submitted: u64) {
+    let fresh =
+        driver != t.driver.get() || enters < t.enters.get() || submitted < t.submitted.get();
+    let batched = !fresh && submitted - t.submitted.get() >= 2 * (enters - t.enters.get());
+    t.driver.set(driver);
+    t.enters.set(enters);
+    t.submitted.set(submitted);
+    t.used.set(0);
+    t.batched.set(batched);
 }
 
 /// Whether `fd` is open with `O_DIRECT` (one `fcntl`); an error counts as direct (no attempts).
@@ -172,9 +180,15 @@ fn is_direct(fd: &SharedFd) -> bool {
     flags < 0 || flags & libc::O_DIRECT != 0
 }
 
-/// Whether an attempt should be made on `fd` in direction `dir` (consumes a skip or a unit of
-/// budget). Call [`record`] with the outcome after a `true`.
+/// Whether an attempt should be made on `fd` in direction `dir` (consumes a skip). Call
+/// [`record`] with the outcome after a `true`.
+#[inline]
 fn admit(fd: &SharedFd, dir: Dir) -> bool {
+    // The driver first: while the ring batches (queue depth 32 and more), this is the only
+    // look an op pays for.
+    if !budget_allows() {
+        return false;
+    }
     let cell = fd.inline_hint();
     let mut h = cell.get();
     if !h.checked {
@@ -183,16 +197,20 @@ fn admit(fd: &SharedFd, dir: Dir) -> bool {
     }
     let admitted = h.dir(dir).admit();
     cell.set(h);
-    admitted && take_budget()
+    admitted
 }
 
-/// Updates the hint with the outcome of an attempt (rules 2 and 3).
+/// Updates the hint with the outcome of an attempt (rules 2 and 3) and counts a completion
+/// against the turn's budget (rule 5).
 fn record(fd: &SharedFd, dir: Dir, res: &io::Result<usize>) {
     let cell = fd.inline_hint();
     let mut h = cell.get();
     let b = h.dir(dir);
     match res {
-        Ok(_) => b.hit(),
+        Ok(_) => {
+            b.hit();
+            TURN.with(|t| t.used.set(t.used.get() + 1));
+        }
         Err(e) if e.raw_os_error() == Some(libc::EAGAIN) => b.miss(),
         Err(_) => b.off = true,
     }
@@ -243,6 +261,7 @@ unsafe fn nowait_io(
 /// # Safety
 ///
 /// As [`nowait_io`]: `ptr..ptr + len` is valid for the transfer in direction `dir`.
+#[inline]
 pub(crate) unsafe fn attempt(
     fd: &SharedFd,
     dir: Dir,
@@ -253,6 +272,23 @@ pub(crate) unsafe fn attempt(
     if len == 0 || !admit(fd, dir) {
         return None;
     }
+    // SAFETY: the caller's contract is this function's.
+    unsafe { attempt_admitted(fd, dir, ptr, len, offset) }
+}
+
+/// The attempt itself, out of line: the admission check above is all a batching ring pays.
+///
+/// # Safety
+///
+/// As [`nowait_io`].
+#[inline(never)]
+unsafe fn attempt_admitted(
+    fd: &SharedFd,
+    dir: Dir,
+    ptr: *mut u8,
+    len: usize,
+    offset: u64,
+) -> Option<usize> {
     // SAFETY: the caller's contract is this function's.
     let res = unsafe { nowait_io(fd, dir, ptr, len, offset) };
     record(fd, dir, &res);
