@@ -241,6 +241,7 @@ impl File {
     ///
     /// `InvalidInput` for `pos > i64::MAX` or a misaligned direct transfer; otherwise what
     /// `pread(2)` reports. The buffer comes back either way.
+    #[inline]
     pub fn read_at<B: IoBufMut>(
         &self,
         buf: B,
@@ -304,6 +305,7 @@ impl File {
     ///
     /// `InvalidInput` for `pos > i64::MAX` or a misaligned direct transfer; otherwise what
     /// `pwrite(2)` reports (`EBADF` on a file not open for writing, `ENOSPC`, ...).
+    #[inline]
     pub fn write_at<B: IoBuf>(
         &self,
         buf: B,
