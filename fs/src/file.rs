@@ -8,11 +8,14 @@ use ringbolt_runtime::buf::fixed::FixedIoBuf;
 use ringbolt_runtime::buf::{BufResult, IoBuf, IoBufMut, MAX_RW_COUNT};
 use ringbolt_runtime::ops::fs::{ftruncate, Fallocate, Fsync, ReadFixed, Statx, WriteFixed};
 use ringbolt_runtime::ops::{Read, Readv, Write, Writev};
-use ringbolt_runtime::SharedFd;
+use ringbolt_runtime::{Op, OpCode, SharedFd};
 use std::fmt;
+use std::future::Future;
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::path::Path;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 
 /// An open file on the current core's ring.
 ///
@@ -73,6 +76,7 @@ impl From<std::fs::File> for File {
 
 /// Validates a file position: the kernel takes a signed offset, and `u64::MAX` would mean
 /// "current position" to the read and write ops.
+#[inline]
 fn check_pos(pos: u64) -> io::Result<()> {
     if pos > i64::MAX as u64 {
         return Err(io::Error::new(
@@ -87,6 +91,33 @@ fn check_pos(pos: u64) -> io::Result<()> {
 /// power of two), so a direct transfer stays aligned after a short, unaligned count.
 fn resume_at(done: usize, step: usize) -> usize {
     done - done % step
+}
+
+/// The future of [`File::read_at`] and [`File::write_at`]: the op itself, or the output of a
+/// call refused before anything was submitted (a bad offset, a misaligned direct transfer).
+/// Awaiting the op directly, rather than through an `async fn` around it, keeps one state
+/// machine per call instead of two: the op path's hot case.
+enum Checked<T: OpCode> {
+    Op(Op<T>),
+    Refused(Option<T::Output>),
+}
+
+// Nothing is pinned structurally: `Op` is `Unpin` and the refused output is only moved out.
+impl<T: OpCode> Unpin for Checked<T> {}
+
+impl<T: OpCode> Future for Checked<T> {
+    type Output = T::Output;
+
+    #[inline]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T::Output> {
+        match self.get_mut() {
+            Checked::Op(op) => Pin::new(op).poll(cx),
+            Checked::Refused(out) => match out.take() {
+                Some(out) => Poll::Ready(out),
+                None => panic!("ringbolt_fs read_at/write_at future polled after it completed"),
+            },
+        }
+    }
 }
 
 impl File {
@@ -188,6 +219,7 @@ impl File {
         &self.fd
     }
 
+    #[inline]
     fn check(&self, addr: *const u8, len: usize, pos: u64) -> io::Result<()> {
         check_pos(pos)?;
         match self.direct {
@@ -209,11 +241,16 @@ impl File {
     ///
     /// `InvalidInput` for `pos > i64::MAX` or a misaligned direct transfer; otherwise what
     /// `pread(2)` reports. The buffer comes back either way.
-    pub async fn read_at<B: IoBufMut>(&self, buf: B, pos: u64) -> BufResult<usize, B> {
-        if let Err(e) = self.check(buf.stable_ptr(), buf.bytes_total(), pos) {
-            return (Err(e), buf);
+    #[inline]
+    pub fn read_at<B: IoBufMut>(
+        &self,
+        buf: B,
+        pos: u64,
+    ) -> impl Future<Output = BufResult<usize, B>> {
+        match self.check(buf.stable_ptr(), buf.bytes_total(), pos) {
+            Ok(()) => Checked::Op(Read::op(&self.fd, buf, pos)),
+            Err(e) => Checked::Refused(Some((Err(e), buf))),
         }
-        Read::op(&self.fd, buf, pos).await
     }
 
     /// Fills `buf` to its capacity from file offset `pos`, looping over short reads.
@@ -268,11 +305,16 @@ impl File {
     ///
     /// `InvalidInput` for `pos > i64::MAX` or a misaligned direct transfer; otherwise what
     /// `pwrite(2)` reports (`EBADF` on a file not open for writing, `ENOSPC`, ...).
-    pub async fn write_at<B: IoBuf>(&self, buf: B, pos: u64) -> BufResult<usize, B> {
-        if let Err(e) = self.check(buf.stable_ptr(), buf.bytes_init(), pos) {
-            return (Err(e), buf);
+    #[inline]
+    pub fn write_at<B: IoBuf>(
+        &self,
+        buf: B,
+        pos: u64,
+    ) -> impl Future<Output = BufResult<usize, B>> {
+        match self.check(buf.stable_ptr(), buf.bytes_init(), pos) {
+            Ok(()) => Checked::Op(Write::op(&self.fd, buf, pos)),
+            Err(e) => Checked::Refused(Some((Err(e), buf))),
         }
-        Write::op(&self.fd, buf, pos).await
     }
 
     /// Writes all of the initialised part of `buf` at `pos`, looping over short writes.

@@ -188,12 +188,15 @@ impl fmt::Debug for AlignedBuf {
 // SAFETY: the allocation is owned by the buffer, never moves or reallocates (rule 2), and is
 // freed only on drop; `capacity` bytes are valid and all initialised.
 unsafe impl IoBuf for AlignedBuf {
+    #[inline]
     fn stable_ptr(&self) -> *const u8 {
         self.ptr.as_ptr()
     }
+    #[inline]
     fn bytes_init(&self) -> usize {
         self.len
     }
+    #[inline]
     fn bytes_total(&self) -> usize {
         self.capacity
     }
@@ -201,9 +204,11 @@ unsafe impl IoBuf for AlignedBuf {
 
 // SAFETY: as for IoBuf; the whole capacity is writable.
 unsafe impl IoBufMut for AlignedBuf {
+    #[inline]
     fn stable_mut_ptr(&mut self) -> *mut u8 {
         self.ptr.as_ptr()
     }
+    #[inline]
     unsafe fn set_init(&mut self, pos: usize) {
         // Like Vec: after a read the buffer holds exactly what the kernel wrote.
         self.len = pos.min(self.capacity);

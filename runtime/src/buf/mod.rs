@@ -174,12 +174,15 @@ pub unsafe trait IoBufMut: IoBuf {
 // SAFETY: a Vec's heap block does not move when the Vec value moves; it is only reallocated
 // through &mut methods, which an in-flight op never calls because it owns the Vec.
 unsafe impl IoBuf for Vec<u8> {
+    #[inline]
     fn stable_ptr(&self) -> *const u8 {
         self.as_ptr()
     }
+    #[inline]
     fn bytes_init(&self) -> usize {
         self.len()
     }
+    #[inline]
     fn bytes_total(&self) -> usize {
         self.capacity()
     }
@@ -187,9 +190,11 @@ unsafe impl IoBuf for Vec<u8> {
 
 // SAFETY: as for IoBuf; as_mut_ptr covers the whole capacity.
 unsafe impl IoBufMut for Vec<u8> {
+    #[inline]
     fn stable_mut_ptr(&mut self) -> *mut u8 {
         self.as_mut_ptr()
     }
+    #[inline]
     unsafe fn set_init(&mut self, pos: usize) {
         // SAFETY: the caller guarantees pos <= capacity and that the first pos bytes are
         // initialised; shrinking the length is always sound for u8.
@@ -301,6 +306,7 @@ unsafe impl IoBuf for Arc<[u8]> {
 }
 
 /// Clamps a length to what one read or write accepts.
+#[inline]
 pub(crate) fn clamp_len(len: usize) -> u32 {
     len.min(MAX_RW_COUNT) as u32
 }

@@ -226,7 +226,8 @@ impl AsRawFd for SharedFd {
 impl Drop for SharedFd {
     fn drop(&mut self) {
         // The holder waiting in close() keeps one reference; wake it when it is the last.
-        if Rc::strong_count(&self.inner.0) == 2 {
+        // (`closer` is set only once `closing` is: the flag alone is the hot path's look.)
+        if self.inner.closing.get() && Rc::strong_count(&self.inner.0) == 2 {
             if let Some(w) = self.inner.closer.take() {
                 (*w).wake();
             }

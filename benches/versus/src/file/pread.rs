@@ -48,8 +48,9 @@ fn thread(
     let mut offsets = Offsets::new(spec, stream);
     let mut buf = buffer(spec);
     let mut rec = Recorder::default();
+    // One clock reading per operation: its end is the next one's start.
+    let mut start = Instant::now();
     loop {
-        let start = Instant::now();
         if !window.open(start) {
             return Ok(rec);
         }
@@ -61,10 +62,13 @@ fn thread(
             file.read_at(data, off)?
         };
         let ok = check(op, data, off, n)?;
-        rec.record(window, start, Instant::now(), bs, ok);
+        let end = Instant::now();
+        rec.record(window, start, end, bs, ok);
+        start = end;
         if let Some(every) = spec.workload.fsync_every {
             if (syncs.fetch_add(1, Ordering::Relaxed) + 1) % every == 0 {
                 file.sync_data()?;
+                start = Instant::now();
             }
         }
     }

@@ -94,8 +94,9 @@ async fn task<B: Buf>(
     if op == Op::RandWrite {
         buf.fill_pattern(bs);
     }
+    // One clock reading per operation: its end is the next one's start.
+    let mut start = Instant::now();
     loop {
-        let start = Instant::now();
         if !window.open(start) {
             return Ok(rec);
         }
@@ -115,11 +116,14 @@ async fn task<B: Buf>(
             ));
         }
         let ok = check(op, &buf[..bs], off, n)?;
-        rec.record(window, start, Instant::now(), bs, ok);
+        let end = Instant::now();
+        rec.record(window, start, end, bs, ok);
+        start = end;
         if let Some(every) = spec.workload.fsync_every {
             writes.set(writes.get() + 1);
             if writes.get() % every == 0 {
                 file.sync_data().await?;
+                start = Instant::now();
             }
         }
     }

@@ -72,8 +72,9 @@ async fn fs_task(
     let mut buf = buffer(&spec);
     let mut pos = u64::MAX;
     let mut rec = Recorder::default();
+    // One clock reading per operation: its end is the next one's start.
+    let mut start = Instant::now();
     loop {
-        let start = Instant::now();
         if !window.open(start) {
             return Ok(rec);
         }
@@ -90,9 +91,12 @@ async fn fs_task(
         }
         pos = off + w.bs as u64;
         let ok = check(w.op, data, off, w.bs)?;
-        rec.record(&window, start, Instant::now(), w.bs, ok);
+        let end = Instant::now();
+        rec.record(&window, start, end, w.bs, ok);
+        start = end;
         if sync_due(&spec, &syncs) {
             file.sync_data().await?;
+            start = Instant::now();
         }
     }
 }
@@ -120,8 +124,9 @@ async fn blocking_task(
     let mut offsets = Offsets::new(&spec, stream);
     let mut buf = buffer(&spec);
     let mut rec = Recorder::default();
+    // One clock reading per operation: its end is the next one's start.
+    let mut start = Instant::now();
     loop {
-        let start = Instant::now();
         if !window.open(start) {
             return Ok(rec);
         }
@@ -140,12 +145,15 @@ async fn blocking_task(
         .map_err(io::Error::other)?;
         buf = b;
         let ok = check(op, &buf.as_slice()[..bs], off, res?)?;
-        rec.record(&window, start, Instant::now(), bs, ok);
+        let end = Instant::now();
+        rec.record(&window, start, end, bs, ok);
+        start = end;
         if sync_due(&spec, &syncs) {
             let f = file.clone();
             tokio::task::spawn_blocking(move || f.sync_data())
                 .await
                 .map_err(io::Error::other)??;
+            start = Instant::now();
         }
     }
 }

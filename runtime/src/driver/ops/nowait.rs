@@ -110,28 +110,36 @@ impl InlineHint {
 }
 
 /// What this thread's driver has been doing, as seen by the inline attempts (rules 5 and 6).
-#[derive(Clone, Copy)]
+/// One `Cell` per field, so a look reads and writes only what it needs.
 struct Turn {
     /// The driver it was counted on.
-    driver: u64,
+    driver: Cell<u64>,
     /// Its `enters` and `ops_submitted` when last looked at.
-    enters: u64,
-    submitted: u64,
+    enters: Cell<u64>,
+    submitted: Cell<u64>,
     /// Inline completions since `enters` last changed.
-    used: u32,
+    used: Cell<u32>,
     /// The ring took two SQEs or more per enter since the look before: submissions are
     /// batched, and the ring's cost per op is then below a system call's (rule 5).
-    batched: bool,
+    batched: Cell<bool>,
 }
 
 thread_local! {
-    static TURN: Cell<Turn> = const {
-        Cell::new(Turn { driver: u64::MAX, enters: 0, submitted: 0, used: 0, batched: false })
+    static TURN: Turn = const {
+        Turn {
+            driver: Cell::new(u64::MAX),
+            enters: Cell::new(0),
+            submitted: Cell::new(0),
+            used: Cell::new(0),
+            batched: Cell::new(false),
+        }
     };
 }
 
-/// Whether this thread's driver allows an inline completion now (rules 5 and 6).
-fn take_budget() -> bool {
+/// Whether this thread's driver allows an inline completion now (rules 5 and 6). Spends
+/// nothing: [`attempt_on_fd`] counts the completions.
+#[inline]
+fn budget_allows() -> bool {
     let now = crate::driver::current::try_with_driver(|d| {
         #[cfg(feature = "fault-injection")]
         if d.faults.is_some() {
@@ -142,27 +150,27 @@ fn take_budget() -> bool {
     let Ok(Some((driver, enters, submitted))) = now else {
         return false;
     };
-    TURN.with(|cell| {
-        let mut t = cell.get();
-        if t.driver != driver || enters < t.enters || submitted < t.submitted {
-            t = Turn {
-                driver,
-                enters,
-                submitted,
-                used: 0,
-                batched: false,
-            };
-        } else if enters != t.enters {
-            t.batched = submitted - t.submitted >= 2 * (enters - t.enters);
-            t.enters = enters;
-            t.submitted = submitted;
-            t.used = 0;
+    TURN.with(|t| {
+        if enters != t.enters.get() || driver != t.driver.get() {
+            turn_changed(t, driver, enters, submitted);
         }
-        let ok = !t.batched && t.used < INLINE_BUDGET;
-        t.used += u32::from(ok);
-        cell.set(t);
-        ok
+        !t.batched.get() && t.used.get() < INLINE_BUDGET
     })
+}
+
+/// The driver entered the ring since the last look (or is another driver): starts a new
+/// budget and decides whether the ring is batching (rule 5).
+#[cold]
+#[inline(never)]
+fn turn_changed(t: &Turn, driver: u64, enters: u64, submitted: u64) {
+    let fresh =
+        driver != t.driver.get() || enters < t.enters.get() || submitted < t.submitted.get();
+    let batched = !fresh && submitted - t.submitted.get() >= 2 * (enters - t.enters.get());
+    t.driver.set(driver);
+    t.enters.set(enters);
+    t.submitted.set(submitted);
+    t.used.set(0);
+    t.batched.set(batched);
 }
 
 /// Whether `fd` is open with `O_DIRECT` (one `fcntl`); an error counts as direct (no attempts).
@@ -172,35 +180,8 @@ fn is_direct(fd: &SharedFd) -> bool {
     flags < 0 || flags & libc::O_DIRECT != 0
 }
 
-/// Whether an attempt should be made on `fd` in direction `dir` (consumes a skip or a unit of
-/// budget). Call [`record`] with the outcome after a `true`.
-fn admit(fd: &SharedFd, dir: Dir) -> bool {
-    let cell = fd.inline_hint();
-    let mut h = cell.get();
-    if !h.checked {
-        let direct = is_direct(fd);
-        h = InlineHint::decided(!direct, !direct);
-    }
-    let admitted = h.dir(dir).admit();
-    cell.set(h);
-    admitted && take_budget()
-}
-
-/// Updates the hint with the outcome of an attempt (rules 2 and 3).
-fn record(fd: &SharedFd, dir: Dir, res: &io::Result<usize>) {
-    let cell = fd.inline_hint();
-    let mut h = cell.get();
-    let b = h.dir(dir);
-    match res {
-        Ok(_) => b.hit(),
-        Err(e) if e.raw_os_error() == Some(libc::EAGAIN) => b.miss(),
-        Err(_) => b.off = true,
-    }
-    cell.set(h);
-}
-
 /// `preadv2`/`pwritev2` of one buffer with `RWF_NOWAIT`; `offset == u64::MAX` means the fd's
-/// current position (`-1`).
+/// current position (`-1`). An error is its errno.
 ///
 /// # Safety
 ///
@@ -212,25 +193,46 @@ unsafe fn nowait_io(
     ptr: *mut u8,
     len: usize,
     offset: u64,
-) -> io::Result<usize> {
+) -> Result<usize, i32> {
     let iov = libc::iovec {
         iov_base: ptr.cast(),
         iov_len: len,
     };
-    let off = if offset == u64::MAX {
+    let off: i64 = if offset == u64::MAX {
         -1
     } else {
-        offset as libc::off_t
+        offset as i64
     };
-    let n = match dir {
-        // SAFETY: one iovec over memory the caller vouches for (this fn's contract); the fd is
-        // kept open by the SharedFd; RWF_NOWAIT makes the call return instead of blocking.
-        Dir::Read => unsafe { libc::preadv2(fd.raw(), &iov, 1, off, libc::RWF_NOWAIT) },
-        // SAFETY: as above; the kernel only reads the buffer.
-        Dir::Write => unsafe { libc::pwritev2(fd.raw(), &iov, 1, off, libc::RWF_NOWAIT) },
+    let nr = match dir {
+        Dir::Read => libc::SYS_preadv2,
+        Dir::Write => libc::SYS_pwritev2,
+    };
+    // The system call itself rather than glibc's wrapper, which spends as many instructions
+    // again on thread-cancellation bookkeeping that Rust code never uses. The position goes
+    // in two halves (low, high); on a 64-bit target the low one holds all of it.
+    #[cfg(target_pointer_width = "64")]
+    let (lo, hi) = (off as libc::c_long, 0 as libc::c_long);
+    #[cfg(not(target_pointer_width = "64"))]
+    let (lo, hi) = (off as libc::c_long, (off >> 32) as libc::c_long);
+    // Every argument as a full register (`c_long`): the kernel reads whole registers.
+    // SAFETY: one iovec over memory the caller vouches for (this fn's contract), readable for
+    // a write and writable for a read; the fd is kept open by the SharedFd; RWF_NOWAIT makes
+    // the call return instead of blocking.
+    let n = unsafe {
+        libc::syscall(
+            nr,
+            fd.raw() as libc::c_long,
+            &iov as *const libc::iovec,
+            1 as libc::c_long,
+            lo,
+            hi,
+            libc::RWF_NOWAIT as libc::c_long,
+        )
     };
     if n < 0 {
-        Err(io::Error::last_os_error())
+        Err(io::Error::last_os_error()
+            .raw_os_error()
+            .unwrap_or(libc::EIO))
     } else {
         Ok(n as usize)
     }
@@ -243,6 +245,7 @@ unsafe fn nowait_io(
 /// # Safety
 ///
 /// As [`nowait_io`]: `ptr..ptr + len` is valid for the transfer in direction `dir`.
+#[inline]
 pub(crate) unsafe fn attempt(
     fd: &SharedFd,
     dir: Dir,
@@ -250,13 +253,60 @@ pub(crate) unsafe fn attempt(
     len: usize,
     offset: u64,
 ) -> Option<usize> {
-    if len == 0 || !admit(fd, dir) {
+    // The driver first: while the ring batches (queue depth 32 and more), this is the only
+    // look an op pays for.
+    if len == 0 || !budget_allows() {
         return None;
     }
     // SAFETY: the caller's contract is this function's.
-    let res = unsafe { nowait_io(fd, dir, ptr, len, offset) };
-    record(fd, dir, &res);
-    res.ok()
+    unsafe { attempt_on_fd(fd, dir, ptr, len, offset) }
+}
+
+/// The fd's part of an attempt, out of line (the check above is all a batching ring pays):
+/// asks its hint (rules 3 and 4, consuming a skip), makes the call, and records the outcome
+/// (rules 2 and 3) and a completion against the turn's budget (rule 5). The hint is read and
+/// written once: nothing else touches it during the call.
+///
+/// # Safety
+///
+/// As [`nowait_io`].
+#[inline(never)]
+unsafe fn attempt_on_fd(
+    fd: &SharedFd,
+    dir: Dir,
+    ptr: *mut u8,
+    len: usize,
+    offset: u64,
+) -> Option<usize> {
+    let cell = fd.inline_hint();
+    let mut h = cell.get();
+    if !h.checked {
+        let direct = is_direct(fd);
+        h = InlineHint::decided(!direct, !direct);
+    }
+    let b = h.dir(dir);
+    let out = if !b.admit() {
+        None
+    } else {
+        // SAFETY: the caller's contract is this function's.
+        match unsafe { nowait_io(fd, dir, ptr, len, offset) } {
+            Ok(n) => {
+                b.hit();
+                TURN.with(|t| t.used.set(t.used.get() + 1));
+                Some(n)
+            }
+            Err(libc::EAGAIN) => {
+                b.miss();
+                None
+            }
+            Err(_) => {
+                b.off = true;
+                None
+            }
+        }
+    };
+    cell.set(h);
+    out
 }
 
 /// Whether a positional read that returned `n` of `asked` bytes at `offset` is certainly

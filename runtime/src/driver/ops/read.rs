@@ -42,6 +42,7 @@ unsafe impl<B: IoBufMut> OpCode for Read<B> {
     type Output = BufResult<usize, B>;
     // INLINE: the SQE's only pointer is into the buffer's heap memory (IoBuf: stable when moved).
     const INLINE: bool = true;
+    #[inline]
     fn try_inline(&mut self) -> Option<io::Result<u32>> {
         let asked = clamp_len(self.buf.bytes_total()) as usize;
         // SAFETY: the buffer's `bytes_total` bytes from its stable pointer are writable memory
@@ -62,6 +63,7 @@ unsafe impl<B: IoBufMut> OpCode for Read<B> {
         self.done = n;
         None
     }
+    #[inline]
     fn build(&mut self) -> Entry {
         let len = clamp_len(self.buf.bytes_total()) - self.done as u32;
         // `done` bytes were read inline; `done` <= the clamped length (try_inline).
@@ -74,6 +76,7 @@ unsafe impl<B: IoBufMut> OpCode for Read<B> {
             .offset(offset)
             .build()
     }
+    #[inline]
     fn complete(self, cqe: CqeResult) -> BufResult<usize, B> {
         let mut buf = self.buf;
         let asked = clamp_len(buf.bytes_total()) as usize;

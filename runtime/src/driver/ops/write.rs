@@ -42,6 +42,7 @@ unsafe impl<B: IoBuf> OpCode for Write<B> {
     type Output = BufResult<usize, B>;
     // INLINE: the SQE's only pointer is into the buffer's heap memory (IoBuf: stable when moved).
     const INLINE: bool = true;
+    #[inline]
     fn try_inline(&mut self) -> Option<io::Result<u32>> {
         let len = clamp_len(self.buf.bytes_init()) as usize;
         // SAFETY: the buffer's `bytes_init` bytes from its stable pointer are initialised
@@ -62,6 +63,7 @@ unsafe impl<B: IoBuf> OpCode for Write<B> {
         self.done = n;
         None
     }
+    #[inline]
     fn build(&mut self) -> Entry {
         let len = clamp_len(self.buf.bytes_init()) - self.done as u32;
         // `done` bytes were written inline; `done` < the clamped length (try_inline).
@@ -74,6 +76,7 @@ unsafe impl<B: IoBuf> OpCode for Write<B> {
             .offset(offset)
             .build()
     }
+    #[inline]
     fn complete(self, cqe: CqeResult) -> BufResult<usize, B> {
         let done = self.done;
         let res = match cqe.result {
