@@ -69,7 +69,15 @@ fn twenty_thousand_connections_leave_nothing_behind() {
             };
             // Wait (bounded by the watchdog) until the clients are done and every
             // connection was served.
-            while stop_rx.try_recv().is_err() || served.get() < CONNECTIONS {
+            // The stop message is taken once: remember it (checking `try_recv` in the loop
+            // condition lost it whenever it came before the last connection was served, and
+            // the server then waited forever).
+            let mut stopped = false;
+            loop {
+                stopped |= stop_rx.try_recv().is_ok();
+                if stopped && served.get() >= CONNECTIONS {
+                    break;
+                }
                 ringbolt_runtime::time::sleep(Duration::from_millis(5)).await;
             }
             acceptor.abort();
