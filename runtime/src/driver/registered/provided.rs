@@ -171,12 +171,7 @@ impl BufRing {
         // of milliseconds of page faults at start (an aligned allocation is memset, not
         // calloc'd), long enough for a stall report.
         // SAFETY: both layouts have a non-zero size.
-        let (ring, bufs) = unsafe {
-            (
-                alloc::alloc_zeroed(ring_layout),
-                alloc::alloc(bufs_layout),
-            )
-        };
+        let (ring, bufs) = unsafe { (alloc::alloc_zeroed(ring_layout), alloc::alloc(bufs_layout)) };
         let (Some(ring), Some(bufs)) = (
             NonNull::new(ring.cast::<BufRingEntry>()),
             NonNull::new(bufs),
