@@ -30,9 +30,10 @@ pub(crate) fn handle() -> Option<DriverHandle> {
     if p.is_null() {
         return None;
     }
-    // SAFETY: by the module rule, a non-null DRIVER came from `Rc::as_ptr` of an
+    // By the module rule, a non-null DRIVER came from `Rc::as_ptr` of an
     // `Rc<DriverCell>` the guard keeps alive, so adding a strong count and rebuilding an Rc
     // from the same pointer is sound; the Rc drops (and gives the count back) right after.
+    // SAFETY: the invariants just stated hold here.
     let cell = unsafe {
         Rc::increment_strong_count(p);
         Rc::from_raw(p)

@@ -36,9 +36,10 @@ impl Drop for Inner {
     fn drop(&mut self) {
         if !self.closed.get() {
             crate::driver::current::forget_fd(self.fd);
-            // SAFETY: `fd` is owned by this Inner (taken from an OwnedFd) and was not closed:
+            // `fd` is owned by this Inner (taken from an OwnedFd) and was not closed:
             // `closed` is set only when ownership passed to a close op or out through
             // `try_into_owned`.
+            // SAFETY: the invariants just stated hold here.
             unsafe { libc::close(self.fd) };
         }
     }

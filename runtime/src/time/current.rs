@@ -27,9 +27,10 @@ pub(crate) fn home() -> Option<Weak<RefCell<Timers>>> {
     if p.is_null() {
         return None;
     }
-    // SAFETY: by the module rule, a non-null TIMERS came from `Rc::as_ptr` of the core's
+    // By the module rule, a non-null TIMERS came from `Rc::as_ptr` of the core's
     // `Rc<RefCell<Timers>>`, which the guard keeps alive: adding a strong count and rebuilding
     // an Rc from the same pointer is sound, and the Rc gives the count back when it drops here.
+    // SAFETY: the invariants just stated hold here.
     let timers = unsafe {
         Rc::increment_strong_count(p);
         Rc::from_raw(p)

@@ -195,9 +195,10 @@ impl PoolDone {
             .push(cqe);
         self.any.store(true, Ordering::Release);
         let one: u64 = 1;
-        // SAFETY: writes 8 bytes from a live u64 to an eventfd this struct owns. A failure
+        // Writes 8 bytes from a live u64 to an eventfd this struct owns. A failure
         // (counter overflow, impossible in practice) only delays the completion to the next
         // turn, which looks at `any`.
+        // SAFETY: the invariants just stated hold here.
         unsafe { libc::write(self.wake.as_raw_fd(), (&one as *const u64).cast(), 8) };
     }
 }
@@ -1035,9 +1036,10 @@ impl Epoll {
                 loop {
                     let done = p.progress as usize;
                     let (ptr, len) = (s.addr as usize + done, s.len as usize - done);
-                    // SAFETY: `addr..addr+len` is the op's buffer, alive and (for a receive)
+                    // `addr..addr+len` is the op's buffer, alive and (for a receive)
                     // writable while the op is in flight (rule 1); `off`/`addr_len` describe
                     // the op's destination address when set.
+                    // SAFETY: the invariants just stated hold here.
                     let r = unsafe {
                         if !send {
                             libc::recv(fd, ptr as *mut _, len, flags)
@@ -1160,9 +1162,10 @@ impl Epoll {
         let Some(ring) = self.buf_rings.get_mut(&s.buf_index) else {
             return Step::Done(-libc::ENOBUFS, 0);
         };
-        // SAFETY: the ring memory was registered by a BufRing that unregisters it before
+        // The ring memory was registered by a BufRing that unregisters it before
         // freeing it (provided.rs rule 2); the tail is the u16 at offset 14 of entry 0,
         // written by this thread only.
+        // SAFETY: the invariants just stated hold here.
         let tail = unsafe { std::ptr::read_volatile(ring.base.add(14) as *const u16) };
         if tail == ring.head {
             return Step::Done(-libc::ENOBUFS, 0);
@@ -1306,9 +1309,10 @@ fn rw(s: &RawSqe, flags: i32, stream: bool) -> i32 {
         s.opcode,
         opcode::Write::CODE | opcode::Writev::CODE | opcode::WriteFixed::CODE
     );
-    // SAFETY: the iovecs (the op's own, or `one` over the op's buffer) describe memory alive
+    // The iovecs (the op's own, or `one` over the op's buffer) describe memory alive
     // and, for a read, writable while the op is in flight (rule 1). Offset -1 is "the file
     // position", as for io_uring.
+    // SAFETY: the invariants just stated hold here.
     let r = unsafe {
         if write {
             libc::pwritev2(s.fd, iov, cnt, off, flags)
@@ -1333,9 +1337,10 @@ fn rw(s: &RawSqe, flags: i32, stream: bool) -> i32 {
 
 /// Runs a blocking op on a pool thread; returns its CQE `res` and flags.
 fn blocking(s: &RawSqe) -> (i32, u32) {
-    // SAFETY: every pointer in the SQE points into the op's state (paths, buffers, statx and
+    // Every pointer in the SQE points into the op's state (paths, buffers, statx and
     // iovec storage), which the driver keeps alive and unmoved until this op's CQE is reaped
     // (rule 1), and each fd is held open by the op.
+    // SAFETY: the invariants just stated hold here.
     let r: isize = unsafe {
         match s.opcode {
             opcode::Read::CODE

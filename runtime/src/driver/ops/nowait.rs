@@ -215,9 +215,10 @@ unsafe fn nowait_io(
     #[cfg(not(target_pointer_width = "64"))]
     let (lo, hi) = (off as libc::c_long, (off >> 32) as libc::c_long);
     // Every argument as a full register (`c_long`): the kernel reads whole registers.
-    // SAFETY: one iovec over memory the caller vouches for (this fn's contract), readable for
+    // One iovec over memory the caller vouches for (this fn's contract), readable for
     // a write and writable for a read; the fd is kept open by the SharedFd; RWF_NOWAIT makes
     // the call return instead of blocking.
+    // SAFETY: the invariants just stated hold here.
     let n = unsafe {
         libc::syscall(
             nr,

@@ -178,9 +178,10 @@ impl FixedBufPool {
             })
             .collect();
         let registered = current::try_with_driver(|driver| {
-            // SAFETY: every iovec points into `inner`'s allocation, which is freed only in
+            // Every iovec points into `inner`'s allocation, which is freed only in
             // PoolInner::drop, after the table was unregistered (or the ring is gone); until
             // then the memory stays allocated and at its address (rule 2).
+            // SAFETY: the invariants just stated hold here.
             unsafe { driver.register_buffers(&iovecs) }
         });
         match registered {

@@ -68,9 +68,10 @@ impl RingInner {
     fn push(&self, bid: u16) {
         let tail = self.tail.get();
         let slot = usize::from(tail & (self.entries - 1));
-        // SAFETY: slot < entries (power of two mask); the slot lies past the published tail,
+        // `slot` < entries (power of two mask); the slot lies past the published tail,
         // so the kernel does not read it now. Only addr/len/bid are written, never the `resv`
         // field that doubles as the tail in slot 0.
+        // SAFETY: the invariants just stated hold here.
         let entry = unsafe { &mut *self.ring.as_ptr().add(slot) };
         entry.set_addr(self.buf_ptr(bid) as u64);
         entry.set_len(self.buf_len as u32);
@@ -352,10 +353,10 @@ impl fmt::Debug for ProvidedBuf {
 impl Deref for ProvidedBuf {
     type Target = [u8];
     fn deref(&self) -> &[u8] {
-        // SAFETY: the buffer is owned by this value (rule 1); its first `len` <= buf_len bytes
-        // were written by the kernel (or the epoll driver's receive) for the CQE that made it
-        // (`take`'s contract: `len` is that CQE's count), so every byte of the view is
-        // initialised; `start <= len`, so the view stays inside them.
+        // The buffer is owned by this value (rule 1). Its first `len` <= buf_len bytes were
+        // Written by the kernel (or the epoll driver's receive) for the CQE that made it
+        // (`take`'s contract: `len` is that CQE's count).
+        // SAFETY: every byte of the view is initialised (above); `start <= len` keeps it inside.
         unsafe { std::slice::from_raw_parts(self.stable_ptr(), (self.len - self.start) as usize) }
     }
 }

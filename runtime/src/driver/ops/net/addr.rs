@@ -210,9 +210,10 @@ impl PeerAddr {
     /// 0 (nothing reported) leaves the zeroed storage's family `AF_UNSPEC`.
     pub(crate) fn into_sock_addr(self, len: socklen_t) -> SockAddr {
         let len = len.min(STORAGE_LEN);
-        // SAFETY: the storage was zeroed, then the kernel wrote an address of its family and
+        // The storage was zeroed, then the kernel wrote an address of its family and
         // `len` bytes into it (a longer one it truncated to the storage, and `len` is clamped
         // to it), so family and length describe what the storage holds.
+        // SAFETY: the invariants just stated hold here.
         unsafe { SockAddr::new(self.storage, len) }
     }
 

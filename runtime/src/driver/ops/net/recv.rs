@@ -187,9 +187,10 @@ unsafe impl MultishotOpCode for RecvMulti {
         opcode::RecvMulti::new(types::Fd(self.fd.raw()), self.ring.bgid()).build()
     }
     fn next(&mut self, cqe: CqeResult) -> Self::Item {
-        // SAFETY: the id comes from this CQE of an op that selected from `self.ring` on the
+        // The id comes from this CQE of an op that selected from `self.ring` on the
         // ring that registered it (`validate` checked the core before submission), and each
         // CQE is turned into an item exactly once.
+        // SAFETY: the invariants just stated hold here.
         let buf = cqe.buffer_id().map(|bid| unsafe {
             self.ring
                 .take(bid, *cqe.result.as_ref().unwrap_or(&0) as usize)
