@@ -320,9 +320,10 @@ impl PackedPhase {
     #[inline(always)]
     fn set_in_flight(&mut self, key: Key, id: u64) {
         debug_assert!(id >= super::FIRST_DRIVER_ID);
-        // Driver ids start above the markers, so never at zero; a zero (impossible) would
-        // read as "done" and never as another driver.
-        let driver = NonZeroU64::new(id).unwrap_or(Self::DONE);
+        // Driver ids start above the markers, so never at zero. Were one zero anyway, the op
+        // stays "in flight" on a driver id nobody has: polling it panics and dropping it leaks
+        // the state, never frees memory the kernel may use.
+        let driver = NonZeroU64::new(id).unwrap_or(NonZeroU64::MAX);
         *self = PackedPhase { key, driver };
     }
 }
