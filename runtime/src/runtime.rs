@@ -235,7 +235,7 @@ impl Core {
             std::mem::swap(&mut driver.wakes, &mut scratch.wakes);
             std::mem::swap(&mut driver.released, &mut scratch.released);
         }
-        wake_all(&mut scratch.wakes);
+        self.wake_all(&mut scratch.wakes);
         if !scratch.released.is_empty() {
             for (orphan, cqe) in scratch.released.drain(..) {
                 orphan.finish(cqe);
@@ -249,7 +249,7 @@ impl Core {
         if has_timers || self.timers.borrow().len() > 0 {
             let now = Instant::now();
             self.timers.borrow_mut().process(now, &mut scratch.wakes);
-            wake_all(&mut scratch.wakes);
+            self.wake_all(&mut scratch.wakes);
         }
         self.drain_remote(&mut scratch.remote, &mut scratch.jobs);
         if let Some(t) = self.sched.timing() {
@@ -265,6 +265,16 @@ impl Core {
                 if m.publish_due() {
                     m.publish(&self.stats());
                 }
+            }
+        }
+    }
+
+    /// Wakes and empties `wakes`; nothing to do (not even a `Drain`) when it is empty.
+    #[inline]
+    fn wake_all(&self, wakes: &mut Vec<Waker>) {
+        if !wakes.is_empty() {
+            for w in wakes.drain(..) {
+                self.sched.wake(&self.shared, w);
             }
         }
     }
@@ -316,16 +326,6 @@ impl Core {
             cqes_reaped: ds.cqes_reaped,
             driver: d.kind(),
             timers_pending: self.timers.try_borrow().map(|t| t.len()).unwrap_or(0),
-        }
-    }
-}
-
-/// Wakes and empties `wakes`; nothing to do (not even a `Drain`) when it is empty.
-#[inline]
-fn wake_all(wakes: &mut Vec<Waker>) {
-    if !wakes.is_empty() {
-        for w in wakes.drain(..) {
-            w.wake();
         }
     }
 }

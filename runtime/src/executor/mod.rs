@@ -193,6 +193,18 @@ impl Scheduler {
         self.run_queue.borrow_mut().push_back(task);
     }
 
+    /// Wakes `waker` from this core's event loop (`shared` is the core's remote-wake queue):
+    /// a task waker of this core is queued directly, without the thread-local lookup a plain
+    /// `wake` makes; any other waker is woken as usual.
+    #[inline]
+    pub(crate) fn wake(&self, shared: &Arc<remote::Shared>, waker: Waker) {
+        match task::waker_into_task(waker) {
+            Ok(task) if Arc::ptr_eq(task.header().shared(), shared) => self.schedule_local(task),
+            Ok(task) => schedule(task),
+            Err(waker) => waker.wake(),
+        }
+    }
+
     pub(crate) fn is_idle(&self) -> bool {
         self.run_queue.borrow().is_empty()
     }

@@ -432,6 +432,21 @@ unsafe fn dealloc<F: Future + 'static>(ptr: NonNull<Header>) {
     drop(unsafe { Box::from_raw(ptr.cast::<TaskCell<F>>().as_ptr()) });
 }
 
+/// The task a waker wakes, when it is a task's waker: its reference moves to the returned
+/// `TaskRef` (the waker is consumed without a wake). Any other waker comes back untouched.
+#[inline]
+pub(crate) fn waker_into_task(waker: Waker) -> Result<TaskRef, Waker> {
+    if !std::ptr::eq(waker.vtable(), &WAKER_VTABLE) {
+        return Err(waker);
+    }
+    let waker = ManuallyDrop::new(waker);
+    let ptr = waker.data().cast_mut().cast::<Header>();
+    // SAFETY: a waker with this vtable was made by `poll` or `waker_clone` from a live task's
+    // header pointer (never null) and owns one reference, which the `TaskRef` takes over; the
+    // waker itself is forgotten, so that reference is released once.
+    Ok(unsafe { TaskRef::from_raw(NonNull::new_unchecked(ptr)) })
+}
+
 static WAKER_VTABLE: RawWakerVTable =
     RawWakerVTable::new(waker_clone, waker_wake, waker_wake_by_ref, waker_drop);
 
