@@ -8,7 +8,7 @@ depend on how busy the machine is (unlike IOPS on this shared VM).
 
     python3 scripts/callgrind_file.py                       # ringbolt and raw-uring, randread 4 KiB QD32
     python3 scripts/callgrind_file.py --qd 128 --contenders ringbolt
-    VERSUS_BIN=/path/to/versus-old python3 scripts/callgrind_file.py   # A/B against another build
+    VERSUS_BIN=/path/to/old/ringbolt-versus python3 scripts/callgrind_file.py   # A/B against another build
 
 The data file is `target/fast_path/data.bin` (1 GiB, made by `versus` on first use, as
 `scripts/fast_path.sh` does); it is read once before each run so the reads hit the page cache.
@@ -28,15 +28,17 @@ DATA = os.path.join(DIR, "data.bin")
 
 
 def versus_bin():
+    """The `ringbolt-versus` runner (what `cargo bench --bench versus` starts), built here."""
     if os.environ.get("VERSUS_BIN"):
         return os.environ["VERSUS_BIN"]
     out = subprocess.run(
-        ["cargo", "bench", "--bench", "versus", "--no-run", "--message-format=json"],
+        ["cargo", "build", "--profile", "bench", "--package", "ringbolt-versus", "--bin",
+         "ringbolt-versus", "--message-format=json"],
         cwd=ROOT, check=True, capture_output=True, text=True).stdout
     exes = [json.loads(l).get("executable") for l in out.splitlines() if '"executable"' in l]
-    exes = [e for e in exes if e and "versus-" in os.path.basename(e)]
+    exes = [e for e in exes if e]
     if not exes:
-        sys.exit("no versus binary (cargo bench --bench versus --no-run)")
+        sys.exit("no ringbolt-versus binary (cargo build --profile bench -p ringbolt-versus)")
     return exes[-1]
 
 
@@ -61,9 +63,7 @@ def run(binary, contender, args, duration_ms):
         while f.read(1 << 24):
             pass
     out = tempfile.mktemp(prefix="callgrind.file.")
-    # The worker may run its ring on a child process: follow it, and add up every file.
-    res = subprocess.run(["valgrind", "--tool=callgrind", "--trace-children=yes",
-                          f"--callgrind-out-file={out}.%p",
+    res = subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
                           binary, "--file-worker", contender, spec(args, duration_ms)],
                          check=True, capture_output=True, text=True)
     ops = int(re.search(r'"ops":(\d+)', res.stdout).group(1))

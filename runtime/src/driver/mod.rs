@@ -492,7 +492,7 @@ impl Driver {
         self.slots.insert(slot)
     }
 
-    #[inline]
+    #[inline(always)]
     fn submit_entry(&mut self, entry: Entry, slot: Slot) -> io::Result<Key> {
         #[cfg(feature = "fault-injection")]
         let entry = {
@@ -540,44 +540,16 @@ impl Driver {
     /// driver a read or write that completes at once (a send with room in the socket buffer, a
     /// read with data queued) comes back with its CQE, so its future need not wait for a turn,
     /// as with tokio; every other op completes at a turn, as on io_uring.
-    #[inline]
+    ///
+    /// The io_uring case is inlined into the op's poll; the epoll driver's is out of line.
+    #[inline(always)]
     pub(crate) fn submit(&mut self, entry: Entry, waker: &Waker) -> io::Result<Submitted> {
         #[cfg(feature = "fault-injection")]
         let faults = self.faults.is_some();
         #[cfg(not(feature = "fault-injection"))]
         let faults = false;
-        if let (Ring::Epoll(e), false) = (&mut self.ring, faults) {
-            let begun = e.begin(&entry);
-            let slot = || Slot::Waiting {
-                waker: Some(waker.clone()),
-                result: None,
-            };
-            match begun {
-                epoll::Begin::Done(res, flags) => {
-                    self.stats.ops_submitted += 1;
-                    self.stats.ops_completed += 1;
-                    return Ok(Submitted::Done(RawCqe { res, flags }));
-                }
-                epoll::Begin::Park(p) => {
-                    let key = self.insert(slot());
-                    self.in_flight += 1;
-                    self.stats.ops_submitted += 1;
-                    if let Ring::Epoll(e) = &mut self.ring {
-                        e.park_new(p, key);
-                    }
-                    return Ok(Submitted::InFlight(key));
-                }
-                epoll::Begin::Pool(s) => {
-                    let key = self.insert(slot());
-                    self.in_flight += 1;
-                    self.stats.ops_submitted += 1;
-                    if let Ring::Epoll(e) = &mut self.ring {
-                        e.pool_new(s, key);
-                    }
-                    return Ok(Submitted::InFlight(key));
-                }
-                epoll::Begin::Other => {}
-            }
+        if matches!(self.ring, Ring::Epoll(_)) && !faults {
+            return self.submit_epoll(entry, waker);
         }
         let key = self.submit_entry(
             entry,
@@ -587,6 +559,48 @@ impl Driver {
             },
         )?;
         Ok(Submitted::InFlight(key))
+    }
+
+    /// [`submit`](Self::submit) on the epoll driver.
+    #[inline(never)]
+    fn submit_epoll(&mut self, entry: Entry, waker: &Waker) -> io::Result<Submitted> {
+        let Ring::Epoll(e) = &mut self.ring else {
+            unreachable!("submit_epoll on the io_uring driver")
+        };
+        let begun = e.begin(&entry);
+        let slot = || Slot::Waiting {
+            waker: Some(waker.clone()),
+            result: None,
+        };
+        match begun {
+            epoll::Begin::Done(res, flags) => {
+                self.stats.ops_submitted += 1;
+                self.stats.ops_completed += 1;
+                Ok(Submitted::Done(RawCqe { res, flags }))
+            }
+            epoll::Begin::Park(p) => {
+                let key = self.insert(slot());
+                self.in_flight += 1;
+                self.stats.ops_submitted += 1;
+                if let Ring::Epoll(e) = &mut self.ring {
+                    e.park_new(p, key);
+                }
+                Ok(Submitted::InFlight(key))
+            }
+            epoll::Begin::Pool(s) => {
+                let key = self.insert(slot());
+                self.in_flight += 1;
+                self.stats.ops_submitted += 1;
+                if let Ring::Epoll(e) = &mut self.ring {
+                    e.pool_new(s, key);
+                }
+                Ok(Submitted::InFlight(key))
+            }
+            epoll::Begin::Other => {
+                let key = self.submit_entry(entry, slot())?;
+                Ok(Submitted::InFlight(key))
+            }
+        }
     }
 
     /// Queues a multishot op's SQE.
@@ -768,8 +782,26 @@ impl Driver {
         true
     }
 
-    /// Pushes an SQE; when the SQ is full, submits and reaps, then retries.
+    /// Pushes an SQE; when the SQ is full, submits and reaps, then retries. The common case
+    /// (io_uring, room in the SQ) is inlined into the caller; the rest is out of line.
+    #[inline(always)]
     fn push(&mut self, entry: &Entry) -> io::Result<()> {
+        #[cfg(not(feature = "fault-injection"))]
+        if let Ring::Uring(ring) = &mut self.ring {
+            // Every pointer in `entry` points into op state that the driver keeps alive until
+            // the final CQE (OpCode contract, op.rs rules 1-2), or into the driver's own wake
+            // buffer, which lives until shutdown reaped the wake read.
+            // SAFETY: the pointed-to memory outlives the SQE, as just said.
+            if unsafe { ring.submission().push(entry) }.is_ok() {
+                return Ok(());
+            }
+        }
+        self.push_slow(entry)
+    }
+
+    /// [`push`](Self::push) when the SQ is full, on the epoll driver, or with fault injection.
+    #[inline(never)]
+    fn push_slow(&mut self, entry: &Entry) -> io::Result<()> {
         #[cfg(feature = "fault-injection")]
         if self.faults.as_mut().is_some_and(|f| f.sq_full()) {
             // As if the SQ were full: the same submit-and-reap path.
@@ -778,9 +810,7 @@ impl Driver {
         loop {
             match &mut self.ring {
                 Ring::Uring(ring) => {
-                    // Every pointer in `entry` points into op state that the driver keeps alive
-                    // until the final CQE (OpCode contract, op.rs rules 1-2), or into the
-                    // driver's own wake buffer, which lives until shutdown reaped the wake read.
+                    // As in `push`: the memory every pointer in `entry` names outlives the SQE.
                     // SAFETY: the pointed-to memory outlives the SQE, as just said.
                     if unsafe { ring.submission().push(entry) }.is_ok() {
                         return Ok(());
@@ -1049,7 +1079,7 @@ impl Drop for Driver {
 }
 
 #[allow(clippy::too_many_arguments)]
-#[inline]
+#[inline(always)]
 fn dispatch(
     slots: &mut Slots<Slot>,
     in_flight: &mut usize,
