@@ -2,43 +2,38 @@
 //! [`WriteFuture`] (`write`) and [`WriteAllFuture`] (`write_all`).
 //!
 //! They do what the `async fn`s they replace did, one flat state machine each: no nested
-//! async state machines, no big future moved into another on every call, and the op polled in
-//! place. Rules:
-//! 1. A read keeps the [`Carry`] protocol: when the carry is not quiet it first waits for the
-//!    parked reads to settle and takes what they held, and only then submits; every read op is
-//!    submitted with the carry as its salvage sink (see `carry.rs`).
+//! async state machines, no big future moved into another on every call, and the op built and
+//! polled in place (a write builds its op when the future is made, a read on its first poll;
+//! no state is moved out and back on the way). Rules:
+//! 1. A read keeps the [`Carry`](crate::carry::Carry) protocol: when the carry is not quiet it first waits for the
+//!    parked reads to settle and takes what they held, and only then submits; a read op
+//!    dropped in flight gets the carry as its salvage sink (see `carry.rs`). The sink is
+//!    attached when the future is dropped with its op in flight, the only time the op hands
+//!    it anything: a read that completes never touches the carry's count.
 //! 2. The op lives in the future until it completes; dropping the future drops the op, which
 //!    hands an in-flight op to the driver (and its result to the carry, for a read).
 //! 3. A finished future is never polled again by well-behaved callers; if it is, it panics
 //!    (as an `async fn` would, or as a completed `Op` does), without touching the ring.
 
-use crate::carry::Carry;
 use crate::socket::Socket;
 use ringbolt_runtime::buf::{BufResult, IoBuf, IoBufMut, Slice};
 use ringbolt_runtime::ops::net::{Recv, Send as SendOp};
 use ringbolt_runtime::{Op, RingFd};
 use std::future::Future;
 use std::io;
+use std::marker::PhantomData;
 use std::pin::Pin;
-use std::rc::Rc;
 use std::task::{ready, Context, Poll};
-
-/// Where a read is.
-enum ReadState<B: IoBufMut, F: RingFd> {
-    /// Not polled yet.
-    Start(B),
-    /// Waiting for reads dropped earlier on the socket to settle (carry rule 2).
-    Settling(B),
-    /// The recv is submitted (or about to be, on this poll).
-    Op(Op<Recv<B, F>>),
-    /// The output was returned.
-    Done,
-}
 
 /// The future of a stream read; see [`Socket::read`].
 pub(crate) struct ReadFuture<'a, B: IoBufMut, F: RingFd> {
     sock: &'a Socket<F>,
-    state: ReadState<B, F>,
+    /// The buffer until the recv is made (on the first poll, or once the parked reads
+    /// settled); `None` from then on.
+    buf: Option<B>,
+    /// The recv, from the poll that submits it until the future is dropped (a completed op
+    /// stays: one drop, not two).
+    op: Option<Op<Recv<B, F>>>,
 }
 
 // Nothing is pinned structurally: `Op` is `Unpin`, the buffer is only ever moved by value.
@@ -48,14 +43,9 @@ impl<'a, B: IoBufMut, F: RingFd> ReadFuture<'a, B, F> {
     pub(crate) fn new(sock: &'a Socket<F>, buf: B) -> Self {
         ReadFuture {
             sock,
-            state: ReadState::Start(buf),
+            buf: Some(buf),
+            op: None,
         }
-    }
-
-    /// The recv op for `buf`, with the socket's carry as its salvage sink.
-    #[inline]
-    fn op(&self, carry: &Rc<Carry>, buf: B) -> Op<Recv<B, F>> {
-        Recv::op(self.sock.fd(), buf, 0).salvage(carry.clone())
     }
 }
 
@@ -64,66 +54,75 @@ impl<B: IoBufMut, F: RingFd> Future for ReadFuture<'_, B, F> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
-        loop {
-            match &mut this.state {
-                // The completed op stays in place until the future is dropped (one drop, not
-                // two); polling it again panics, as polling a finished `Op` does.
-                ReadState::Op(op) => return Pin::new(op).poll(cx),
-                ReadState::Start(buf) => {
-                    if buf.bytes_total() == 0 {
-                        let ReadState::Start(buf) =
-                            std::mem::replace(&mut this.state, ReadState::Done)
-                        else {
-                            unreachable!("matched Start above")
-                        };
-                        return Poll::Ready((Ok(0), buf));
-                    }
-                    let carry = this.sock.carry();
-                    let ReadState::Start(buf) = std::mem::replace(&mut this.state, ReadState::Done)
-                    else {
-                        unreachable!("matched Start above")
+        // The hot case: the recv is made. Polling it after it completed panics, as polling
+        // a finished `Op` does.
+        if let Some(op) = &mut this.op {
+            return Pin::new(op).poll(cx);
+        }
+        let Some(buf) = &mut this.buf else {
+            panic!("ringbolt read future polled after it completed");
+        };
+        if buf.bytes_total() != 0 {
+            // No carry yet: nothing was ever dropped in flight on this socket.
+            if let Some(carry) = this.sock.carry_if_made().filter(|c| !c.is_quiet()) {
+                ready!(carry.poll_settled(cx));
+                if let Some(res) = carry.take_into(buf) {
+                    let Some(buf) = this.buf.take() else {
+                        unreachable!("matched the buffer above")
                     };
-                    this.state = if carry.is_quiet() {
-                        ReadState::Op(this.op(carry, buf))
-                    } else {
-                        ReadState::Settling(buf)
-                    };
+                    return Poll::Ready((res, buf));
                 }
-                ReadState::Settling(buf) => {
-                    let carry = this.sock.carry();
-                    ready!(carry.poll_settled(cx));
-                    if let Some(res) = carry.take_into(buf) {
-                        let ReadState::Settling(buf) =
-                            std::mem::replace(&mut this.state, ReadState::Done)
-                        else {
-                            unreachable!("matched Settling above")
-                        };
-                        return Poll::Ready((res, buf));
-                    }
-                    let ReadState::Settling(buf) =
-                        std::mem::replace(&mut this.state, ReadState::Done)
-                    else {
-                        unreachable!("matched Settling above")
-                    };
-                    this.state = ReadState::Op(this.op(carry, buf));
-                }
-                ReadState::Done => panic!("ringbolt read future polled after it completed"),
             }
+            let Some(buf) = this.buf.take() else {
+                unreachable!("matched the buffer above")
+            };
+            let op = this.op.insert(Recv::op(this.sock.fd(), buf, 0));
+            return Pin::new(op).poll(cx);
+        }
+        let Some(buf) = this.buf.take() else {
+            unreachable!("matched the buffer above")
+        };
+        Poll::Ready((Ok(0), buf))
+    }
+}
+
+impl<B: IoBufMut, F: RingFd> ReadFuture<'_, B, F> {
+    /// Drops the op in flight with the carry as its sink (rule 1). Out of line: a read
+    /// dropped in flight is the rare case.
+    #[cold]
+    #[inline(never)]
+    fn drop_in_flight(&mut self) {
+        let sink = self.sock.carry().clone();
+        if let Some(op) = self.op.take() {
+            drop(op.salvage(sink));
         }
     }
 }
 
-/// Where a write is.
-enum WriteState<B: IoBuf, F: RingFd> {
-    Start(B),
-    Op(Op<SendOp<B, F>>),
-    Done,
+impl<B: IoBufMut, F: RingFd> Drop for ReadFuture<'_, B, F> {
+    #[inline]
+    fn drop(&mut self) {
+        // An op in flight hands its result to the carry (rule 1): it gets the sink now, the
+        // only time it can use it. (A forgotten future never gets here; its op is leaked and
+        // hands nothing on, as a forgotten `Op` with a sink would.)
+        if self.op.as_ref().is_some_and(Op::is_in_flight) {
+            self.drop_in_flight();
+        }
+    }
+}
+
+/// A write's op, or the empty buffer it returns without one.
+enum WriteState<O, B> {
+    /// The send, from when the future is made until it is dropped (a completed op stays).
+    Op(O),
+    /// The buffer had nothing to send: returned by the first poll.
+    Empty(Option<B>),
 }
 
 /// The future of a stream write; see [`Socket::write`].
 pub(crate) struct WriteFuture<'a, B: IoBuf, F: RingFd> {
-    sock: &'a Socket<F>,
-    state: WriteState<B, F>,
+    state: WriteState<Op<SendOp<B, F>>, B>,
+    _sock: PhantomData<&'a Socket<F>>,
 }
 
 // Nothing is pinned structurally: `Op` is `Unpin`, the buffer is only ever moved by value.
@@ -131,9 +130,15 @@ impl<B: IoBuf, F: RingFd> Unpin for WriteFuture<'_, B, F> {}
 
 impl<'a, B: IoBuf, F: RingFd> WriteFuture<'a, B, F> {
     pub(crate) fn new(sock: &'a Socket<F>, buf: B) -> Self {
+        let state = if buf.bytes_init() == 0 {
+            WriteState::Empty(Some(buf))
+        } else {
+            // Built now, submitted on the first poll (as every `Op`).
+            WriteState::Op(SendOp::op(sock.fd(), buf, 0))
+        };
         WriteFuture {
-            sock,
-            state: WriteState::Start(buf),
+            state,
+            _sock: PhantomData,
         }
     }
 }
@@ -142,38 +147,22 @@ impl<B: IoBuf, F: RingFd> Future for WriteFuture<'_, B, F> {
     type Output = BufResult<usize, B>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.get_mut();
-        if let WriteState::Start(buf) = &this.state {
-            let empty = buf.bytes_init() == 0;
-            let WriteState::Start(buf) = std::mem::replace(&mut this.state, WriteState::Done)
-            else {
-                unreachable!("matched Start above")
-            };
-            if empty {
-                return Poll::Ready((Ok(0), buf));
-            }
-            this.state = WriteState::Op(SendOp::op(this.sock.fd(), buf, 0));
-        }
-        match &mut this.state {
+        match &mut self.get_mut().state {
             // As in `ReadFuture`: the completed op stays until the future is dropped.
             WriteState::Op(op) => Pin::new(op).poll(cx),
-            _ => panic!("ringbolt write future polled after it completed"),
+            WriteState::Empty(buf) => match buf.take() {
+                Some(buf) => Poll::Ready((Ok(0), buf)),
+                None => panic!("ringbolt write future polled after it completed"),
+            },
         }
     }
-}
-
-/// Where a `write_all` is.
-enum WriteAllState<B: IoBuf, F: RingFd> {
-    Start(B),
-    /// A send of `buf[done..len]` is in flight (the slice's bounds).
-    Op(Op<SendOp<Slice<B>, F>>),
-    Done,
 }
 
 /// The future of a `write_all`; see [`Socket::write_all`].
 pub(crate) struct WriteAllFuture<'a, B: IoBuf, F: RingFd> {
     sock: &'a Socket<F>,
-    state: WriteAllState<B, F>,
+    /// A send of `buf[done..len]` (the slice's bounds).
+    state: WriteState<Op<SendOp<Slice<B>, F>>, B>,
 }
 
 // Nothing is pinned structurally: `Op` is `Unpin`, the buffer is only ever moved by value.
@@ -181,21 +170,14 @@ impl<B: IoBuf, F: RingFd> Unpin for WriteAllFuture<'_, B, F> {}
 
 impl<'a, B: IoBuf, F: RingFd> WriteAllFuture<'a, B, F> {
     pub(crate) fn new(sock: &'a Socket<F>, buf: B) -> Self {
-        WriteAllFuture {
-            sock,
-            state: WriteAllState::Start(buf),
-        }
-    }
-
-    /// The next step: done, or a send of the rest.
-    #[inline]
-    fn next(&mut self, buf: B, done: usize, len: usize) -> Option<BufResult<(), B>> {
-        if done >= len {
-            return Some((Ok(()), buf));
-        }
-        let op = SendOp::op(self.sock.fd(), buf.slice(done..len), 0);
-        self.state = WriteAllState::Op(op);
-        None
+        let len = buf.bytes_init();
+        let state = if len == 0 {
+            WriteState::Empty(Some(buf))
+        } else {
+            // Built now, submitted on the first poll (as every `Op`).
+            WriteState::Op(SendOp::op(sock.fd(), buf.slice(0..len), 0))
+        };
+        WriteAllFuture { sock, state }
     }
 }
 
@@ -204,22 +186,16 @@ impl<B: IoBuf, F: RingFd> Future for WriteAllFuture<'_, B, F> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
-        if let WriteAllState::Start(_) = &this.state {
-            let WriteAllState::Start(buf) = std::mem::replace(&mut this.state, WriteAllState::Done)
-            else {
-                unreachable!("matched Start above")
-            };
-            let len = buf.bytes_init();
-            if let Some(out) = this.next(buf, 0, len) {
-                return Poll::Ready(out);
-            }
-        }
         loop {
-            let WriteAllState::Op(op) = &mut this.state else {
-                panic!("ringbolt write_all future polled after it completed");
+            let op = match &mut this.state {
+                WriteState::Op(op) => op,
+                WriteState::Empty(buf) => match buf.take() {
+                    Some(buf) => return Poll::Ready((Ok(()), buf)),
+                    None => panic!("ringbolt write_all future polled after it completed"),
+                },
             };
+            // Polling a completed op again panics, as polling a finished `Op` does.
             let (res, slice) = ready!(Pin::new(op).poll(cx));
-            // The completed op stays in place unless another send replaces it.
             let (done, len) = (slice.begin(), slice.end());
             let buf = slice.into_inner();
             let done = match res {
@@ -231,9 +207,12 @@ impl<B: IoBuf, F: RingFd> Future for WriteAllFuture<'_, B, F> {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => done,
                 Err(e) => return Poll::Ready((Err(e), buf)),
             };
-            if let Some(out) = this.next(buf, done, len) {
-                return Poll::Ready(out);
+            if done >= len {
+                // The completed op stays in place until the future is dropped.
+                return Poll::Ready((Ok(()), buf));
             }
+            // A short send: a send of the rest replaces the completed op.
+            this.state = WriteState::Op(SendOp::op(this.sock.fd(), buf.slice(done..len), 0));
         }
     }
 }

@@ -225,10 +225,22 @@ impl AsRawFd for SharedFd {
 }
 
 impl Drop for SharedFd {
+    // Inline: every op drops a clone when it completes, and the hot path is one flag test.
+    #[inline]
     fn drop(&mut self) {
-        // The holder waiting in close() keeps one reference; wake it when it is the last.
         // (`closer` is set only once `closing` is: the flag alone is the hot path's look.)
-        if self.inner.closing.get() && Rc::strong_count(&self.inner.0) == 2 {
+        if self.inner.closing.get() {
+            self.wake_closer();
+        }
+    }
+}
+
+impl SharedFd {
+    /// The holder waiting in `close()` keeps one reference; wakes it when this drop leaves it
+    /// the last.
+    #[cold]
+    fn wake_closer(&self) {
+        if Rc::strong_count(&self.inner.0) == 2 {
             if let Some(w) = self.inner.closer.take() {
                 (*w).wake();
             }

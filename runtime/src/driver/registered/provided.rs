@@ -256,13 +256,11 @@ impl BufRing {
     ///   selected from this ring on the ring that registered it, and each such completion may
     ///   be taken only once (the buffer has left the ring and is owned by the returned value
     ///   until it is dropped).
+    // Inline: once per chunk received; the error is built out of line.
+    #[inline]
     pub(crate) unsafe fn take(&self, bid: u16, len: usize) -> io::Result<ProvidedBuf> {
         if bid >= self.inner.entries {
-            return Err(io::Error::other(format!(
-                "the kernel reported provided buffer {bid}, but this ring has only {} \
-                 (buffer group {} selected from another ring?)",
-                self.inner.entries, self.inner.bgid
-            )));
+            return Err(self.bad_bid(bid));
         }
         Ok(ProvidedBuf {
             ring: self.inner.clone(),
@@ -271,6 +269,18 @@ impl BufRing {
             // At most `buf_len`, which `new` keeps within u32.
             len: len.min(self.inner.buf_len) as u32,
         })
+    }
+}
+
+impl BufRing {
+    /// The error for a buffer id outside the ring (rule 4).
+    #[cold]
+    fn bad_bid(&self, bid: u16) -> io::Error {
+        io::Error::other(format!(
+            "the kernel reported provided buffer {bid}, but this ring has only {} \
+             (buffer group {} selected from another ring?)",
+            self.inner.entries, self.inner.bgid
+        ))
     }
 }
 

@@ -186,24 +186,37 @@ unsafe impl MultishotOpCode for RecvMulti {
     fn build(&mut self) -> Entry {
         opcode::RecvMulti::new(types::Fd(self.fd.raw()), self.ring.bgid()).build()
     }
+    // Inline: called once per chunk received, from `MultiOp::poll_next`.
+    #[inline]
     fn next(&mut self, cqe: CqeResult) -> Self::Item {
         // The id comes from this CQE of an op that selected from `self.ring` on the
         // ring that registered it (`validate` checked the core before submission), and each
-        // CQE is turned into an item exactly once.
-        // SAFETY: the invariants just stated hold here.
-        let buf = cqe.buffer_id().map(|bid| unsafe {
-            self.ring
-                .take(bid, *cqe.result.as_ref().unwrap_or(&0) as usize)
-        });
+        // CQE is turned into an item exactly once. A CQE that names a buffer but carries no
+        // data (end of stream, an error) still hands it back: taking it and dropping it
+        // returns it to the ring.
+        let bid = cqe.buffer_id();
         match cqe.result {
-            Ok(0) => Ok(None),
-            Ok(_) => match buf {
-                Some(buf) => buf.map(Some),
+            Ok(n) => match bid {
+                Some(bid) => {
+                    // SAFETY: the invariants just stated hold here.
+                    let buf = unsafe { self.ring.take(bid, n as usize) };
+                    if n == 0 {
+                        return Ok(None);
+                    }
+                    buf.map(Some)
+                }
+                None if n == 0 => Ok(None),
                 None => Err(io::Error::other(
                     "multishot recv completed without a buffer",
                 )),
             },
-            Err(e) => Err(e),
+            Err(e) => {
+                if let Some(bid) = bid {
+                    // SAFETY: the invariants stated above hold here.
+                    drop(unsafe { self.ring.take(bid, 0) });
+                }
+                Err(e)
+            }
         }
     }
 }
