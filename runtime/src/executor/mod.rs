@@ -183,6 +183,7 @@ impl Scheduler {
     }
 
     /// Queues a woken task on its own thread.
+    #[inline]
     pub(crate) fn schedule_local(&self, task: TaskRef) {
         let h = task.header();
         let state = h.state.get();
@@ -287,6 +288,7 @@ impl Scheduler {
         n
     }
 
+    #[inline(always)]
     fn run_one(&self, task: TaskRef) {
         let h = task.header();
         let state = h.state.get() & !SCHEDULED;
