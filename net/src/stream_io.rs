@@ -158,11 +158,22 @@ impl<B: IoBuf, F: RingFd> Future for WriteFuture<'_, B, F> {
     }
 }
 
+/// A `write_all`'s op, or the empty buffer it returns without one.
+enum WriteAllState<B: IoBuf, F: RingFd> {
+    /// The first send: the whole buffer, as given (no slice around it), from when the future
+    /// is made. Most sends complete in full, and then this is the only op.
+    Whole(Op<SendOp<B, F>>),
+    /// After a short send: a send of `buf[done..len]` (the slice's bounds).
+    Rest(Op<SendOp<Slice<B>, F>>),
+    /// The buffer had nothing to send: returned by the first poll.
+    Empty(Option<B>),
+}
+
 /// The future of a `write_all`; see [`Socket::write_all`].
 pub(crate) struct WriteAllFuture<'a, B: IoBuf, F: RingFd> {
     sock: &'a Socket<F>,
-    /// A send of `buf[done..len]` (the slice's bounds).
-    state: WriteState<Op<SendOp<Slice<B>, F>>, B>,
+    /// The current send (a completed op stays until the future is dropped).
+    state: WriteAllState<B, F>,
 }
 
 // Nothing is pinned structurally: `Op` is `Unpin`, the buffer is only ever moved by value.
@@ -170,14 +181,61 @@ impl<B: IoBuf, F: RingFd> Unpin for WriteAllFuture<'_, B, F> {}
 
 impl<'a, B: IoBuf, F: RingFd> WriteAllFuture<'a, B, F> {
     pub(crate) fn new(sock: &'a Socket<F>, buf: B) -> Self {
-        let len = buf.bytes_init();
-        let state = if len == 0 {
-            WriteState::Empty(Some(buf))
+        let state = if buf.bytes_init() == 0 {
+            WriteAllState::Empty(Some(buf))
         } else {
             // Built now, submitted on the first poll (as every `Op`).
-            WriteState::Op(SendOp::op(sock.fd(), buf.slice(0..len), 0))
+            WriteAllState::Whole(SendOp::op(sock.fd(), buf, 0))
         };
         WriteAllFuture { sock, state }
+    }
+
+    /// Goes on after a send of `buf[done..len]` ended with `res`: the output if the buffer is
+    /// all sent or the send failed, else `None` with a send of the rest in place. Out of line:
+    /// the hot path is a first send that completed in full.
+    #[inline(never)]
+    fn resume(
+        &mut self,
+        res: io::Result<usize>,
+        buf: B,
+        done: usize,
+        len: usize,
+    ) -> Option<BufResult<(), B>> {
+        let done = match res {
+            Ok(0) => {
+                let e = io::Error::new(io::ErrorKind::WriteZero, "socket accepted no bytes");
+                return Some((Err(e), buf));
+            }
+            Ok(n) => done + n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => done,
+            Err(e) => return Some((Err(e), buf)),
+        };
+        if done >= len {
+            // The completed op stays in place until the future is dropped.
+            return Some((Ok(()), buf));
+        }
+        // A short send: a send of the rest replaces the completed op.
+        self.state = WriteAllState::Rest(SendOp::op(self.sock.fd(), buf.slice(done..len), 0));
+        None
+    }
+}
+
+impl<B: IoBuf, F: RingFd> WriteAllFuture<'_, B, F> {
+    /// Polls the sends of the rest after a short send, until all is sent or one fails. Out of
+    /// line, as `resume`.
+    #[inline(never)]
+    fn poll_rest(&mut self, cx: &mut Context<'_>) -> Poll<BufResult<(), B>> {
+        loop {
+            let WriteAllState::Rest(op) = &mut self.state else {
+                unreachable!("a short send left a send of the rest")
+            };
+            // Polling a completed op again panics, as polling a finished `Op` does.
+            let (res, slice) = ready!(Pin::new(op).poll(cx));
+            let (done, len) = (slice.begin(), slice.end());
+            if let Some(out) = self.resume(res, slice.into_inner(), done, len) {
+                return Poll::Ready(out);
+            }
+        }
     }
 }
 
@@ -186,33 +244,29 @@ impl<B: IoBuf, F: RingFd> Future for WriteAllFuture<'_, B, F> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
-        loop {
-            let op = match &mut this.state {
-                WriteState::Op(op) => op,
-                WriteState::Empty(buf) => match buf.take() {
-                    Some(buf) => return Poll::Ready((Ok(()), buf)),
-                    None => panic!("ringbolt write_all future polled after it completed"),
-                },
-            };
-            // Polling a completed op again panics, as polling a finished `Op` does.
-            let (res, slice) = ready!(Pin::new(op).poll(cx));
-            let (done, len) = (slice.begin(), slice.end());
-            let buf = slice.into_inner();
-            let done = match res {
-                Ok(0) => {
-                    let e = io::Error::new(io::ErrorKind::WriteZero, "socket accepted no bytes");
-                    return Poll::Ready((Err(e), buf));
+        match &mut this.state {
+            WriteAllState::Whole(op) => {
+                // Polling a completed op again panics, as polling a finished `Op` does.
+                let (res, buf) = ready!(Pin::new(op).poll(cx));
+                let len = buf.bytes_init();
+                // The hot path: all sent at once.
+                if let Ok(n) = res {
+                    if n >= len {
+                        return Poll::Ready((Ok(()), buf));
+                    }
                 }
-                Ok(n) => done + n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => done,
-                Err(e) => return Poll::Ready((Err(e), buf)),
-            };
-            if done >= len {
-                // The completed op stays in place until the future is dropped.
-                return Poll::Ready((Ok(()), buf));
+                if let Some(out) = this.resume(res, buf, 0, len) {
+                    return Poll::Ready(out);
+                }
             }
-            // A short send: a send of the rest replaces the completed op.
-            this.state = WriteState::Op(SendOp::op(this.sock.fd(), buf.slice(done..len), 0));
+            WriteAllState::Rest(_) => {}
+            WriteAllState::Empty(buf) => {
+                return match buf.take() {
+                    Some(buf) => Poll::Ready((Ok(()), buf)),
+                    None => panic!("ringbolt write_all future polled after it completed"),
+                }
+            }
         }
+        this.poll_rest(cx)
     }
 }

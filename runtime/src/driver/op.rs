@@ -28,6 +28,7 @@ use io_uring::squeue::Entry;
 use std::future::Future;
 use std::io;
 use std::marker::PhantomData;
+use std::mem::ManuallyDrop;
 use std::num::NonZeroU64;
 use std::pin::Pin;
 use std::rc::Rc;
@@ -335,8 +336,10 @@ impl PackedPhase {
 #[must_use = "an Op does nothing until awaited"]
 pub struct Op<T: OpCode> {
     /// The state: `Some` until the op completes (or is parked in the driver by `Drop`). It is
-    /// never moved out while `phase` is `InFlight` except by those two.
-    data: Option<Store<T>>,
+    /// never moved out while `phase` is `InFlight` except by those two. Dropped by `Drop`
+    /// (taken out and dropped), which knows from `phase` when there is nothing left: a
+    /// finished op's drop then checks nothing here.
+    data: ManuallyDrop<Option<Store<T>>>,
     phase: PackedPhase,
     sink: Option<Rc<dyn Salvage<T::Output>>>,
     _not_send: PhantomData<*const ()>,
@@ -347,7 +350,7 @@ impl<T: OpCode> Op<T> {
     #[inline]
     pub fn new(op: T) -> Self {
         Op {
-            data: Some(Store::new(op, T::INLINE)),
+            data: ManuallyDrop::new(Some(Store::new(op, T::INLINE))),
             phase: PackedPhase::UNSUBMITTED_PHASE,
             sink: None,
             _not_send: PhantomData,
@@ -515,8 +518,13 @@ impl<T: OpCode> Op<T> {
 impl<T: OpCode> Drop for Op<T> {
     #[inline]
     fn drop(&mut self) {
-        if let Phase::InFlight(key, id) = self.phase.get() {
-            self.park(key, id);
+        match self.phase.get() {
+            Phase::InFlight(key, id) => self.park(key, id),
+            // `finish` took the state: nothing to drop (the hot case, one compare).
+            Phase::Done => {}
+            // Never submitted: the state goes. (Taken out, so the `ManuallyDrop` keeps only
+            // a `None`.)
+            Phase::Unsubmitted | Phase::Cancelled => drop(self.data.take()),
         }
     }
 }
