@@ -10,6 +10,11 @@ busy the machine is, so this figure is stable where throughput is not.
 
 Usage: scripts/callgrind_echo.py [--conns 64] [--size 64] [--mode multishot|read]
 (build first: cargo build --release --example echo)
+
+With `--serve CONTENDER` it measures the `versus` runner's echo server of that contender
+instead (`ringbolt-versus --serve CONTENDER --cores 0`: ringbolt, tokio-percore, monoio,
+raw-uring, raw-epoll...), so runtimes are compared on the same server code, each with its own
+instruction count (build first: cargo build --profile bench -p ringbolt-versus).
 """
 import argparse, glob, os, re, selectors, signal, socket, subprocess, sys, tempfile, time
 
@@ -56,12 +61,24 @@ def load(port, conns, size, rounds):
         s.close()
 
 def run(args, rounds):
-    port = free_port()
     out = tempfile.mktemp(prefix="callgrind.echo.")
-    cmd = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
-           os.environ.get("ECHO_BIN","target/release/examples/echo"), "--addr", f"127.0.0.1:{port}", "--cores", "1",
-           "--recv", args.mode, "--drain", "1"]
-    srv = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    vg = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}"]
+    if args.serve:
+        # The runner's server picks its port and says `ready PORT`; EOF on stdin stops it.
+        cmd = vg + [os.environ.get("VERSUS_BIN", "target/release/ringbolt-versus"),
+                    "--serve", args.serve, "--cores", "0", "--buf", "16384"]
+        srv = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                               stderr=subprocess.DEVNULL, text=True)
+        line = srv.stdout.readline().split()
+        if len(line) != 2 or line[0] != "ready":
+            srv.kill()
+            sys.exit(f"versus --serve {args.serve} did not start: {line}")
+        port = int(line[1])
+    else:
+        port = free_port()
+        cmd = vg + [os.environ.get("ECHO_BIN","target/release/examples/echo"), "--addr", f"127.0.0.1:{port}", "--cores", "1",
+               "--recv", args.mode, "--drain", "1"]
+        srv = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         time.sleep(1.0)
         load(port, args.conns, args.size, rounds)
@@ -87,13 +104,16 @@ def main():
     ap.add_argument("--conns", type=int, default=64)
     ap.add_argument("--size", type=int, default=64)
     ap.add_argument("--mode", default="multishot", choices=["multishot", "read"])
+    ap.add_argument("--serve", metavar="CONTENDER",
+                    help="measure the versus runner's echo server of CONTENDER instead")
     ap.add_argument("--short", type=int, default=50, help="round trips per connection, short run")
     ap.add_argument("--long", type=int, default=250, help="round trips per connection, long run")
     args = ap.parse_args()
     a = run(args, args.short)
     b = run(args, args.long)
     rts = args.conns * (args.long - args.short)
-    print(f"echo --recv {args.mode}, {args.conns} conns x {args.size} B: "
+    what = f"versus --serve {args.serve}" if args.serve else f"echo --recv {args.mode}"
+    print(f"{what}, {args.conns} conns x {args.size} B: "
           f"{(b - a) / rts:.0f} instructions per round trip ({b - a} over {rts} round trips)")
 
 if __name__ == "__main__":
