@@ -76,7 +76,7 @@ unsafe impl<B: IoBufMut> OpCode for Read<B> {
             .offset(offset)
             .build()
     }
-    #[inline]
+    #[inline(always)]
     fn complete(self, cqe: CqeResult) -> BufResult<usize, B> {
         let mut buf = self.buf;
         let asked = clamp_len(buf.bytes_total()) as usize;
