@@ -66,6 +66,11 @@ unsafe impl<B: IoBufMut> OpCode for Read<B> {
     }
     #[inline]
     fn try_inline(&mut self) -> Option<io::Result<u32>> {
+        // The driver first, before anything of the op is loaded: while the ring batches
+        // (queue depth 32 and more) this is all an op pays.
+        if !nowait::allowed() {
+            return None;
+        }
         let asked = clamp_len(self.buf.bytes_total()) as usize;
         // SAFETY: the buffer's `bytes_total` bytes from its stable pointer are writable memory
         // the op owns (IoBufMut), and `asked` does not exceed them.

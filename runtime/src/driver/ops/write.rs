@@ -66,6 +66,11 @@ unsafe impl<B: IoBuf> OpCode for Write<B> {
     }
     #[inline]
     fn try_inline(&mut self) -> Option<io::Result<u32>> {
+        // The driver first, before anything of the op is loaded: while the ring batches
+        // (queue depth 32 and more) this is all an op pays.
+        if !nowait::allowed() {
+            return None;
+        }
         let len = clamp_len(self.buf.bytes_init()) as usize;
         // SAFETY: the buffer's `bytes_init` bytes from its stable pointer are initialised
         // memory the op owns (IoBuf); the kernel only reads them.
