@@ -37,8 +37,14 @@ pub struct AlignedBuf {
     ptr: NonNull<u8>,
     len: usize,
     capacity: usize,
-    layout: Layout,
+    /// The allocation's alignment; its layout is `capacity.max(1)` bytes at this alignment
+    /// (kept as one word rather than a whole `Layout`, whose size would repeat the capacity:
+    /// four words move in two vector moves, and the buffer moves in and out of every op).
+    align: usize,
 }
+
+// Four words: the size the `align` field's comment counts on.
+const _: () = assert!(std::mem::size_of::<AlignedBuf>() == 4 * std::mem::size_of::<usize>());
 
 // SAFETY: the buffer exclusively owns its allocation (like a Vec<u8>); nothing is shared.
 unsafe impl Send for AlignedBuf {}
@@ -69,7 +75,7 @@ impl AlignedBuf {
             ptr,
             len: 0,
             capacity,
-            layout,
+            align: layout.align(),
         }
     }
 
@@ -86,7 +92,7 @@ impl AlignedBuf {
 
     /// The alignment of the buffer's start address.
     pub fn align(&self) -> usize {
-        self.layout.align()
+        self.align
     }
 
     /// Bytes in use (what a write sends).
@@ -155,8 +161,11 @@ impl AlignedBuf {
 
 impl Drop for AlignedBuf {
     fn drop(&mut self) {
+        // SAFETY: `new` checked this size and alignment (Layout::from_size_align); neither
+        // field changes after it.
+        let layout = unsafe { Layout::from_size_align_unchecked(self.capacity.max(1), self.align) };
         // SAFETY: `ptr` was returned by alloc_zeroed with exactly `layout` and is freed once.
-        unsafe { alloc::dealloc(self.ptr.as_ptr(), self.layout) };
+        unsafe { alloc::dealloc(self.ptr.as_ptr(), layout) };
     }
 }
 

@@ -117,11 +117,11 @@ struct Turn {
     /// Its `enters` and `ops_submitted` when last looked at.
     enters: Cell<u64>,
     submitted: Cell<u64>,
-    /// Inline completions since `enters` last changed.
+    /// Inline completions since `enters` last changed; set to [`INLINE_BUDGET`] at once when
+    /// the ring took two SQEs or more per enter since the look before (submissions are
+    /// batched, and the ring's cost per op is then below a system call's, rule 5), so one
+    /// compare answers both questions.
     used: Cell<u32>,
-    /// The ring took two SQEs or more per enter since the look before: submissions are
-    /// batched, and the ring's cost per op is then below a system call's (rule 5).
-    batched: Cell<bool>,
 }
 
 thread_local! {
@@ -131,46 +131,50 @@ thread_local! {
             enters: Cell::new(0),
             submitted: Cell::new(0),
             used: Cell::new(0),
-            batched: Cell::new(false),
         }
     };
 }
 
-/// Whether this thread's driver allows an inline completion now (rules 5 and 6). Spends
-/// nothing: [`attempt_on_fd`] counts the completions.
+/// Whether this thread's driver allows an inline completion now (rules 5 and 6): the first
+/// question of an inline attempt, asked before anything else of the op is looked at. Spends
+/// nothing: [`attempt`] counts the completions. While the ring batches, this is all an
+/// op pays: the driver's id and `enters`, and one compare of the turn's budget.
 #[inline]
-fn budget_allows() -> bool {
+pub(crate) fn allowed() -> bool {
     let now = crate::driver::current::try_with_driver(|d| {
         #[cfg(feature = "fault-injection")]
         if d.faults.is_some() {
             return None;
         }
-        Some((d.id, d.stats.enters, d.stats.ops_submitted))
+        Some((d.id, d.stats.enters))
     });
-    let Ok(Some((driver, enters, submitted))) = now else {
+    let Ok(Some((driver, enters))) = now else {
         return false;
     };
     TURN.with(|t| {
         if enters != t.enters.get() || driver != t.driver.get() {
-            turn_changed(t, driver, enters, submitted);
+            turn_changed(t, driver, enters);
         }
-        !t.batched.get() && t.used.get() < INLINE_BUDGET
+        t.used.get() < INLINE_BUDGET
     })
 }
 
 /// The driver entered the ring since the last look (or is another driver): starts a new
-/// budget and decides whether the ring is batching (rule 5).
+/// budget, used up at once if the ring is batching (rule 5).
 #[cold]
 #[inline(never)]
-fn turn_changed(t: &Turn, driver: u64, enters: u64, submitted: u64) {
+fn turn_changed(t: &Turn, driver: u64, enters: u64) {
+    // Just read by the caller from the same driver, which nothing has touched since.
+    let Ok(submitted) = crate::driver::current::try_with_driver(|d| d.stats.ops_submitted) else {
+        return;
+    };
     let fresh =
         driver != t.driver.get() || enters < t.enters.get() || submitted < t.submitted.get();
     let batched = !fresh && submitted - t.submitted.get() >= 2 * (enters - t.enters.get());
     t.driver.set(driver);
     t.enters.set(enters);
     t.submitted.set(submitted);
-    t.used.set(0);
-    t.batched.set(batched);
+    t.used.set(if batched { INLINE_BUDGET } else { 0 });
 }
 
 /// Whether `fd` is open with `O_DIRECT` (one `fcntl`); an error counts as direct (no attempts).
@@ -239,14 +243,19 @@ unsafe fn nowait_io(
     }
 }
 
-/// Tries one read or write at once: `Some(n)` when `n` bytes moved (`0` is end of file for a
-/// read), `None` when the op must go to the ring (not admitted, would block, or failed: the
-/// ring then reports the error, rule 2).
+/// Tries one read or write at once, once [`allowed`] said yes: `Some(n)` when `n` bytes moved
+/// (`0` is end of file for a read), `None` when the op must go to the ring (nothing to move,
+/// not admitted by the fd, would block, or failed: the ring then reports the error, rule 2).
+///
+/// Out of line: [`allowed`], called first, is all a batching ring pays. Asks the fd's hint
+/// (rules 3 and 4, consuming a skip), makes the call, and records the outcome (rules 2 and 3)
+/// and a completion against the turn's budget (rule 5). The hint is read and written once:
+/// nothing else touches it during the call.
 ///
 /// # Safety
 ///
 /// As [`nowait_io`]: `ptr..ptr + len` is valid for the transfer in direction `dir`.
-#[inline]
+#[inline(never)]
 pub(crate) unsafe fn attempt(
     fd: &SharedFd,
     dir: Dir,
@@ -254,31 +263,9 @@ pub(crate) unsafe fn attempt(
     len: usize,
     offset: u64,
 ) -> Option<usize> {
-    // The driver first: while the ring batches (queue depth 32 and more), this is the only
-    // look an op pays for.
-    if len == 0 || !budget_allows() {
+    if len == 0 {
         return None;
     }
-    // SAFETY: the caller's contract is this function's.
-    unsafe { attempt_on_fd(fd, dir, ptr, len, offset) }
-}
-
-/// The fd's part of an attempt, out of line (the check above is all a batching ring pays):
-/// asks its hint (rules 3 and 4, consuming a skip), makes the call, and records the outcome
-/// (rules 2 and 3) and a completion against the turn's budget (rule 5). The hint is read and
-/// written once: nothing else touches it during the call.
-///
-/// # Safety
-///
-/// As [`nowait_io`].
-#[inline(never)]
-unsafe fn attempt_on_fd(
-    fd: &SharedFd,
-    dir: Dir,
-    ptr: *mut u8,
-    len: usize,
-    offset: u64,
-) -> Option<usize> {
     let cell = fd.inline_hint();
     let mut h = cell.get();
     if !h.checked {

@@ -2,6 +2,7 @@ use super::nowait::{self, Dir};
 use crate::buf::{clamp_len, BufResult, IoBufMut};
 use crate::driver::{CqeResult, Op, OpCode, SharedFd};
 use io_uring::{opcode, squeue::Entry, types};
+use std::cell::Cell;
 use std::io;
 
 /// `IORING_OP_READ`: reads into an owned buffer from its start, up to its capacity.
@@ -21,16 +22,30 @@ pub struct Read<B> {
     offset: u64,
     /// Bytes already read inline; the SQE reads the rest.
     done: usize,
+    /// The caller's refusal ([`Read::op_checked`]): `validate` hands it out, and the op
+    /// completes with it before any attempt or SQE.
+    refused: Cell<Option<io::Error>>,
 }
 
 impl<B: IoBufMut> Read<B> {
     /// A read op on `fd` at `offset`.
+    #[inline]
     pub fn op(fd: &SharedFd, buf: B, offset: u64) -> Op<Read<B>> {
+        Read::op_checked(fd, buf, offset, Ok(()))
+    }
+
+    /// A read op on `fd` at `offset` that the caller has checked: with `check` an error, the
+    /// op completes with that error and gives the buffer back, and nothing reaches the kernel.
+    /// One future type either way, so a wrapper refusing bad arguments (a misaligned direct
+    /// read) adds no layer to the op.
+    #[inline]
+    pub fn op_checked(fd: &SharedFd, buf: B, offset: u64, check: io::Result<()>) -> Op<Read<B>> {
         Op::new(Read {
             fd: fd.clone(),
             buf,
             offset,
             done: 0,
+            refused: Cell::new(check.err()),
         })
     }
 }
@@ -43,7 +58,19 @@ unsafe impl<B: IoBufMut> OpCode for Read<B> {
     // INLINE: the SQE's only pointer is into the buffer's heap memory (IoBuf: stable when moved).
     const INLINE: bool = true;
     #[inline]
+    fn validate(&self) -> io::Result<()> {
+        match self.refused.take() {
+            None => Ok(()),
+            Some(e) => Err(e),
+        }
+    }
+    #[inline]
     fn try_inline(&mut self) -> Option<io::Result<u32>> {
+        // The driver first, before anything of the op is loaded: while the ring batches
+        // (queue depth 32 and more) this is all an op pays.
+        if !nowait::allowed() {
+            return None;
+        }
         let asked = clamp_len(self.buf.bytes_total()) as usize;
         // SAFETY: the buffer's `bytes_total` bytes from its stable pointer are writable memory
         // the op owns (IoBufMut), and `asked` does not exceed them.
@@ -76,24 +103,52 @@ unsafe impl<B: IoBufMut> OpCode for Read<B> {
             .offset(offset)
             .build()
     }
-    #[inline]
+    #[inline(always)]
     fn complete(self, cqe: CqeResult) -> BufResult<usize, B> {
-        let mut buf = self.buf;
-        let asked = clamp_len(buf.bytes_total()) as usize;
-        let done = self.done;
-        let res = match cqe.result {
-            // Trust no count beyond what was asked for: a kernel (or an injected fault) that
-            // reported more never wrote past the length we passed.
-            Ok(n) => Ok(done + (n as usize).min(asked - done)),
-            // What was read inline stands, as a short read (pread's own rule).
-            Err(_) if done > 0 => Ok(done),
-            Err(e) => Err(e),
-        };
-        if let Ok(n) = res {
-            // SAFETY: the kernel wrote n bytes from the start of the buffer (done inline, the
-            // rest through the SQE right after them), and n <= asked <= bytes_total.
-            unsafe { buf.set_init(n) };
+        let Read {
+            mut buf,
+            done,
+            refused,
+            ..
+        } = self;
+        match cqe.result {
+            Ok(n) => {
+                // A count means `validate` ran and took any refusal: nothing left to drop.
+                debug_assert!(refused.take().is_none());
+                std::mem::forget(refused);
+                let asked = clamp_len(buf.bytes_total()) as usize;
+                // Trust no count beyond what was asked for: a kernel (or an injected fault)
+                // that reported more never wrote past the length we passed.
+                let n = done + (n as usize).min(asked - done);
+                // SAFETY: the kernel wrote n bytes from the start of the buffer (done inline,
+                // the rest through the SQE right after them), and n <= asked <= bytes_total.
+                unsafe { buf.set_init(n) };
+                (Ok(n), buf)
+            }
+            Err(e) => complete_err(e, refused.into_inner(), done, buf),
         }
-        (res, buf)
     }
+}
+
+/// The error side of [`Read::complete`], out of line: a refusal not yet handed out (the op
+/// was cancelled before its first poll) replaces the `ECANCELED`, and what was read inline
+/// before an error stands, as a short read (pread's own rule).
+#[cold]
+#[inline(never)]
+fn complete_err<B: IoBufMut>(
+    e: io::Error,
+    refused: Option<io::Error>,
+    done: usize,
+    mut buf: B,
+) -> BufResult<usize, B> {
+    if let Some(refused) = refused {
+        return (Err(refused), buf);
+    }
+    if done > 0 {
+        // SAFETY: `done` bytes were read inline from the start of the buffer, and
+        // done <= the clamped length <= bytes_total (try_inline).
+        unsafe { buf.set_init(done) };
+        return (Ok(done), buf);
+    }
+    (Err(e), buf)
 }

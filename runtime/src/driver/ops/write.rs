@@ -2,6 +2,7 @@ use super::nowait::{self, Dir};
 use crate::buf::{clamp_len, BufResult, IoBuf};
 use crate::driver::{CqeResult, Op, OpCode, SharedFd};
 use io_uring::{opcode, squeue::Entry, types};
+use std::cell::Cell;
 use std::io;
 
 /// `IORING_OP_WRITE`: writes the initialised part of an owned buffer.
@@ -21,16 +22,30 @@ pub struct Write<B> {
     offset: u64,
     /// Bytes already written inline; the SQE writes the rest.
     done: usize,
+    /// The caller's refusal ([`Write::op_checked`]): `validate` hands it out, and the op
+    /// completes with it before any attempt or SQE.
+    refused: Cell<Option<io::Error>>,
 }
 
 impl<B: IoBuf> Write<B> {
     /// A write op on `fd` at `offset`.
+    #[inline]
     pub fn op(fd: &SharedFd, buf: B, offset: u64) -> Op<Write<B>> {
+        Write::op_checked(fd, buf, offset, Ok(()))
+    }
+
+    /// A write op on `fd` at `offset` that the caller has checked: with `check` an error, the
+    /// op completes with that error and gives the buffer back, and nothing reaches the kernel.
+    /// One future type either way, so a wrapper refusing bad arguments (a misaligned direct
+    /// write) adds no layer to the op.
+    #[inline]
+    pub fn op_checked(fd: &SharedFd, buf: B, offset: u64, check: io::Result<()>) -> Op<Write<B>> {
         Op::new(Write {
             fd: fd.clone(),
             buf,
             offset,
             done: 0,
+            refused: Cell::new(check.err()),
         })
     }
 }
@@ -43,7 +58,19 @@ unsafe impl<B: IoBuf> OpCode for Write<B> {
     // INLINE: the SQE's only pointer is into the buffer's heap memory (IoBuf: stable when moved).
     const INLINE: bool = true;
     #[inline]
+    fn validate(&self) -> io::Result<()> {
+        match self.refused.take() {
+            None => Ok(()),
+            Some(e) => Err(e),
+        }
+    }
+    #[inline]
     fn try_inline(&mut self) -> Option<io::Result<u32>> {
+        // The driver first, before anything of the op is loaded: while the ring batches
+        // (queue depth 32 and more) this is all an op pays.
+        if !nowait::allowed() {
+            return None;
+        }
         let len = clamp_len(self.buf.bytes_init()) as usize;
         // SAFETY: the buffer's `bytes_init` bytes from its stable pointer are initialised
         // memory the op owns (IoBuf); the kernel only reads them.
@@ -76,15 +103,25 @@ unsafe impl<B: IoBuf> OpCode for Write<B> {
             .offset(offset)
             .build()
     }
-    #[inline]
+    #[inline(always)]
     fn complete(self, cqe: CqeResult) -> BufResult<usize, B> {
-        let done = self.done;
-        let res = match cqe.result {
-            Ok(n) => Ok(done + n as usize),
-            // What was written inline stands, as a short write (pwrite's own rule).
-            Err(_) if done > 0 => Ok(done),
-            Err(e) => Err(e),
-        };
-        (res, self.buf)
+        let Write {
+            buf, done, refused, ..
+        } = self;
+        match cqe.result {
+            Ok(n) => {
+                // A count means `validate` ran and took any refusal: nothing left to drop.
+                debug_assert!(refused.take().is_none());
+                std::mem::forget(refused);
+                (Ok(done + n as usize), buf)
+            }
+            Err(e) => match refused.into_inner() {
+                // Cancelled before its first poll: the refusal, not `ECANCELED`.
+                Some(refused) => (Err(refused), buf),
+                // What was written inline stands, as a short write (pwrite's own rule).
+                None if done > 0 => (Ok(done), buf),
+                None => (Err(e), buf),
+            },
+        }
     }
 }
