@@ -441,9 +441,10 @@ pub(crate) fn waker_into_task(waker: Waker) -> Result<TaskRef, Waker> {
     }
     let waker = ManuallyDrop::new(waker);
     let ptr = waker.data().cast_mut().cast::<Header>();
-    // SAFETY: a waker with this vtable was made by `poll` or `waker_clone` from a live task's
-    // header pointer (never null) and owns one reference, which the `TaskRef` takes over; the
-    // waker itself is forgotten, so that reference is released once.
+    // A waker with this vtable was made by `poll` or `waker_clone` from a live task's header
+    // pointer (never null) and owns one reference, which the `TaskRef` takes over; the waker
+    // itself is forgotten, so that reference is released once.
+    // SAFETY: as just said.
     Ok(unsafe { TaskRef::from_raw(NonNull::new_unchecked(ptr)) })
 }
 
