@@ -12,9 +12,11 @@ Usage: scripts/callgrind_echo.py [--conns 64] [--size 64] [--mode multishot|read
 (build first: cargo build --release --example echo)
 
 With `--serve CONTENDER` it measures the `versus` runner's echo server of that contender
-instead (`ringbolt-versus --serve CONTENDER --cores 0`: ringbolt, tokio-percore, monoio,
-raw-uring, raw-epoll...), so runtimes are compared on the same server code, each with its own
-instruction count (build first: cargo build --profile bench -p ringbolt-versus).
+instead (`ringbolt-versus --serve CONTENDER --cores 0`), so runtimes are compared on the same
+server code, each with its own instruction count (build first: cargo build --profile bench -p
+ringbolt-versus). The ringbolt and tokio-percore servers run under valgrind here; the
+monoio and raw-uring servers never answered under it on this machine (the script then waits
+until it is stopped).
 """
 import argparse, glob, os, re, selectors, signal, socket, subprocess, sys, tempfile, time
 
