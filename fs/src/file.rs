@@ -200,15 +200,11 @@ impl File {
         self.check_slow(addr, len, pos)
     }
 
-    /// The rest of [`check`](Self::check), out of line. `extern "C"` so that it cannot unwind
-    /// (a panic escaping it aborts, Rust 1.81 and later; nothing in it panics short of running
-    /// out of memory, which aborts anyway): the caller then keeps the buffer it is about to
-    /// move into the op where it is, instead of copying it aside for an unwind that cannot
-    /// come. That copy cost 7 instructions per buffered read (callgrind, randread 4 KiB QD32).
-    /// Only ever called from Rust, so the Rust types in its signature are fine.
+    /// The rest of [`check`](Self::check), out of line: a position past `i64::MAX`, or a
+    /// direct file's alignment.
+    #[cold]
     #[inline(never)]
-    #[allow(improper_ctypes_definitions)]
-    extern "C" fn check_slow(&self, addr: *const u8, len: usize, pos: u64) -> io::Result<()> {
+    fn check_slow(&self, addr: *const u8, len: usize, pos: u64) -> io::Result<()> {
         check_pos(pos)?;
         match self.direct {
             Some(a) => a.check(addr as usize, len.min(MAX_RW_COUNT), pos),

@@ -59,10 +59,7 @@ unsafe impl<B: IoBufMut> OpCode for Read<B> {
     const INLINE: bool = true;
     #[inline]
     fn validate(&self) -> io::Result<()> {
-        match self.refused.take() {
-            None => Ok(()),
-            Some(e) => Err(e),
-        }
+        self.refused.take().map_or(Ok(()), Err)
     }
     #[inline]
     fn try_inline(&mut self) -> Option<io::Result<u32>> {
