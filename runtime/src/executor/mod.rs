@@ -12,6 +12,7 @@ pub(crate) mod blocking;
 pub(crate) mod join;
 mod registry;
 pub(crate) mod remote;
+mod run_queue;
 mod site;
 pub(crate) mod spawn_on;
 pub(crate) mod task;
@@ -22,19 +23,19 @@ use crate::metrics::CoreMetrics;
 use crate::stall::{StallHook, StallKind, StallReport};
 use join::JoinHandle;
 use registry::Registry;
+use run_queue::RunQueue;
 use site::{Site, Sites};
 use std::cell::{Cell, RefCell};
-use std::collections::VecDeque;
 use std::future::Future;
 use std::panic::Location;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
-use task::{TaskRef, CANCELLED, COMPLETE, JOIN_INTEREST, RUNNING, SCHEDULED};
+use task::{TaskRef, CANCELLED, COMPLETE, JOIN_INTEREST, NOT_POLLABLE, RUNNING, SCHEDULED};
 
 /// Per-core run queue and task registry.
 pub(crate) struct Scheduler {
-    run_queue: RefCell<VecDeque<TaskRef>>,
+    run_queue: RunQueue,
     registry: RefCell<Registry>,
     /// The tasks' sites (remote-wake queue and spawn location), one per location.
     sites: Sites,
@@ -119,10 +120,54 @@ impl Timing {
     }
 }
 
+/// The polls of one timed turn that may matter for a stall report: a poll of at least `floor`
+/// ticks takes the slow path ([`poll`](Self::poll)), the only one that looks at stalls.
+///
+/// `floor` never exceeds the threshold, so every stalled poll is seen; and it is at most the
+/// longer of `threshold / budget` and one more than the longest poll seen, so the longest poll
+/// of a stalled turn is seen too: a turn of at most `budget` polls that lasts `threshold` has a
+/// poll of at least `threshold / budget`. Quick polls (nearly all) cost one compare.
+struct LongPolls {
+    floor: u64,
+    /// The longest poll seen and its task's spawn location (the first task's until then).
+    longest: u64,
+    location: &'static Location<'static>,
+    /// A poll of this turn was reported as a stall: the turn is not reported again.
+    reported: bool,
+}
+
+impl LongPolls {
+    #[inline]
+    fn new(t: &Timing, budget: usize, first: &'static Location<'static>) -> LongPolls {
+        LongPolls {
+            floor: t.threshold / budget.max(1) as u64,
+            longest: 0,
+            location: first,
+            reported: false,
+        }
+    }
+
+    /// A poll of `d` ticks (at least `floor`, or the clock went back) of the task spawned at
+    /// `location`.
+    #[cold]
+    #[inline(never)]
+    fn poll(&mut self, t: &Timing, d: u64, location: &'static Location<'static>) {
+        if d >= t.threshold {
+            self.reported = true;
+            t.stall(StallKind::Poll, location, d, 1);
+        }
+        if d > self.longest {
+            self.longest = d;
+            self.location = location;
+            self.floor = self.floor.max(d.saturating_add(1)).min(t.threshold);
+        }
+    }
+}
+
 impl Scheduler {
     pub(crate) fn new() -> Scheduler {
         Scheduler {
-            run_queue: RefCell::new(VecDeque::with_capacity(1024)),
+            run_queue: RunQueue::with_capacity(1024),
             registry: RefCell::new(Registry::with_capacity(1024)),
             sites: Sites::new(),
             tasks_spawned: Cell::new(0),
@@ -175,9 +220,7 @@ impl Scheduler {
             .borrow_mut()
             .insert(TaskRef::clone_without_count(&task));
         task.header().registry_key.set(key);
-        self.run_queue
-            .borrow_mut()
-            .push_back(TaskRef::clone_without_count(&task));
+        self.run_queue.push(TaskRef::clone_without_count(&task));
         self.tasks_spawned.set(self.tasks_spawned.get() + 1);
         JoinHandle::new(task)
     }
@@ -191,7 +234,7 @@ impl Scheduler {
             return;
         }
         h.state.set(state | SCHEDULED);
-        self.run_queue.borrow_mut().push_back(task);
+        self.run_queue.push(task);
     }
 
     /// Wakes `waker` from this core's event loop (`shared` is the core's remote-wake queue):
@@ -207,7 +250,7 @@ impl Scheduler {
     }
 
     pub(crate) fn is_idle(&self) -> bool {
-        self.run_queue.borrow().is_empty()
+        self.run_queue.is_empty()
     }
 
     pub(crate) fn tasks_alive(&self) -> usize {
@@ -221,12 +264,12 @@ impl Scheduler {
         }
         let mut n = 0;
         while n < budget {
-            let Some(task) = self.run_queue.borrow_mut().pop_front() else {
+            let Some(task) = self.run_queue.pop() else {
                 self.trim_run_queue();
                 break;
             };
             n += 1;
-            self.run_one(task);
+            self.run_one(&task);
         }
         self.tasks_polled.set(self.tasks_polled.get() + n as u64);
         n
@@ -236,52 +279,65 @@ impl Scheduler {
     /// so idle tasks cost no queue memory (one compare when the queue runs dry).
     #[inline]
     fn trim_run_queue(&self) {
-        const KEEP: usize = 1024;
-        let mut q = self.run_queue.borrow_mut();
-        if q.capacity() > 16 * KEEP && q.is_empty() {
-            q.shrink_to(KEEP);
-        }
+        self.run_queue.trim(1024);
     }
 
     /// `run` with one clock read per poll: stall detection and metrics. The polls are timed
     /// back to back from `Timing::last` (the end of the previous poll or loop turn).
     #[inline(never)]
     fn run_timed(&self, budget: usize, t: &Timing) -> usize {
-        let Some(mut task) = self.run_queue.borrow_mut().pop_front() else {
+        match &t.metrics {
+            None => self.run_timed_with::<false>(budget, t),
+            Some(_) => self.run_timed_with::<true>(budget, t),
+        }
+    }
+
+    /// `run_timed`, with the metrics recorded or not: the loop reads the clock and makes one
+    /// compare per poll; everything about stalls happens out of line in `LongPolls::poll`.
+    #[inline(always)]
+    fn run_timed_with<const METRICS: bool>(&self, budget: usize, t: &Timing) -> usize {
+        let Some(mut task) = self.run_queue.pop() else {
             self.trim_run_queue();
             return 0;
         };
         let start = t.last.get();
         let mut last = start;
         let mut n = 0;
-        let mut longest = (0, task.header().location());
-        let mut reported = false;
+        let mut long = LongPolls::new(t, budget, task.header().location());
         loop {
             n += 1;
-            let location = task.header().location();
-            self.run_one(task);
-            let now = t.polled(last, location);
-            let d = now.saturating_sub(last);
-            reported |= d >= t.threshold;
-            if d > longest.0 {
-                longest = (d, location);
+            self.run_one(&task);
+            let now = clock::ticks();
+            // Wrapping: a clock that went back gives a huge figure, which takes the slow path
+            // (where it counts as zero).
+            let d = now.wrapping_sub(last);
+            if METRICS {
+                if let Some(m) = &t.metrics {
+                    m.poll.record(now.saturating_sub(last));
+                }
             }
+            if d >= long.floor {
+                long.poll(t, now.saturating_sub(last), task.header().location());
+            }
+            drop(task);
             last = now;
             if n >= budget {
                 break;
             }
-            let Some(next) = self.run_queue.borrow_mut().pop_front() else {
+            let Some(next) = self.run_queue.pop() else {
                 self.trim_run_queue();
                 break;
             };
             task = next;
         }
         let busy = last.saturating_sub(start);
-        if let Some(m) = &t.metrics {
-            m.turn.record(busy);
+        if METRICS {
+            if let Some(m) = &t.metrics {
+                m.turn.record(busy);
+            }
         }
-        if !reported && busy >= t.threshold {
-            t.stall(StallKind::Turn, longest.1, busy, n);
+        if !long.reported && busy >= t.threshold {
+            t.stall(StallKind::Turn, long.location, busy, n);
         }
         t.last.set(last);
         self.tasks_polled.set(self.tasks_polled.get() + n as u64);
@@ -289,18 +345,11 @@ impl Scheduler {
     }
 
     #[inline(always)]
-    fn run_one(&self, task: TaskRef) {
+    fn run_one(&self, task: &TaskRef) {
         let h = task.header();
         let state = h.state.get() & !SCHEDULED;
-        if state & COMPLETE != 0 {
-            h.state.set(state);
-            return;
-        }
-        if state & CANCELLED != 0 {
-            h.state.set(state);
-            task.cancel();
-            self.complete(&task);
-            return;
+        if state & NOT_POLLABLE != 0 {
+            return self.run_one_unpollable(task, state);
         }
         h.state.set(state | RUNNING);
         #[cfg(feature = "tracing")]
@@ -311,16 +360,32 @@ impl Scheduler {
             spawned_at = %h.location()
         )
         .entered();
-        let done = task.poll();
+        // SAFETY: the state has no `NOT_POLLABLE` bit (checked above, and only this thread
+        // changes it), so the stage holds the future.
+        let done = unsafe { task.poll() };
         let state = h.state.get() & !RUNNING;
         h.state.set(state);
         if done {
-            self.complete(&task);
+            self.complete(task);
         } else if state & CANCELLED != 0 {
             // Aborted from inside its own poll.
             task.cancel();
-            self.complete(&task);
+            self.complete(task);
         }
+    }
+
+    /// `run_one` of a task that must not be polled: finished (`state` is its state without
+    /// `SCHEDULED`), or aborted while it waited in the queue.
+    #[cold]
+    #[inline(never)]
+    fn run_one_unpollable(&self, task: &TaskRef, state: u8) {
+        task.header().state.set(state);
+        if state & COMPLETE != 0 {
+            return;
+        }
+        // Cancelled; or (never seen) a stage without the future: `cancel` then only finishes.
+        task.cancel();
+        self.complete(task);
     }
 
     fn complete(&self, task: &TaskRef) {
@@ -385,8 +450,10 @@ impl Scheduler {
                 }
             }
         }
-        let queued: Vec<TaskRef> = self.run_queue.borrow_mut().drain(..).collect();
-        drop(queued);
+        // One at a time: a drop that wakes a task finds the queue consistent (`run_queue`).
+        while let Some(task) = self.run_queue.pop() {
+            drop(task);
+        }
     }
 
     /// Drops every task's future now, as [`shutdown`](Self::shutdown) does, and returns how

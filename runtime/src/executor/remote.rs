@@ -139,9 +139,9 @@ impl Shared {
     /// Writes the owner's eventfd, whose read is kept armed in its ring.
     pub(crate) fn signal_eventfd(&self) {
         let one: u64 = 1;
-        // SAFETY: writes 8 bytes from a live u64 to our eventfd. A failure (the counter
-        // cannot overflow in practice) only loses a wake the owner also finds via `pending`
-        // at its next turn.
+        // A failure (the counter cannot overflow in practice) only loses a wake the owner also
+        // finds via `pending` at its next turn.
+        // SAFETY: writes 8 bytes from a live u64 to our eventfd.
         unsafe { libc::write(self.eventfd.as_raw_fd(), (&one as *const u64).cast(), 8) };
     }
 

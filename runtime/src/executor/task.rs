@@ -11,7 +11,8 @@
 //! 4. The stage is a union without a tag of its own: the `STAGE_*` bits of `state` say which
 //!    of its fields holds a value (the future, the output, the error, or none). They change
 //!    only together with the union, on the owner thread, and a running future is dropped where
-//!    it lies (it is pinned).
+//!    it lies (it is pinned). The vtable's `poll` does not look at them: the executor polls a
+//!    task only when its state has no [`NOT_POLLABLE`] bit (no stage bit, so the future).
 //! 5. A `JoinHandle` waiting for a running task keeps its waker in the owner thread's join
 //!    table (see `join`), at index `join_slot - 1`; `join_slot` is 0 when there is none. Only
 //!    the handle puts one there; the task's completion or the handle's drop takes it out, so
@@ -47,6 +48,9 @@ const STAGE_FUTURE: u8 = 0;
 const STAGE_OUTPUT: u8 = 0b0010_0000;
 const STAGE_ERROR: u8 = 0b0100_0000;
 const STAGE_CONSUMED: u8 = 0b0110_0000;
+/// A task whose state has none of these bits holds its future and may be polled
+/// ([`TaskRef::poll`]); the executor tests them all at once.
+pub(crate) const NOT_POLLABLE: u8 = COMPLETE | CANCELLED | STAGE_MASK;
 
 pub(crate) struct Header {
     refs: AtomicU32,
@@ -81,7 +85,8 @@ impl Header {
 }
 
 struct Vtable {
-    /// Polls the future; true when the task finished (output stored or dropped).
+    /// Polls the future (the stage must hold it); true when the task finished (output stored
+    /// or dropped).
     poll: unsafe fn(NonNull<Header>) -> bool,
     /// Drops the future and records `JoinError::Cancelled` (when a JoinHandle wants it).
     cancel: unsafe fn(NonNull<Header>),
@@ -178,8 +183,15 @@ impl TaskRef {
     }
 
     /// Polls the task (owner thread). True when it finished.
-    pub(crate) fn poll(&self) -> bool {
-        // SAFETY: called by the executor on the owner thread while holding a reference.
+    ///
+    /// # Safety
+    ///
+    /// - The state has no [`NOT_POLLABLE`] bit: the stage holds the future (rule 4).
+    #[inline]
+    pub(crate) unsafe fn poll(&self) -> bool {
+        debug_assert_eq!(self.header().state.get() & NOT_POLLABLE, 0);
+        // SAFETY: the executor calls this on the owner thread while holding a reference, and
+        // the caller guarantees that the stage holds the future.
         unsafe { (self.header().vtable.poll)(self.0) }
     }
 
@@ -337,13 +349,15 @@ unsafe fn store_result<F: Future>(ptr: NonNull<Header>, result: Result<F::Output
     }
 }
 
+/// The vtable's `poll`: only the pending case is inline, so the common call saves few
+/// registers; a finished future goes to [`finish`].
+///
+/// # Safety
+///
+/// - Owner thread, live task (the caller holds a reference), and the stage bits say the stage
+///   holds the future (`TaskRef::poll`).
 unsafe fn poll<F: Future + 'static>(ptr: NonNull<Header>) -> bool {
-    // SAFETY: forwarded from the caller (executor on the owner thread, live task).
-    let h = unsafe { header(ptr) };
-    if h.stage_bits() != STAGE_FUTURE {
-        return true;
-    }
-    // SAFETY: owner thread, live task; the stage bits say it holds the future.
+    // SAFETY: owner thread, live task; the caller guarantees the stage holds the future.
     let fut = unsafe { &mut *stage::<F>(ptr).future };
     // SAFETY: the task holds a reference for the duration of the poll.
     let waker = ManuallyDrop::new(unsafe {
@@ -356,10 +370,29 @@ unsafe fn poll<F: Future + 'static>(ptr: NonNull<Header>) -> bool {
     let result = match catch_unwind(AssertUnwindSafe(|| fut.poll(&mut cx))) {
         Ok(Poll::Pending) => return false,
         Ok(Poll::Ready(v)) => Ok(v),
-        Err(payload) => Err(JoinError::panic(payload)),
+        Err(payload) => Err(payload),
     };
+    // SAFETY: forwarded from the caller; the borrow of the future ended above.
+    unsafe { finish::<F>(ptr, result) };
+    true
+}
+
+/// The future finished (`Ok`) or panicked (`Err`): drops it and keeps the result for the
+/// `JoinHandle`, or drops the result when nobody wants it.
+///
+/// # Safety
+///
+/// - Owner thread, live task, and no reference to the stage is in use.
+#[inline(never)]
+unsafe fn finish<F: Future + 'static>(
+    ptr: NonNull<Header>,
+    result: Result<F::Output, Box<dyn Any + Send>>,
+) {
+    let result = result.map_err(JoinError::panic);
+    // SAFETY: forwarded from the caller.
+    let h = unsafe { header(ptr) };
     // A panicking destructor of the finished future is swallowed: the output already exists.
-    // SAFETY: owner thread, live task; the borrow of the future ended above.
+    // SAFETY: owner thread, live task; the poll's borrow of the future ended before the call.
     let _ = unsafe { clear_stage::<F>(ptr) };
     if h.wants_output() {
         // SAFETY: owner thread; the stage was just cleared.
@@ -367,7 +400,6 @@ unsafe fn poll<F: Future + 'static>(ptr: NonNull<Header>) -> bool {
     } else {
         let _ = drop_quietly(result);
     }
-    true
 }
 
 unsafe fn cancel<F: Future + 'static>(ptr: NonNull<Header>) {
