@@ -99,10 +99,58 @@ impl<'a> RecvStream<'a> {
     /// # Errors
     ///
     /// As [`next`](Self::next).
+    #[inline]
     pub fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<Option<ProvidedBuf>>> {
+        // The hot path: an armed receive (so no end of stream: `eof` is only ever set with `op`
+        // gone) and no back-off, and a chunk waiting or none: one flat path, the same steps as
+        // `poll_item`'s loop takes then. Everything else is out of line.
+        if let Some(op) = &mut self.op {
+            if self.backoff.is_none() {
+                match op.poll_next(cx) {
+                    Poll::Pending => return Poll::Pending,
+                    Poll::Ready(Some(Ok(Some(buf)))) if !op.is_terminated() => {
+                        self.starved = 0;
+                        return Poll::Ready(Ok(Some(buf)));
+                    }
+                    Poll::Ready(item) => return self.poll_after(item, cx),
+                }
+            }
+        }
+        self.poll_cold(cx)
+    }
+
+    /// [`poll_next`](Self::poll_next) after the armed receive gave `item` (`None`: the kernel
+    /// ended it) other than a chunk with the receive still armed.
+    #[cold]
+    #[inline(never)]
+    fn poll_after(
+        &mut self,
+        item: Option<io::Result<Option<ProvidedBuf>>>,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<Option<ProvidedBuf>>> {
+        match self.on_item(item, cx) {
+            Some(out) => self.done(out),
+            None => self.poll_cold(cx),
+        }
+    }
+
+    /// [`poll_next`](Self::poll_next) past the hot path.
+    #[cold]
+    #[inline(never)]
+    fn poll_cold(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<Option<ProvidedBuf>>> {
         let out = ready!(self.poll_item(cx));
-        self.starved = 0;
-        Poll::Ready(out)
+        self.done(Poll::Ready(out))
+    }
+
+    /// A chunk, end of stream or an error ends a run of `ENOBUFS` results.
+    fn done(
+        &mut self,
+        out: Poll<io::Result<Option<ProvidedBuf>>>,
+    ) -> Poll<io::Result<Option<ProvidedBuf>>> {
+        if out.is_ready() {
+            self.starved = 0;
+        }
+        out
     }
 
     fn poll_item(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<Option<ProvidedBuf>>> {
@@ -139,31 +187,44 @@ impl<'a> RecvStream<'a> {
                     .insert(RecvMulti::op(self.sock.shared_fd(), &self.ring)),
             };
             let item = ready!(op.poll_next(cx));
-            if op.is_terminated() {
-                self.op = None;
+            if let Some(out) = self.on_item(item, cx) {
+                return out;
             }
-            match item {
-                // The kernel ended the request without a result: re-arm.
-                None => {}
-                Some(Ok(Some(buf))) => return Poll::Ready(Ok(Some(buf))),
-                Some(Ok(None)) => {
-                    self.eof = true;
-                    self.drop_op();
-                    return Poll::Ready(Ok(None));
-                }
-                Some(Err(e)) if e.raw_os_error() == Some(libc::ENOBUFS) => {
-                    // Every buffer is out: let their holders run (a yield first, then 1 ms
-                    // sleeps), then re-arm.
-                    self.starved += 1;
-                    if self.starved == 1 {
-                        cx.waker().wake_by_ref();
-                        return Poll::Pending;
-                    }
-                    let sleep = ringbolt_runtime::time::sleep(Duration::from_millis(1));
-                    self.backoff = Some(Box::pin(sleep));
-                }
-                Some(Err(e)) => return Poll::Ready(Err(e)),
+        }
+    }
+
+    /// What an item of the armed receive means: the output, or `None` to go on (re-arm, or
+    /// wait out a back-off). Drops the receive once the kernel has ended it.
+    fn on_item(
+        &mut self,
+        item: Option<io::Result<Option<ProvidedBuf>>>,
+        cx: &mut Context<'_>,
+    ) -> Option<Poll<io::Result<Option<ProvidedBuf>>>> {
+        if self.op.as_ref().is_some_and(MultiOp::is_terminated) {
+            self.op = None;
+        }
+        match item {
+            // The kernel ended the request without a result: re-arm.
+            None => None,
+            Some(Ok(Some(buf))) => Some(Poll::Ready(Ok(Some(buf)))),
+            Some(Ok(None)) => {
+                self.eof = true;
+                self.drop_op();
+                Some(Poll::Ready(Ok(None)))
             }
+            Some(Err(e)) if e.raw_os_error() == Some(libc::ENOBUFS) => {
+                // Every buffer is out: let their holders run (a yield first, then 1 ms
+                // sleeps), then re-arm.
+                self.starved += 1;
+                if self.starved == 1 {
+                    cx.waker().wake_by_ref();
+                    return Some(Poll::Pending);
+                }
+                let sleep = ringbolt_runtime::time::sleep(Duration::from_millis(1));
+                self.backoff = Some(Box::pin(sleep));
+                None
+            }
+            Some(Err(e)) => Some(Poll::Ready(Err(e))),
         }
     }
 

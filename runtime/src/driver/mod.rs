@@ -192,9 +192,21 @@ impl CqeQueue {
         self.head.res == i32::MIN
     }
 
-    #[inline]
+    /// Inline for the common case (nothing queued, never a burst); a burst is out of line.
+    #[inline(always)]
     fn push(&mut self, cqe: RawCqe) {
         debug_assert!(cqe.res != i32::MIN, "a CQE with res == i32::MIN");
+        if self.head_empty() && self.rest.is_none() {
+            self.head = cqe;
+        } else {
+            self.push_burst(cqe);
+        }
+    }
+
+    /// [`push`](Self::push) with a CQE already queued, or after a burst.
+    #[cold]
+    #[inline(never)]
+    fn push_burst(&mut self, cqe: RawCqe) {
         let head_empty = self.head_empty();
         match &mut self.rest {
             None if head_empty => self.head = cqe,
@@ -204,12 +216,22 @@ impl CqeQueue {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn pop(&mut self) -> Option<RawCqe> {
         if !self.head_empty() {
             return Some(std::mem::replace(&mut self.head, Self::EMPTY));
         }
-        self.rest.as_mut()?.pop_front()
+        match &mut self.rest {
+            None => None,
+            Some(rest) => Self::pop_burst(rest),
+        }
+    }
+
+    /// [`pop`](Self::pop) after a burst.
+    #[cold]
+    #[inline(never)]
+    fn pop_burst(rest: &mut VecDeque<RawCqe>) -> Option<RawCqe> {
+        rest.pop_front()
     }
 
     #[inline]
@@ -648,23 +670,33 @@ impl Driver {
 
     /// Takes the next CQE of a multishot op (with whether it was the last), or records the
     /// waker; `None` once the stream ended and everything was taken.
-    #[inline]
+    ///
+    /// Inline for a live stream (a CQE waiting, or none); a stream that ended is out of line.
+    #[inline(always)]
     pub(crate) fn poll_stream(
         &mut self,
         key: Key,
         cx: &mut Context<'_>,
     ) -> Poll<Option<(RawCqe, bool)>> {
-        match self.slot_mut(key) {
-            Some(Slot::Stream { waker, queue }) => {
-                if let Some(cqe) = queue.pop() {
-                    return Poll::Ready(Some((cqe, false)));
-                }
-                match waker {
-                    Some(w) if w.will_wake(cx.waker()) => {}
-                    w => *w = Some(cx.waker().clone()),
-                }
-                Poll::Pending
+        if let Some(Slot::Stream { waker, queue }) = self.slot_mut(key) {
+            if let Some(cqe) = queue.pop() {
+                return Poll::Ready(Some((cqe, false)));
             }
+            match waker {
+                Some(w) if w.will_wake(cx.waker()) => {}
+                w => *w = Some(cx.waker().clone()),
+            }
+            return Poll::Pending;
+        }
+        self.poll_stream_done(key)
+    }
+
+    /// [`poll_stream`](Self::poll_stream) once the stream's final CQE is in (or the slot is
+    /// not a stream's).
+    #[cold]
+    #[inline(never)]
+    fn poll_stream_done(&mut self, key: Key) -> Poll<Option<(RawCqe, bool)>> {
+        match self.slot_mut(key) {
             Some(Slot::StreamDone(queue)) => {
                 let next = queue.pop();
                 let last = queue.is_empty();

@@ -545,6 +545,10 @@ pub struct MultiOp<T: MultishotOpCode> {
     _not_send: PhantomData<*const ()>,
 }
 
+/// What polling a stream's slot in the current driver gave: `Err` without a usable driver,
+/// `Ok(None)` on a driver that does not hold the stream.
+type StreamPolled = Result<Option<Poll<Option<(super::RawCqe, bool)>>>, current::NoDriver>;
+
 impl<T: MultishotOpCode> MultiOp<T> {
     /// Wraps a multishot op; nothing is submitted until the first poll.
     pub fn new(op: T) -> Self {
@@ -597,33 +601,60 @@ impl<T: MultishotOpCode> MultiOp<T> {
     ///
     /// Panics when the stream is in flight and polled outside the runtime that submitted it
     /// (its state stays with the kernel and is leaked, never freed).
+    #[inline]
     pub fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<T::Item>> {
         // As in `Op::poll`: the state is matched in place and leaves `self.data` only once the
-        // driver has reaped the stream's final CQE.
-        match self.phase.get() {
-            Phase::InFlight(key, id) => {
-                match current::try_with_driver(|d| (d.id == id).then(|| d.poll_stream(key, cx))) {
-                    Ok(Some(Poll::Ready(Some((cqe, last))))) => {
-                        let Some(data) = &mut self.data else {
-                            unreachable!("an in-flight stream has its state")
-                        };
-                        let item = data.op.next(cqe.into());
-                        if last {
-                            // The driver freed the slot with the final CQE: the box may go.
-                            self.finish();
-                        }
-                        Poll::Ready(Some(item))
-                    }
-                    // The stream ended and every item was taken: the slot is free.
-                    Ok(Some(Poll::Ready(None))) => {
-                        self.finish();
-                        Poll::Ready(None)
-                    }
-                    Ok(Some(Poll::Pending)) => Poll::Pending,
-                    Ok(None) => panic!("ringbolt MultiOp polled on a runtime that does not own it"),
-                    Err(why) => panic!("{}", why.in_flight_message()),
+        // driver has reaped the stream's final CQE. The hot case (in flight on this driver,
+        // a CQE waiting or none) is inline; the rest is out of line.
+        if let Phase::InFlight(key, id) = self.phase.get() {
+            let polled = current::try_with_driver(|d| (d.id == id).then(|| d.poll_stream(key, cx)));
+            return match polled {
+                Ok(Some(Poll::Pending)) => Poll::Pending,
+                Ok(Some(Poll::Ready(Some((cqe, false))))) => match &mut self.data {
+                    Some(data) => Poll::Ready(Some(data.op.next(cqe.into()))),
+                    None => unreachable!("an in-flight stream has its state"),
+                },
+                other => self.poll_in_flight_cold(other),
+            };
+        }
+        self.poll_cold(cx)
+    }
+
+    /// [`poll_next`](Self::poll_next) in flight, past the hot case: the final CQE, the end of
+    /// the stream, or the panics.
+    #[cold]
+    #[inline(never)]
+    fn poll_in_flight_cold(&mut self, polled: StreamPolled) -> Poll<Option<T::Item>> {
+        match polled {
+            Ok(Some(Poll::Ready(Some((cqe, last))))) => {
+                let Some(data) = &mut self.data else {
+                    unreachable!("an in-flight stream has its state")
+                };
+                let item = data.op.next(cqe.into());
+                if last {
+                    // The driver freed the slot with the final CQE: the box may go.
+                    self.finish();
                 }
+                Poll::Ready(Some(item))
             }
+            // The stream ended and every item was taken: the slot is free.
+            Ok(Some(Poll::Ready(None))) => {
+                self.finish();
+                Poll::Ready(None)
+            }
+            Ok(Some(Poll::Pending)) => Poll::Pending,
+            Ok(None) => panic!("ringbolt MultiOp polled on a runtime that does not own it"),
+            Err(why) => panic!("{}", why.in_flight_message()),
+        }
+    }
+
+    /// [`poll_next`](Self::poll_next) when not in flight: the submission on the first poll,
+    /// or the end once done.
+    #[cold]
+    #[inline(never)]
+    fn poll_cold(&mut self, cx: &mut Context<'_>) -> Poll<Option<T::Item>> {
+        match self.phase.get() {
+            Phase::InFlight(..) => unreachable!("poll_next handles a stream in flight"),
             Phase::Unsubmitted => {
                 let Some(data) = &mut self.data else {
                     unreachable!("an unsubmitted stream has its state")
