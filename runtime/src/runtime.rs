@@ -4,7 +4,7 @@ use crate::builder::Builder;
 use crate::context;
 use crate::driver::home::DriverCell;
 use crate::driver::op::Orphan;
-use crate::driver::{CqeResult, Driver, DriverConfig};
+use crate::driver::{CqeResult, Driver, DriverConfig, WakeSink};
 use crate::executor::remote::{CrossWake, Job, Shared};
 use crate::executor::task::TaskRef;
 use crate::executor::Scheduler;
@@ -32,6 +32,24 @@ pub(crate) struct Core {
     event_interval: usize,
     /// Scratch buffers reused every turn.
     scratch: RefCell<Scratch>,
+}
+
+/// The turn's [`WakeSink`]: queues this core's woken tasks on the run queue while the reap
+/// runs (no waker list in between) and keeps every other waker in `later`, for after the
+/// driver is released.
+struct TurnWakes<'a> {
+    sched: &'a Scheduler,
+    shared: &'a Arc<Shared>,
+    later: &'a mut Vec<Waker>,
+}
+
+impl WakeSink for TurnWakes<'_> {
+    #[inline(always)]
+    fn wake(&mut self, waker: Waker) {
+        if let Some(waker) = self.sched.wake_queued(self.shared, waker) {
+            self.later.push(waker);
+        }
+    }
 }
 
 #[derive(Default)]
@@ -226,13 +244,23 @@ impl Core {
         }
         {
             let mut driver = self.driver.borrow_mut();
-            if let Err(e) = driver.enter(wait, timeout) {
+            // This core's tasks go on the run queue during the reap; other wakers wait in
+            // `scratch.wakes` until the driver is released.
+            let mut sink = TurnWakes {
+                sched: &self.sched,
+                shared: &self.shared,
+                later: &mut scratch.wakes,
+            };
+            if let Err(e) = driver.enter_with(wait, timeout, &mut sink) {
                 panic!("ringbolt: io_uring_enter failed and the ring is unusable: {e}");
             }
             if let Some(m) = &driver.metrics {
                 m.turn_reaped(driver.stats.cqes_reaped);
             }
-            std::mem::swap(&mut driver.wakes, &mut scratch.wakes);
+            // Wakes found by reaps during the tasks' polls (a submit into a full SQ).
+            if !driver.wakes.is_empty() {
+                scratch.wakes.append(&mut driver.wakes);
+            }
             std::mem::swap(&mut driver.released, &mut scratch.released);
         }
         self.wake_all(&mut scratch.wakes);

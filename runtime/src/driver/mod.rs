@@ -240,6 +240,25 @@ impl CqeQueue {
     }
 }
 
+/// Where the reap puts the wakers of the ops it completes.
+///
+/// The driver's own `wakes` list is the default: the executor wakes them once the driver is
+/// released. The event loop's turn passes its own sink to [`Driver::enter_with`], which queues
+/// this core's tasks straight on the run queue while the reap runs (that only moves a task
+/// reference, no user code runs) and keeps every other waker for after the enter. A sink's
+/// `wake` must not reach the driver (it is borrowed) nor run user code.
+pub(crate) trait WakeSink {
+    /// Takes the waker of an op that completed (or of a stream that got a CQE).
+    fn wake(&mut self, waker: Waker);
+}
+
+impl WakeSink for Vec<Waker> {
+    #[inline(always)]
+    fn wake(&mut self, waker: Waker) {
+        self.push(waker);
+    }
+}
+
 /// Ring settings chosen by the [`Builder`](crate::Builder).
 #[derive(Clone, Debug)]
 pub(crate) struct DriverConfig {
@@ -860,6 +879,23 @@ impl Driver {
     /// One `io_uring_enter`: submits all queued SQEs; with `wait`, sleeps until one completion
     /// or `timeout`. Then reaps the CQ.
     pub(crate) fn enter(&mut self, wait: bool, timeout: Option<Duration>) -> io::Result<()> {
+        // Behind the wakes found earlier, which `enter_with` looks at (it does not sleep
+        // while any wait). Allocates only when a reap finds one, off the event loop's path.
+        let mut found = Vec::new();
+        let res = self.enter_with(wait, timeout, &mut found);
+        self.wakes.append(&mut found);
+        res
+    }
+
+    /// [`enter`](Self::enter), with the completed ops' wakers handed to `sink` (see
+    /// [`WakeSink`]); the driver's own `wakes` list keeps what earlier reaps found.
+    #[inline]
+    pub(crate) fn enter_with<S: WakeSink>(
+        &mut self,
+        wait: bool,
+        timeout: Option<Duration>,
+        sink: &mut S,
+    ) -> io::Result<()> {
         match &mut self.ring {
             Ring::Uring(_) => {}
             Ring::Epoll(e) => {
@@ -877,7 +913,7 @@ impl Driver {
                 self.submitted_at_wait = self.stats.ops_submitted;
                 let wait = wait && self.wakes.is_empty();
                 e.wait(wait, timeout)?;
-                self.reap();
+                self.reap_into(sink);
                 return Ok(());
             }
         }
@@ -903,7 +939,7 @@ impl Driver {
             if wait && (!self.uring().completion().is_empty() || !self.wakes.is_empty()) {
                 // Completions already waiting, or wakes found by a reap during a task's poll
                 // (an SQ-full submit) not yet handed to the executor: do not sleep.
-                return self.enter(false, None);
+                return self.enter_with(false, None, sink);
             }
             self.stats.enters += 1;
             if let Some(m) = &self.metrics {
@@ -938,7 +974,7 @@ impl Driver {
                     Some(libc::ETIME) | Some(libc::EINTR) => break,
                     Some(libc::EAGAIN) | Some(libc::EBUSY) => {
                         // Kernel short of memory or CQ backlog full: make room and retry.
-                        self.reap();
+                        self.reap_into(sink);
                         attempts += 1;
                         if attempts > 1000 {
                             return Err(io::Error::new(
@@ -954,7 +990,7 @@ impl Driver {
                 },
             }
         }
-        self.reap();
+        self.reap_into(sink);
         Ok(())
     }
 
@@ -967,8 +1003,8 @@ impl Driver {
         }
     }
 
-    /// Drains the CQ into the slots.
-    pub(crate) fn reap(&mut self) {
+    /// Drains the CQ into the slots, handing the wakers to `sink`.
+    fn reap_into<S: WakeSink>(&mut self, sink: &mut S) {
         let ring = match &mut self.ring {
             Ring::Uring(ring) => ring,
             Ring::Epoll(e) => {
@@ -981,7 +1017,7 @@ impl Driver {
                             &mut self.in_flight,
                             &mut self.wakes_in_flight,
                             &mut self.stats,
-                            &mut self.wakes,
+                            sink,
                             &mut self.released,
                             ud,
                             RawCqe { res, flags },
@@ -1016,7 +1052,7 @@ impl Driver {
                     &mut self.in_flight,
                     &mut self.wakes_in_flight,
                     &mut self.stats,
-                    &mut self.wakes,
+                    sink,
                     &mut self.released,
                     ud,
                     RawCqe { res, flags },
@@ -1117,7 +1153,7 @@ fn dispatch(
     in_flight: &mut usize,
     wakes_in_flight: &mut usize,
     stats: &mut DriverStats,
-    wakes: &mut Vec<Waker>,
+    wakes: &mut impl WakeSink,
     released: &mut Vec<(Box<dyn Orphan>, CqeResult)>,
     key: Key,
     cqe: RawCqe,
@@ -1150,7 +1186,7 @@ fn dispatch(
             *in_flight -= 1;
             stats.ops_completed += 1;
             if let Some(w) = waker {
-                wakes.push(w);
+                wakes.wake(w);
             }
         }
         Slot::Waiting { result, .. } => {
@@ -1169,7 +1205,7 @@ fn dispatch(
                 stats.ops_completed += 1;
             }
             if let Some(w) = waker {
-                wakes.push(w);
+                wakes.wake(w);
             }
         }
         Slot::StreamDone(_) => stats.stale_cqes += 1,

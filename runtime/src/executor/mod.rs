@@ -249,6 +249,29 @@ impl Scheduler {
         }
     }
 
+    /// Queues `waker`'s task when it is a task of this core (`shared` is the core's
+    /// remote-wake queue) that is neither queued nor finished; gives back every other waker,
+    /// for [`wake`](Self::wake) later. Runs no user code and drops no task reference (the
+    /// driver's reap calls it while the driver is borrowed).
+    #[inline(always)]
+    pub(crate) fn wake_queued(&self, shared: &Arc<remote::Shared>, waker: Waker) -> Option<Waker> {
+        match task::waker_into_task(waker) {
+            Ok(task) if Arc::ptr_eq(task.header().shared(), shared) => {
+                let h = task.header();
+                let state = h.state.get();
+                if state & (SCHEDULED | COMPLETE) != 0 {
+                    // Nothing to queue; the reference is released later, outside the reap.
+                    return Some(task.into_waker());
+                }
+                h.state.set(state | SCHEDULED);
+                self.run_queue.push(task);
+                None
+            }
+            Ok(task) => Some(task.into_waker()),
+            Err(waker) => Some(waker),
+        }
+    }
+
     pub(crate) fn is_idle(&self) -> bool {
         self.run_queue.is_empty()
     }

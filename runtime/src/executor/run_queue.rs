@@ -53,7 +53,7 @@ impl RunQueue {
     }
 
     /// Appends a task (it keeps the reference `task` owns).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn push(&self, task: TaskRef) {
         let tail = self.tail.get();
         let mask = self.mask.get();

@@ -464,6 +464,19 @@ unsafe fn dealloc<F: Future + 'static>(ptr: NonNull<Header>) {
     drop(unsafe { Box::from_raw(ptr.cast::<TaskCell<F>>().as_ptr()) });
 }
 
+impl TaskRef {
+    /// This reference as the task's waker (the waker owns the reference: it is not counted
+    /// again).
+    #[inline]
+    pub(crate) fn into_waker(self) -> Waker {
+        let ptr = self.into_raw();
+        // The waker takes over the reference `self` owned (`into_raw` gave it up), and a
+        // waker with this vtable releases exactly one reference when dropped or woken.
+        // SAFETY: as just said; `ptr` is a live task's header.
+        unsafe { Waker::from_raw(RawWaker::new(ptr.as_ptr().cast(), &WAKER_VTABLE)) }
+    }
+}
+
 /// The task a waker wakes, when it is a task's waker: its reference moves to the returned
 /// `TaskRef` (the waker is consumed without a wake). Any other waker comes back untouched.
 #[inline]
