@@ -8,7 +8,8 @@ of the two instruction totals divided by the difference of the round trips is th
 cost per round trip, free of start-up and shutdown. Instruction counts do not depend on how
 busy the machine is, so this figure is stable where throughput is not.
 
-Usage: scripts/callgrind_echo.py [--conns 64] [--size 64] [--mode multishot|read]
+Usage: scripts/callgrind_echo.py [--conns 64] [--size 64] [--mode multishot|read] [--reps N]
+       [--bins OLD,NEW]   (interleaved runs of several echo builds, with medians)
 (build first: cargo build --release --example echo)
 
 With `--serve CONTENDER` it measures the `versus` runner's echo server of that contender
@@ -78,7 +79,7 @@ def run(args, rounds):
         port = int(line[1])
     else:
         port = free_port()
-        cmd = vg + [os.environ.get("ECHO_BIN","target/release/examples/echo"), "--addr", f"127.0.0.1:{port}", "--cores", "1",
+        cmd = vg + [args.bin, "--addr", f"127.0.0.1:{port}", "--cores", "1",
                "--recv", args.mode, "--drain", "1"]
         srv = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
@@ -87,7 +88,7 @@ def run(args, rounds):
         # Signals do not reach a signalfd under valgrind, so the server cannot be stopped
         # gracefully: dump the counts now, then kill it.
         subprocess.run(["callgrind_control", "--dump", str(srv.pid)], check=True,
-                       stdout=subprocess.DEVNULL)
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     finally:
         srv.kill()
         srv.wait(timeout=120)
@@ -110,13 +111,34 @@ def main():
                     help="measure the versus runner's echo server of CONTENDER instead")
     ap.add_argument("--short", type=int, default=50, help="round trips per connection, short run")
     ap.add_argument("--long", type=int, default=250, help="round trips per connection, long run")
+    ap.add_argument("--reps", type=int, default=1,
+                    help="repetitions; with more than one, also prints the median and range")
+    ap.add_argument("--bins", metavar="A,B,...",
+                    help="echo binaries to compare, run interleaved (default: $ECHO_BIN or "
+                         "target/release/examples/echo)")
     args = ap.parse_args()
-    a = run(args, args.short)
-    b = run(args, args.long)
+    bins = (args.bins.split(",") if args.bins
+            else [os.environ.get("ECHO_BIN", "target/release/examples/echo")])
     rts = args.conns * (args.long - args.short)
     what = f"versus --serve {args.serve}" if args.serve else f"echo --recv {args.mode}"
-    print(f"{what}, {args.conns} conns x {args.size} B: "
-          f"{(b - a) / rts:.0f} instructions per round trip ({b - a} over {rts} round trips)")
+    # The figure moves by a few percent between runs of one binary (how many round trips each
+    # turn batches depends on the timing of this client), so comparisons interleave the
+    # binaries and look at medians.
+    figs = {b: [] for b in bins}
+    for _ in range(args.reps):
+        for b in bins:
+            args.bin = b
+            a = run(args, args.short)
+            z = run(args, args.long)
+            figs[b].append((z - a) / rts)
+            label = f" [{b}]" if len(bins) > 1 else ""
+            print(f"{what}, {args.conns} conns x {args.size} B{label}: "
+                  f"{(z - a) / rts:.0f} instructions per round trip ({z - a} over {rts} round trips)",
+                  flush=True)
+    if args.reps > 1:
+        for b, v in figs.items():
+            v.sort()
+            print(f"median {v[len(v) // 2]:.0f} (range {v[0]:.0f}-{v[-1]:.0f}, {len(v)} runs): {b}")
 
 if __name__ == "__main__":
     main()
