@@ -40,6 +40,9 @@ pub(crate) const INLINE_BUDGET: u32 = 128;
 /// Consecutive misses after which the skip stops growing: 255 skipped attempts (rule 3).
 const MAX_MISSES: u8 = 8;
 
+// The misses fit in their four bits of an `InlineHint`.
+const _: () = assert!(MAX_MISSES < 16);
+
 /// Which way the data goes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Dir {
