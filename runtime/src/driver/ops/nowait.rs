@@ -40,6 +40,9 @@ pub(crate) const INLINE_BUDGET: u32 = 128;
 /// Consecutive misses after which the skip stops growing: 255 skipped attempts (rule 3).
 const MAX_MISSES: u8 = 8;
 
+// The misses fit in their four bits of an `InlineHint`.
+const _: () = assert!(MAX_MISSES < 16);
+
 /// Which way the data goes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Dir {
@@ -76,35 +79,83 @@ impl Backoff {
         self.misses = (self.misses + 1).min(MAX_MISSES);
         self.skip = ((1u16 << self.misses) - 1) as u8;
     }
+
+    /// An attempt failed with `errno`: would block (a miss), or any other error (off).
+    fn failed(&mut self, errno: i32) {
+        if errno == libc::EAGAIN {
+            self.miss();
+        } else {
+            self.off = true;
+        }
+    }
 }
 
 /// What an fd has shown about inline attempts: kept in its [`SharedFd`].
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(crate) struct InlineHint {
-    /// The flags were checked (or the owner said): `O_DIRECT` fds have both directions off.
-    checked: bool,
-    read: Backoff,
-    write: Backoff,
-}
+///
+/// Packed in one word, one half per direction ([`Dir::shift`]): the skip count in bits 0-7,
+/// the consecutive misses in bits 8-11, "off" in bit 12 and "flags not checked yet" in bit
+/// 13. A direction whose half is all zero attempts at once and, on a hit, has nothing to
+/// record: the common case is then one load and one test ([`attempt`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct InlineHint(u32);
 
 impl InlineHint {
+    const SKIP: u32 = 0xff;
+    const MISSES_SHIFT: u32 = 8;
+    const OFF: u32 = 1 << 12;
+    const UNCHECKED: u32 = 1 << 13;
+    /// One direction's bits, at shift 0.
+    const HALF: u32 = 0xffff;
+
     /// A hint whose owner has said whether attempts are allowed (rule 4).
     pub(crate) fn decided(reads: bool, writes: bool) -> InlineHint {
-        let dir = |on: bool| Backoff {
-            off: !on,
-            ..Backoff::default()
-        };
-        InlineHint {
-            checked: true,
-            read: dir(reads),
-            write: dir(writes),
+        let dir = |on: bool| if on { 0 } else { Self::OFF };
+        InlineHint(dir(reads) << Dir::Read.shift() | dir(writes) << Dir::Write.shift())
+    }
+
+    /// Whether `dir` attempts now with nothing to record on a hit: flags checked, not off,
+    /// no skip and no miss pending.
+    #[inline(always)]
+    fn ready(self, dir: Dir) -> bool {
+        (self.0 >> dir.shift()) & Self::HALF == 0
+    }
+
+    /// The fd's flags have not been looked at yet (rule 4).
+    fn unchecked(self) -> bool {
+        self.0 & Self::UNCHECKED != 0
+    }
+
+    fn get(self, dir: Dir) -> Backoff {
+        let half = (self.0 >> dir.shift()) & Self::HALF;
+        Backoff {
+            skip: (half & Self::SKIP) as u8,
+            misses: (half >> Self::MISSES_SHIFT & 0xf) as u8,
+            off: half & Self::OFF != 0,
         }
     }
 
-    fn dir(&mut self, dir: Dir) -> &mut Backoff {
-        match dir {
-            Dir::Read => &mut self.read,
-            Dir::Write => &mut self.write,
+    fn set(&mut self, dir: Dir, b: Backoff) {
+        let half = u32::from(b.skip)
+            | u32::from(b.misses) << Self::MISSES_SHIFT
+            | if b.off { Self::OFF } else { 0 };
+        self.0 = self.0 & !(Self::HALF << dir.shift()) | half << dir.shift();
+    }
+}
+
+impl Default for InlineHint {
+    /// Nothing known yet: the fd's flags are read at its first attempt.
+    fn default() -> InlineHint {
+        InlineHint(Self::UNCHECKED << Dir::Read.shift() | Self::UNCHECKED << Dir::Write.shift())
+    }
+}
+
+impl Dir {
+    /// Where the direction's half of an [`InlineHint`] starts.
+    #[inline(always)]
+    const fn shift(self) -> u32 {
+        match self {
+            Dir::Read => 0,
+            Dir::Write => 16,
         }
     }
 }
@@ -243,36 +294,99 @@ unsafe fn nowait_io(
     }
 }
 
-/// Tries one read or write at once, once [`allowed`] said yes: `Some(n)` when `n` bytes moved
-/// (`0` is end of file for a read), `None` when the op must go to the ring (nothing to move,
-/// not admitted by the fd, would block, or failed: the ring then reports the error, rule 2).
+/// Tries one read at once, once [`allowed`] said yes: as [`attempt`] for [`Dir::Read`].
 ///
-/// Out of line: [`allowed`], called first, is all a batching ring pays. Asks the fd's hint
-/// (rules 3 and 4, consuming a skip), makes the call, and records the outcome (rules 2 and 3)
-/// and a completion against the turn's budget (rule 5). The hint is read and written once:
-/// nothing else touches it during the call.
+/// # Safety
+///
+/// As [`attempt`]: `ptr..ptr + len` is writable memory the caller owns for the call.
+#[inline(never)]
+pub(crate) unsafe fn attempt_read(
+    fd: &SharedFd,
+    ptr: *mut u8,
+    len: usize,
+    offset: u64,
+) -> Option<usize> {
+    // SAFETY: the caller's contract is this function's, for a read.
+    unsafe { attempt(fd, Dir::Read, ptr, len, offset) }
+}
+
+/// Tries one write at once, once [`allowed`] said yes: as [`attempt`] for [`Dir::Write`].
+///
+/// # Safety
+///
+/// As [`attempt`]: `ptr..ptr + len` is readable memory the caller owns for the call.
+#[inline(never)]
+pub(crate) unsafe fn attempt_write(
+    fd: &SharedFd,
+    ptr: *const u8,
+    len: usize,
+    offset: u64,
+) -> Option<usize> {
+    // SAFETY: the caller's contract is this function's, for a write (the kernel only reads
+    // through the pointer).
+    unsafe { attempt(fd, Dir::Write, ptr.cast_mut(), len, offset) }
+}
+
+/// Tries one read or write at once: `Some(n)` when `n` bytes moved (`0` is end of file for a
+/// read), `None` when the op must go to the ring (nothing to move, not admitted by the fd,
+/// would block, or failed: the ring then reports the error, rule 2).
+///
+/// Called through [`attempt_read`] and [`attempt_write`], out of line: [`allowed`], called
+/// first, is all a batching ring pays. The common case (the fd's direction ready, a hit) reads
+/// the hint once, writes nothing to it and counts a completion against the turn's budget
+/// (rule 5); everything else (first look at the flags, a skip, a miss, an error) is in
+/// [`attempt_slow`] and [`failed`], which read and write the hint once: nothing else touches
+/// it during the call.
 ///
 /// # Safety
 ///
 /// As [`nowait_io`]: `ptr..ptr + len` is valid for the transfer in direction `dir`.
+#[inline(always)]
+unsafe fn attempt(fd: &SharedFd, dir: Dir, ptr: *mut u8, len: usize, offset: u64) -> Option<usize> {
+    if len == 0 {
+        return None;
+    }
+    let cell = fd.inline_hint();
+    if !cell.get().ready(dir) {
+        // SAFETY: the caller's contract is this function's.
+        return unsafe { attempt_slow(fd, dir, ptr, len, offset) };
+    }
+    // SAFETY: the caller's contract is this function's.
+    match unsafe { nowait_io(fd, dir, ptr, len, offset) } {
+        Ok(n) => {
+            // A ready direction has no miss to forget: the hint stays as it is.
+            TURN.with(|t| t.used.set(t.used.get() + 1));
+            Some(n)
+        }
+        Err(errno) => {
+            failed(cell, dir, errno);
+            None
+        }
+    }
+}
+
+/// The attempt of a direction that is not ready (see [`attempt`]): checks the fd's flags the
+/// first time (rule 4), uses up a skip or makes the call (rule 3), and records the outcome.
+///
+/// # Safety
+///
+/// As [`attempt`].
+#[cold]
 #[inline(never)]
-pub(crate) unsafe fn attempt(
+unsafe fn attempt_slow(
     fd: &SharedFd,
     dir: Dir,
     ptr: *mut u8,
     len: usize,
     offset: u64,
 ) -> Option<usize> {
-    if len == 0 {
-        return None;
-    }
     let cell = fd.inline_hint();
     let mut h = cell.get();
-    if !h.checked {
+    if h.unchecked() {
         let direct = is_direct(fd);
         h = InlineHint::decided(!direct, !direct);
     }
-    let b = h.dir(dir);
+    let mut b = h.get(dir);
     let out = if !b.admit() {
         None
     } else {
@@ -283,18 +397,27 @@ pub(crate) unsafe fn attempt(
                 TURN.with(|t| t.used.set(t.used.get() + 1));
                 Some(n)
             }
-            Err(libc::EAGAIN) => {
-                b.miss();
-                None
-            }
-            Err(_) => {
-                b.off = true;
+            Err(errno) => {
+                b.failed(errno);
                 None
             }
         }
     };
+    h.set(dir, b);
     cell.set(h);
     out
+}
+
+/// A ready direction's call failed with `errno`: records a miss or turns the direction off
+/// (rules 2 and 3).
+#[cold]
+#[inline(never)]
+fn failed(cell: &Cell<InlineHint>, dir: Dir, errno: i32) {
+    let mut h = cell.get();
+    let mut b = h.get(dir);
+    b.failed(errno);
+    h.set(dir, b);
+    cell.set(h);
 }
 
 /// Whether a positional read that returned `n` of `asked` bytes at `offset` is certainly
@@ -332,12 +455,39 @@ mod tests {
 
     #[test]
     fn off_stays_off() {
-        let mut h = InlineHint::decided(false, false);
-        assert!(!h.dir(Dir::Read).admit());
-        assert!(!h.dir(Dir::Write).admit());
-        let mut h = InlineHint::decided(true, false);
-        assert!(h.dir(Dir::Read).admit());
-        assert!(!h.dir(Dir::Write).admit());
+        let h = InlineHint::decided(false, false);
+        assert!(!h.get(Dir::Read).admit());
+        assert!(!h.get(Dir::Write).admit());
+        let h = InlineHint::decided(true, false);
+        assert!(h.ready(Dir::Read) && !h.ready(Dir::Write));
+        assert!(h.get(Dir::Read).admit());
+        assert!(!h.get(Dir::Write).admit());
+    }
+
+    #[test]
+    fn hint_packs_both_directions() {
+        let mut h = InlineHint::default();
+        assert!(h.unchecked() && !h.ready(Dir::Read) && !h.ready(Dir::Write));
+        h = InlineHint::decided(true, true);
+        assert!(!h.unchecked() && h.ready(Dir::Read) && h.ready(Dir::Write));
+        let mut b = h.get(Dir::Write);
+        for _ in 0..20 {
+            b.miss();
+        }
+        b.skip -= 3;
+        h.set(Dir::Write, b);
+        assert_eq!(h.get(Dir::Write), b);
+        assert_eq!(h.get(Dir::Read), Backoff::default());
+        assert!(h.ready(Dir::Read) && !h.ready(Dir::Write));
+        let mut r = h.get(Dir::Read);
+        r.failed(libc::EOPNOTSUPP);
+        h.set(Dir::Read, r);
+        assert!(h.get(Dir::Read).off && !h.get(Dir::Write).off);
+        assert_eq!(h.get(Dir::Write), b);
+        b.hit();
+        b.skip = 0;
+        h.set(Dir::Write, b);
+        assert!(h.ready(Dir::Write));
     }
 
     #[test]

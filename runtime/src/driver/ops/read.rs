@@ -1,4 +1,4 @@
-use super::nowait::{self, Dir};
+use super::nowait;
 use crate::buf::{clamp_len, BufResult, IoBufMut};
 use crate::driver::{CqeResult, Op, OpCode, SharedFd};
 use io_uring::{opcode, squeue::Entry, types};
@@ -72,13 +72,7 @@ unsafe impl<B: IoBufMut> OpCode for Read<B> {
         // SAFETY: the buffer's `bytes_total` bytes from its stable pointer are writable memory
         // the op owns (IoBufMut), and `asked` does not exceed them.
         let n = unsafe {
-            nowait::attempt(
-                &self.fd,
-                Dir::Read,
-                self.buf.stable_mut_ptr(),
-                asked,
-                self.offset,
-            )
+            nowait::attempt_read(&self.fd, self.buf.stable_mut_ptr(), asked, self.offset)
         }?;
         if nowait::read_is_complete(n, asked, self.offset) {
             return Some(Ok(n as u32));

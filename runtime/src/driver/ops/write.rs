@@ -1,4 +1,4 @@
-use super::nowait::{self, Dir};
+use super::nowait;
 use crate::buf::{clamp_len, BufResult, IoBuf};
 use crate::driver::{CqeResult, Op, OpCode, SharedFd};
 use io_uring::{opcode, squeue::Entry, types};
@@ -71,15 +71,8 @@ unsafe impl<B: IoBuf> OpCode for Write<B> {
         let len = clamp_len(self.buf.bytes_init()) as usize;
         // SAFETY: the buffer's `bytes_init` bytes from its stable pointer are initialised
         // memory the op owns (IoBuf); the kernel only reads them.
-        let n = unsafe {
-            nowait::attempt(
-                &self.fd,
-                Dir::Write,
-                self.buf.stable_ptr().cast_mut(),
-                len,
-                self.offset,
-            )
-        }?;
+        let n =
+            unsafe { nowait::attempt_write(&self.fd, self.buf.stable_ptr(), len, self.offset) }?;
         if n == len || n == 0 {
             return Some(Ok(n as u32));
         }
