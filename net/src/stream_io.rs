@@ -3,8 +3,10 @@
 //!
 //! They do what the `async fn`s they replace did, one flat state machine each: no nested
 //! async state machines, no big future moved into another on every call, and the op built and
-//! polled in place (a write builds its op when the future is made, a read on its first poll;
-//! no state is moved out and back on the way). Rules:
+//! polled in place (each builds its op when the future is made and submits it on the first
+//! poll; no state is moved out and back on the way, and an op that must not reach the ring,
+//! for an empty buffer or a read the carry serves, is cancelled before submission, which
+//! completes it at once and hands its buffer back). Rules:
 //! 1. A read keeps the [`Carry`](crate::carry::Carry) protocol: when the carry is not quiet it first waits for the
 //!    parked reads to settle and takes what they held, and only then submits; a read op
 //!    dropped in flight gets the carry as its salvage sink (see `carry.rs`). The sink is
@@ -28,74 +30,78 @@ use std::task::{ready, Context, Poll};
 /// The future of a stream read; see [`Socket::read`].
 pub(crate) struct ReadFuture<'a, B: IoBufMut, F: RingFd> {
     sock: &'a Socket<F>,
-    /// The buffer until the recv is made (on the first poll, or once the parked reads
-    /// settled); `None` from then on.
-    buf: Option<B>,
-    /// The recv, from the poll that submits it until the future is dropped (a completed op
-    /// stays: one drop, not two).
-    op: Option<Op<Recv<B, F>>>,
+    /// The recv, built with the future and submitted by its first poll that finds the carry
+    /// quiet; completed at once (cancelled before submission) when the buffer is empty or the
+    /// carry fills it. It stays until the future is dropped (a completed op too: one drop,
+    /// not two), so the future is just the op and the socket.
+    op: Op<Recv<B, F>>,
 }
 
 // Nothing is pinned structurally: `Op` is `Unpin`, the buffer is only ever moved by value.
 impl<B: IoBufMut, F: RingFd> Unpin for ReadFuture<'_, B, F> {}
 
 impl<'a, B: IoBufMut, F: RingFd> ReadFuture<'a, B, F> {
+    #[inline]
     pub(crate) fn new(sock: &'a Socket<F>, buf: B) -> Self {
         ReadFuture {
             sock,
-            buf: Some(buf),
-            op: None,
+            // Built now, submitted on the first poll (as every `Op`).
+            op: Recv::op(sock.fd(), buf, 0),
         }
+    }
+
+    /// A poll before the recv is in flight: before its submission, the empty buffer and the
+    /// carry (rule 1); after its completion, the op's own panic.
+    #[inline]
+    fn poll_unsubmitted(&mut self, cx: &mut Context<'_>) -> Poll<BufResult<usize, B>> {
+        if let Some(recv) = self.op.unsubmitted_mut() {
+            let buf = recv.buf_mut();
+            let res = if buf.bytes_total() == 0 {
+                Some(Ok(0))
+            } else {
+                // No carry yet: nothing was ever dropped in flight on this socket.
+                match self.sock.carry_if_made().filter(|c| !c.is_quiet()) {
+                    Some(carry) => {
+                        ready!(carry.poll_settled(cx));
+                        carry.take_into(buf)
+                    }
+                    None => None,
+                }
+            };
+            if let Some(res) = res {
+                // Done without the ring: the op, cancelled before submission, completes at
+                // once and hands the buffer back.
+                self.op.cancel();
+                let (_, buf) = ready!(Pin::new(&mut self.op).poll(cx));
+                return Poll::Ready((res, buf));
+            }
+        }
+        // Submits the recv (or panics, if it completed).
+        Pin::new(&mut self.op).poll(cx)
     }
 }
 
 impl<B: IoBufMut, F: RingFd> Future for ReadFuture<'_, B, F> {
     type Output = BufResult<usize, B>;
 
+    #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
-        // The hot case: the recv is made. Polling it after it completed panics, as polling
-        // a finished `Op` does.
-        if let Some(op) = &mut this.op {
-            return Pin::new(op).poll(cx);
+        // The hot case: the recv is in flight.
+        if this.op.is_in_flight() {
+            return Pin::new(&mut this.op).poll(cx);
         }
-        let Some(buf) = &mut this.buf else {
-            panic!("ringbolt read future polled after it completed");
-        };
-        if buf.bytes_total() != 0 {
-            // No carry yet: nothing was ever dropped in flight on this socket.
-            if let Some(carry) = this.sock.carry_if_made().filter(|c| !c.is_quiet()) {
-                ready!(carry.poll_settled(cx));
-                if let Some(res) = carry.take_into(buf) {
-                    let Some(buf) = this.buf.take() else {
-                        unreachable!("matched the buffer above")
-                    };
-                    return Poll::Ready((res, buf));
-                }
-            }
-            let Some(buf) = this.buf.take() else {
-                unreachable!("matched the buffer above")
-            };
-            let op = this.op.insert(Recv::op(this.sock.fd(), buf, 0));
-            return Pin::new(op).poll(cx);
-        }
-        let Some(buf) = this.buf.take() else {
-            unreachable!("matched the buffer above")
-        };
-        Poll::Ready((Ok(0), buf))
+        this.poll_unsubmitted(cx)
     }
 }
 
 impl<B: IoBufMut, F: RingFd> ReadFuture<'_, B, F> {
-    /// Drops the op in flight with the carry as its sink (rule 1). Out of line: a read
-    /// dropped in flight is the rare case.
+    /// Gives the op in flight the carry as its sink (rule 1); the op's drop then parks it.
+    /// Out of line: a read dropped in flight is the rare case.
     #[cold]
     #[inline(never)]
     fn drop_in_flight(&mut self) {
-        let sink = self.sock.carry().clone();
-        if let Some(op) = self.op.take() {
-            drop(op.salvage(sink));
-        }
+        self.op.set_salvage(self.sock.carry().clone());
     }
 }
 
@@ -105,23 +111,18 @@ impl<B: IoBufMut, F: RingFd> Drop for ReadFuture<'_, B, F> {
         // An op in flight hands its result to the carry (rule 1): it gets the sink now, the
         // only time it can use it. (A forgotten future never gets here; its op is leaked and
         // hands nothing on, as a forgotten `Op` with a sink would.)
-        if self.op.as_ref().is_some_and(Op::is_in_flight) {
+        if self.op.is_in_flight() {
             self.drop_in_flight();
         }
     }
 }
 
-/// A write's op, or the empty buffer it returns without one.
-enum WriteState<O, B> {
-    /// The send, from when the future is made until it is dropped (a completed op stays).
-    Op(O),
-    /// The buffer had nothing to send: returned by the first poll.
-    Empty(Option<B>),
-}
-
 /// The future of a stream write; see [`Socket::write`].
 pub(crate) struct WriteFuture<'a, B: IoBuf, F: RingFd> {
-    state: WriteState<Op<SendOp<B, F>>, B>,
+    /// The send, from when the future is made until it is dropped (a completed op stays). An
+    /// empty buffer's send is cancelled before submission: it completes at once, without the
+    /// ring.
+    op: Op<SendOp<B, F>>,
     _sock: PhantomData<&'a Socket<F>>,
 }
 
@@ -130,14 +131,14 @@ impl<B: IoBuf, F: RingFd> Unpin for WriteFuture<'_, B, F> {}
 
 impl<'a, B: IoBuf, F: RingFd> WriteFuture<'a, B, F> {
     pub(crate) fn new(sock: &'a Socket<F>, buf: B) -> Self {
-        let state = if buf.bytes_init() == 0 {
-            WriteState::Empty(Some(buf))
-        } else {
-            // Built now, submitted on the first poll (as every `Op`).
-            WriteState::Op(SendOp::op(sock.fd(), buf, 0))
-        };
+        let empty = buf.bytes_init() == 0;
+        // Built now, submitted on the first poll (as every `Op`).
+        let mut op = SendOp::op(sock.fd(), buf, 0);
+        if empty {
+            op.cancel();
+        }
         WriteFuture {
-            state,
+            op,
             _sock: PhantomData,
         }
     }
@@ -147,26 +148,24 @@ impl<B: IoBuf, F: RingFd> Future for WriteFuture<'_, B, F> {
     type Output = BufResult<usize, B>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match &mut self.get_mut().state {
-            // As in `ReadFuture`: the completed op stays until the future is dropped.
-            WriteState::Op(op) => Pin::new(op).poll(cx),
-            WriteState::Empty(buf) => match buf.take() {
-                Some(buf) => Poll::Ready((Ok(0), buf)),
-                None => panic!("ringbolt write future polled after it completed"),
-            },
+        // Polling a completed op again panics, as polling a finished `Op` does.
+        let (res, buf) = ready!(Pin::new(&mut self.get_mut().op).poll(cx));
+        // An empty buffer's send never reached the ring (its only result is the cancellation).
+        match res {
+            Err(_) if buf.bytes_init() == 0 => Poll::Ready((Ok(0), buf)),
+            res => Poll::Ready((res, buf)),
         }
     }
 }
 
-/// A `write_all`'s op, or the empty buffer it returns without one.
+/// A `write_all`'s op.
 enum WriteAllState<B: IoBuf, F: RingFd> {
     /// The first send: the whole buffer, as given (no slice around it), from when the future
-    /// is made. Most sends complete in full, and then this is the only op.
+    /// is made. Most sends complete in full, and then this is the only op. An empty buffer's
+    /// send is cancelled before submission: it completes at once, without the ring.
     Whole(Op<SendOp<B, F>>),
     /// After a short send: a send of `buf[done..len]` (the slice's bounds).
-    Rest(Op<SendOp<Slice<B>, F>>),
-    /// The buffer had nothing to send: returned by the first poll.
-    Empty(Option<B>),
+    Rest(Box<Op<SendOp<Slice<B>, F>>>),
 }
 
 /// The future of a `write_all`; see [`Socket::write_all`].
@@ -180,14 +179,18 @@ pub(crate) struct WriteAllFuture<'a, B: IoBuf, F: RingFd> {
 impl<B: IoBuf, F: RingFd> Unpin for WriteAllFuture<'_, B, F> {}
 
 impl<'a, B: IoBuf, F: RingFd> WriteAllFuture<'a, B, F> {
+    #[inline]
     pub(crate) fn new(sock: &'a Socket<F>, buf: B) -> Self {
-        let state = if buf.bytes_init() == 0 {
-            WriteAllState::Empty(Some(buf))
-        } else {
-            // Built now, submitted on the first poll (as every `Op`).
-            WriteAllState::Whole(SendOp::op(sock.fd(), buf, 0))
-        };
-        WriteAllFuture { sock, state }
+        let empty = buf.bytes_init() == 0;
+        // Built now, submitted on the first poll (as every `Op`).
+        let mut op = SendOp::op(sock.fd(), buf, 0);
+        if empty {
+            op.cancel();
+        }
+        WriteAllFuture {
+            sock,
+            state: WriteAllState::Whole(op),
+        }
     }
 
     /// Goes on after a send of `buf[done..len]` ended with `res`: the output if the buffer is
@@ -201,6 +204,11 @@ impl<'a, B: IoBuf, F: RingFd> WriteAllFuture<'a, B, F> {
         done: usize,
         len: usize,
     ) -> Option<BufResult<(), B>> {
+        if len == 0 {
+            // An empty buffer: its send never reached the ring (its only result is the
+            // cancellation), and there is nothing to send.
+            return Some((Ok(()), buf));
+        }
         let done = match res {
             Ok(0) => {
                 let e = io::Error::new(io::ErrorKind::WriteZero, "socket accepted no bytes");
@@ -215,7 +223,11 @@ impl<'a, B: IoBuf, F: RingFd> WriteAllFuture<'a, B, F> {
             return Some((Ok(()), buf));
         }
         // A short send: a send of the rest replaces the completed op.
-        self.state = WriteAllState::Rest(SendOp::op(self.sock.fd(), buf.slice(done..len), 0));
+        self.state = WriteAllState::Rest(Box::new(SendOp::op(
+            self.sock.fd(),
+            buf.slice(done..len),
+            0,
+        )));
         None
     }
 }
@@ -230,7 +242,7 @@ impl<B: IoBuf, F: RingFd> WriteAllFuture<'_, B, F> {
                 unreachable!("a short send left a send of the rest")
             };
             // Polling a completed op again panics, as polling a finished `Op` does.
-            let (res, slice) = ready!(Pin::new(op).poll(cx));
+            let (res, slice) = ready!(Pin::new(&mut **op).poll(cx));
             let (done, len) = (slice.begin(), slice.end());
             if let Some(out) = self.resume(res, slice.into_inner(), done, len) {
                 return Poll::Ready(out);
@@ -242,29 +254,21 @@ impl<B: IoBuf, F: RingFd> WriteAllFuture<'_, B, F> {
 impl<B: IoBuf, F: RingFd> Future for WriteAllFuture<'_, B, F> {
     type Output = BufResult<(), B>;
 
+    #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
-        match &mut this.state {
-            WriteAllState::Whole(op) => {
-                // Polling a completed op again panics, as polling a finished `Op` does.
-                let (res, buf) = ready!(Pin::new(op).poll(cx));
-                let len = buf.bytes_init();
-                // The hot path: all sent at once.
-                if let Ok(n) = res {
-                    if n >= len {
-                        return Poll::Ready((Ok(()), buf));
-                    }
-                }
-                if let Some(out) = this.resume(res, buf, 0, len) {
-                    return Poll::Ready(out);
+        if let WriteAllState::Whole(op) = &mut this.state {
+            // Polling a completed op again panics, as polling a finished `Op` does.
+            let (res, buf) = ready!(Pin::new(op).poll(cx));
+            let len = buf.bytes_init();
+            // The hot path: all sent at once.
+            if let Ok(n) = res {
+                if n >= len && len != 0 {
+                    return Poll::Ready((Ok(()), buf));
                 }
             }
-            WriteAllState::Rest(_) => {}
-            WriteAllState::Empty(buf) => {
-                return match buf.take() {
-                    Some(buf) => Poll::Ready((Ok(()), buf)),
-                    None => panic!("ringbolt write_all future polled after it completed"),
-                }
+            if let Some(out) = this.resume(res, buf, 0, len) {
+                return Poll::Ready(out);
             }
         }
         this.poll_rest(cx)

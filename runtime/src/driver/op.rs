@@ -150,16 +150,29 @@ pub(crate) trait Orphan {
     fn mark_parked(&mut self) {}
 }
 
-/// A dropped single-shot op's state, with its sink if it has one.
+/// A single-shot op's boxed state, with its sink if it has one: how the driver keeps an op
+/// dropped in flight, and where a boxed op (not [`OpCode::INLINE`]) or one given a sink lives
+/// from the start (so parking it hands this box over, allocating nothing).
 struct Parked<T: OpCode> {
-    /// Kept in its `Store`: a boxed state must not leave its box before the final CQE (the
-    /// SQE points into it); an inline one was moved here, which its contract allows.
-    op: Store<T>,
+    /// Never moved out of the box before the final CQE (the SQE may point into it).
+    op: T,
     sink: Option<Rc<dyn Salvage<T::Output>>>,
     deferred: bool,
     /// The result CQE of an op that posts it with `F_MORE` before a final notification
     /// (SEND_ZC): the op's outcome, which the notification only confirms.
     early: Option<CqeResult>,
+}
+
+impl<T: OpCode> Parked<T> {
+    #[inline]
+    fn new(op: T, sink: Option<Rc<dyn Salvage<T::Output>>>) -> Box<Self> {
+        Box::new(Parked {
+            op,
+            sink,
+            deferred: false,
+            early: None,
+        })
+    }
 }
 
 impl<T: OpCode> Orphan for Parked<T> {
@@ -182,12 +195,12 @@ impl<T: OpCode> Orphan for Parked<T> {
         };
         match sink {
             Some(sink) => {
-                sink.salvage(op.into_inner().complete(cqe));
+                sink.salvage(op.complete(cqe));
                 if deferred {
                     sink.done();
                 }
             }
-            None => op.into_inner().release(cqe),
+            None => op.release(cqe),
         }
     }
     fn mark_parked(&mut self) {
@@ -226,35 +239,46 @@ impl<T: MultishotOpCode> Orphan for Multi<T> {
     }
 }
 
-/// Where a single-shot op's state lives: inline (`OpCode::INLINE`) or boxed.
-enum Store<T> {
+/// Where a single-shot op's state lives: inline ([`OpCode::INLINE`], no sink), or boxed with
+/// its sink (every other op, and an inline one given a sink by [`Op::salvage`]).
+enum Store<T: OpCode> {
     Inline(T),
-    Boxed(Box<T>),
+    Boxed(Box<Parked<T>>),
 }
 
-impl<T> Store<T> {
+impl<T: OpCode> Store<T> {
     #[inline]
-    fn new(op: T, inline: bool) -> Self {
-        if inline {
+    fn new(op: T) -> Self {
+        if T::INLINE {
             Store::Inline(op)
         } else {
-            Store::Boxed(Box::new(op))
+            Store::Boxed(Parked::new(op, None))
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn get_mut(&mut self) -> &mut T {
         match self {
             Store::Inline(t) => t,
-            Store::Boxed(b) => b,
+            Store::Boxed(b) => &mut b.op,
         }
     }
 
-    #[inline]
+    /// The state, once the kernel is done with it (or never had it).
+    #[inline(always)]
     fn into_inner(self) -> T {
         match self {
             Store::Inline(t) => t,
-            Store::Boxed(b) => *b,
+            Store::Boxed(b) => b.op,
+        }
+    }
+
+    /// The state as the driver keeps it: an inline one is boxed now (moving it is allowed by
+    /// `OpCode::INLINE`'s contract); a boxed one stays in its box, which only its pointer moves.
+    fn into_parked(self) -> Box<Parked<T>> {
+        match self {
+            Store::Inline(t) => Parked::new(t, None),
+            Store::Boxed(b) => b,
         }
     }
 }
@@ -335,13 +359,13 @@ impl PackedPhase {
 /// `!Send`: an op belongs to the ring of the core that submitted it.
 #[must_use = "an Op does nothing until awaited"]
 pub struct Op<T: OpCode> {
-    /// The state: `Some` until the op completes (or is parked in the driver by `Drop`). It is
-    /// never moved out while `phase` is `InFlight` except by those two. Dropped by `Drop`
-    /// (taken out and dropped), which knows from `phase` when there is nothing left: a
-    /// finished op's drop then checks nothing here.
-    data: ManuallyDrop<Option<Store<T>>>,
+    /// The state. `phase` says whether it is here: it is, unless `phase` is `DONE` (the op
+    /// completed, or was parked in the driver by `Drop`); only those two take it out (and set
+    /// `DONE` as they do), never while the op is in flight otherwise. Dropped by `Drop`,
+    /// which knows from `phase` when there is nothing left: a finished op's drop then checks
+    /// nothing here.
+    data: ManuallyDrop<Store<T>>,
     phase: PackedPhase,
-    sink: Option<Rc<dyn Salvage<T::Output>>>,
     _not_send: PhantomData<*const ()>,
 }
 
@@ -350,18 +374,52 @@ impl<T: OpCode> Op<T> {
     #[inline]
     pub fn new(op: T) -> Self {
         Op {
-            data: ManuallyDrop::new(Some(Store::new(op, T::INLINE))),
+            data: ManuallyDrop::new(Store::new(op)),
             phase: PackedPhase::UNSUBMITTED_PHASE,
-            sink: None,
             _not_send: PhantomData,
         }
     }
 
     /// Sends the output to `sink` if this future is dropped while the op is in flight, instead
     /// of releasing it (see [`Salvage`]).
+    ///
+    /// The sink is kept with the state: an inline state is boxed now (the box the driver would
+    /// take if the op is dropped in flight), so ops without a sink, the hot ones, carry no room
+    /// for one.
     pub fn salvage(mut self, sink: Rc<dyn Salvage<T::Output>>) -> Self {
-        self.sink = Some(sink);
+        self.set_salvage(sink);
         self
+    }
+
+    /// [`salvage`](Self::salvage) in place: for a future that holds the op and learns only
+    /// when it is dropped (with the op in flight) that the output should go to `sink`.
+    pub fn set_salvage(&mut self, sink: Rc<dyn Salvage<T::Output>>) {
+        if let Phase::Done = self.phase.get() {
+            // Nothing left to salvage.
+            return;
+        }
+        if let Store::Boxed(b) = &mut *self.data {
+            b.sink = Some(sink);
+            return;
+        }
+        // Not done: the state is here. It is taken and put back at once (only the `Store`
+        // moves, which an inline state's contract allows, even in flight).
+        // SAFETY: `phase` is not `DONE`, so `data` holds the state; it is written back
+        // below before anything reads it again (`Parked::new` aborts rather than unwinds
+        // when it cannot allocate).
+        let t = unsafe { ManuallyDrop::take(&mut self.data) }.into_inner();
+        self.data = ManuallyDrop::new(Store::Boxed(Parked::new(t, Some(sink))));
+    }
+
+    /// The op's state while it has not been submitted (before its first poll, and after polls
+    /// that did not submit it), to look at or adjust it; `None` once it was submitted,
+    /// cancelled or completed.
+    #[inline]
+    pub fn unsubmitted_mut(&mut self) -> Option<&mut T> {
+        match self.phase.get() {
+            Phase::Unsubmitted => Some(self.data.get_mut()),
+            _ => None,
+        }
     }
 
     /// Whether the op's SQE reached the ring and its final CQE has not been taken yet.
@@ -410,11 +468,11 @@ impl<T: OpCode> Op<T> {
     /// Completes the op with `cqe`, handing the state back through `complete`.
     #[inline(always)]
     fn finish(&mut self, cqe: CqeResult) -> T::Output {
+        // SAFETY: every caller matched a phase other than `DONE`, so `data` holds the state;
+        // `DONE` is set now, so nothing reads or drops `data` again.
+        let data = unsafe { ManuallyDrop::take(&mut self.data) };
         self.phase.set_done();
-        match self.data.take() {
-            Some(data) => data.into_inner().complete(cqe),
-            None => unreachable!("an op's state is taken only when it finishes"),
-        }
+        data.into_inner().complete(cqe)
     }
 }
 
@@ -448,10 +506,8 @@ impl<T: OpCode> Future for Op<T> {
                 Poll::Ready(this.finish(CqeResult::error(e)))
             }
             Phase::Unsubmitted => {
-                let Some(data) = this.data.as_mut() else {
-                    unreachable!("an unsubmitted op has its state")
-                };
-                let data = data.get_mut();
+                // An unsubmitted op has its state.
+                let data = this.data.get_mut();
                 // One `finish` for every way the op ends here (it is inlined at each call).
                 let cqe = if let Err(e) = data.validate() {
                     CqeResult::error(e)
@@ -501,17 +557,12 @@ impl<T: OpCode> Op<T> {
     #[cold]
     #[inline(never)]
     fn park(&mut self, key: Key, id: u64) {
-        if let Some(data) = self.data.take() {
-            // Boxing moves an inline state (allowed by `OpCode::INLINE`'s contract); a
-            // boxed state stays in its box, which only its pointer moves.
-            let orphan: Box<dyn Orphan> = Box::new(Parked {
-                op: data,
-                sink: self.sink.take(),
-                deferred: false,
-                early: None,
-            });
-            current::drop_op(id, key, orphan);
-        }
+        // SAFETY: the op is in flight (the caller matched it), so `data` holds the state;
+        // `DONE` is set now, so nothing reads or drops `data` again.
+        let data = unsafe { ManuallyDrop::take(&mut self.data) };
+        self.phase.set_done();
+        let orphan: Box<dyn Orphan> = data.into_parked();
+        current::drop_op(id, key, orphan);
     }
 }
 
@@ -522,9 +573,12 @@ impl<T: OpCode> Drop for Op<T> {
             Phase::InFlight(key, id) => self.park(key, id),
             // `finish` took the state: nothing to drop (the hot case, one compare).
             Phase::Done => {}
-            // Never submitted: the state goes. (Taken out, so the `ManuallyDrop` keeps only
-            // a `None`.)
-            Phase::Unsubmitted | Phase::Cancelled => drop(self.data.take()),
+            // Never submitted: the state goes.
+            Phase::Unsubmitted | Phase::Cancelled => {
+                // SAFETY: not `DONE`, so `data` holds the state; this is the op's drop, so
+                // nothing uses `data` afterwards.
+                unsafe { ManuallyDrop::drop(&mut self.data) }
+            }
         }
     }
 }

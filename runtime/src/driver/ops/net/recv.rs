@@ -30,6 +30,13 @@ impl<B: IoBufMut, F: RingFd> Recv<B, F> {
             flags,
         })
     }
+
+    /// The buffer the recv fills (reachable through [`Op::unsubmitted_mut`] until the op is
+    /// submitted).
+    #[inline]
+    pub fn buf_mut(&mut self) -> &mut B {
+        &mut self.buf
+    }
 }
 
 // SAFETY: the SQE points into `self.buf`, an IoBufMut whose memory is stable while the op
