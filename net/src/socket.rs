@@ -8,7 +8,7 @@ use ringbolt_runtime::ops::net::{
     SendZc, Shutdown, SockAddr,
 };
 use ringbolt_runtime::ops::Readv;
-use ringbolt_runtime::{DirectFd, RingFd, SharedFd};
+use ringbolt_runtime::{DirectFd, Op, OpCode, RingFd, Salvage, SharedFd};
 use std::cell::OnceCell;
 use std::fmt;
 use std::io;
@@ -213,16 +213,21 @@ impl<F: RingFd> Socket<F> {
                 return (res, buf);
             }
         }
-        let mut op = Recv::op(&self.fd, buf, 0).salvage(carry.clone());
+        // The carry becomes the op's sink only if this future is dropped with the op in
+        // flight (as in `ReadFuture`): attaching it up front would box the op's state.
+        let mut op = SalvageOnDrop {
+            op: Recv::op(&self.fd, buf, 0),
+            sink: carry,
+        };
         let Some(deadline) = deadline else {
             // A timeout too long to represent never passes.
-            return op.await;
+            return (&mut op.op).await;
         };
-        if let Ok(out) = timeout_at(deadline, &mut op).await {
+        if let Ok(out) = timeout_at(deadline, &mut op.op).await {
             return out;
         }
-        op.cancel();
-        match op.await {
+        op.op.cancel();
+        match (&mut op.op).await {
             (Err(e), buf) if e.raw_os_error() == Some(libc::ECANCELED) => {
                 (Err(timed_out(timeout)), buf)
             }
@@ -339,5 +344,26 @@ impl AsRawFd for Socket {
 impl AsFd for Socket {
     fn as_fd(&self) -> BorrowedFd<'_> {
         self.fd.as_fd()
+    }
+}
+
+/// An op that hands its output to `sink` if it is dropped while in flight (see
+/// [`Op::set_salvage`]); the sink is attached only then, so the op's state stays inline.
+struct SalvageOnDrop<'a, T: OpCode>
+where
+    Carry: Salvage<T::Output>,
+{
+    op: Op<T>,
+    sink: &'a Rc<Carry>,
+}
+
+impl<T: OpCode> Drop for SalvageOnDrop<'_, T>
+where
+    Carry: Salvage<T::Output>,
+{
+    fn drop(&mut self) {
+        if self.op.is_in_flight() {
+            self.op.set_salvage(self.sink.clone());
+        }
     }
 }

@@ -573,13 +573,21 @@ impl<T: OpCode> Drop for Op<T> {
             Phase::InFlight(key, id) => self.park(key, id),
             // `finish` took the state: nothing to drop (the hot case, one compare).
             Phase::Done => {}
-            // Never submitted: the state goes.
-            Phase::Unsubmitted | Phase::Cancelled => {
-                // SAFETY: not `DONE`, so `data` holds the state; this is the op's drop, so
-                // nothing uses `data` afterwards.
-                unsafe { ManuallyDrop::drop(&mut self.data) }
-            }
+            // Never submitted: the state goes (out of line, so the hot drop stays small).
+            Phase::Unsubmitted | Phase::Cancelled => self.drop_unsubmitted(),
         }
+    }
+}
+
+impl<T: OpCode> Op<T> {
+    /// `Drop` of an op that never reached the ring: drops its state.
+    #[cold]
+    #[inline(never)]
+    fn drop_unsubmitted(&mut self) {
+        // Only `Drop` calls this, for a phase that is not `DONE`: `data` holds the state, and
+        // nothing uses `data` after the op's drop.
+        // SAFETY: as just said.
+        unsafe { ManuallyDrop::drop(&mut self.data) }
     }
 }
 
