@@ -403,10 +403,10 @@ impl<T: OpCode> Op<T> {
             return;
         }
         // Not done: the state is here. It is taken and put back at once (only the `Store`
-        // moves, which an inline state's contract allows, even in flight).
-        // SAFETY: `phase` is not `DONE`, so `data` holds the state; it is written back
-        // below before anything reads it again (`Parked::new` aborts rather than unwinds
-        // when it cannot allocate).
+        // moves, which an inline state's contract allows, even in flight): `phase` is not
+        // `DONE`, so `data` holds the state, and it is written back below before anything
+        // reads it again (`Parked::new` aborts rather than unwinds when it cannot allocate).
+        // SAFETY: as just said.
         let t = unsafe { ManuallyDrop::take(&mut self.data) }.into_inner();
         self.data = ManuallyDrop::new(Store::Boxed(Parked::new(t, Some(sink))));
     }

@@ -109,17 +109,10 @@ impl Drop for Registry {
 mod tests {
     use super::*;
     use crate::executor::remote::Shared;
-    use crate::executor::site::Site;
-    use std::panic::Location;
     use std::sync::Arc;
 
     fn task(shared: &Arc<Shared>) -> TaskRef {
-        TaskRef::new(
-            async {},
-            Site::new(shared.clone(), Location::caller()),
-            1,
-            0,
-        )
+        crate::executor::task::test_task(shared)
     }
 
     #[test]

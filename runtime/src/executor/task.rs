@@ -219,6 +219,17 @@ impl TaskRef {
     }
 }
 
+/// A task with one reference and an empty future, for the executor's unit tests.
+#[cfg(test)]
+pub(crate) fn test_task(shared: &Arc<Shared>) -> TaskRef {
+    TaskRef::new(
+        async {},
+        super::site::Site::new(shared.clone(), std::panic::Location::caller()),
+        1,
+        0,
+    )
+}
+
 impl Drop for TaskRef {
     fn drop(&mut self) {
         // SAFETY: the reference keeps the allocation alive; only the atomic field is touched.

@@ -69,10 +69,10 @@ unsafe impl<B: IoBuf> OpCode for Write<B> {
             return None;
         }
         let len = clamp_len(self.buf.bytes_init()) as usize;
+        let ptr = self.buf.stable_ptr();
         // SAFETY: the buffer's `bytes_init` bytes from its stable pointer are initialised
         // memory the op owns (IoBuf); the kernel only reads them.
-        let n =
-            unsafe { nowait::attempt_write(&self.fd, self.buf.stable_ptr(), len, self.offset) }?;
+        let n = unsafe { nowait::attempt_write(&self.fd, ptr, len, self.offset) }?;
         if n == len || n == 0 {
             return Some(Ok(n as u32));
         }
