@@ -39,9 +39,10 @@
 //!     let addr = listener.local_addr()?;
 //!     let server = ringbolt_runtime::spawn(async move {
 //!         let (stream, _peer) = listener.accept().await?;
-//!         let (res, buf) = stream.read(vec![0u8; 64]).await;
-//!         let n = res?;
-//!         let (res, _) = stream.write_all(buf[..n].to_vec()).await;
+//!         // A read may return fewer bytes than were sent (a short read): read all four.
+//!         let (res, buf) = stream.read_exact(vec![0u8; 4]).await;
+//!         res?;
+//!         let (res, _) = stream.write_all(buf).await;
 //!         res
 //!     });
 //!     let client = TcpStream::connect(addr).await?;

@@ -22,8 +22,10 @@ use std::path::Path;
 ///     let (a, b) = UnixStream::pair()?;
 ///     let (res, _) = a.write_all(b"ping".to_vec()).await;
 ///     res?;
-///     let (res, buf) = b.read(vec![0u8; 16]).await;
-///     assert_eq!(&buf[..res?], b"ping");
+///     // A read may return fewer bytes than were written (a short read): read all four.
+///     let (res, buf) = b.read_exact(vec![0u8; 4]).await;
+///     res?;
+///     assert_eq!(&buf[..], b"ping");
 ///     Ok::<(), std::io::Error>(())
 /// })?;
 /// # Ok::<(), std::io::Error>(())
