@@ -117,6 +117,19 @@ impl<B: IoBufMut, F: RingFd> Drop for ReadFuture<'_, B, F> {
     }
 }
 
+/// The send of a write or `write_all`, built now and submitted on the first poll (as every
+/// `Op`); an empty buffer's send is cancelled before submission, so it completes at once
+/// without the ring.
+#[inline]
+fn send_op<B: IoBuf, F: RingFd>(sock: &Socket<F>, buf: B) -> Op<SendOp<B, F>> {
+    let empty = buf.bytes_init() == 0;
+    let mut op = SendOp::op(sock.fd(), buf, 0);
+    if empty {
+        op.cancel();
+    }
+    op
+}
+
 /// The future of a stream write; see [`Socket::write`].
 pub(crate) struct WriteFuture<'a, B: IoBuf, F: RingFd> {
     /// The send, from when the future is made until it is dropped (a completed op stays). An
@@ -131,12 +144,7 @@ impl<B: IoBuf, F: RingFd> Unpin for WriteFuture<'_, B, F> {}
 
 impl<'a, B: IoBuf, F: RingFd> WriteFuture<'a, B, F> {
     pub(crate) fn new(sock: &'a Socket<F>, buf: B) -> Self {
-        let empty = buf.bytes_init() == 0;
-        // Built now, submitted on the first poll (as every `Op`).
-        let mut op = SendOp::op(sock.fd(), buf, 0);
-        if empty {
-            op.cancel();
-        }
+        let op = send_op(sock, buf);
         WriteFuture {
             op,
             _sock: PhantomData,
@@ -181,12 +189,7 @@ impl<B: IoBuf, F: RingFd> Unpin for WriteAllFuture<'_, B, F> {}
 impl<'a, B: IoBuf, F: RingFd> WriteAllFuture<'a, B, F> {
     #[inline]
     pub(crate) fn new(sock: &'a Socket<F>, buf: B) -> Self {
-        let empty = buf.bytes_init() == 0;
-        // Built now, submitted on the first poll (as every `Op`).
-        let mut op = SendOp::op(sock.fd(), buf, 0);
-        if empty {
-            op.cancel();
-        }
+        let op = send_op(sock, buf);
         WriteAllFuture {
             sock,
             state: WriteAllState::Whole(op),

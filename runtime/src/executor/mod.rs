@@ -228,13 +228,21 @@ impl Scheduler {
     /// Queues a woken task on its own thread.
     #[inline]
     pub(crate) fn schedule_local(&self, task: TaskRef) {
+        drop(self.try_queue(task));
+    }
+
+    /// Queues `task` unless it is already queued or finished; then the reference comes back,
+    /// for the caller to release (dropping it may free the task).
+    #[inline(always)]
+    fn try_queue(&self, task: TaskRef) -> Option<TaskRef> {
         let h = task.header();
         let state = h.state.get();
         if state & (SCHEDULED | COMPLETE) != 0 {
-            return;
+            return Some(task);
         }
         h.state.set(state | SCHEDULED);
         self.run_queue.push(task);
+        None
     }
 
     /// Wakes `waker` from this core's event loop (`shared` is the core's remote-wake queue):
@@ -256,16 +264,9 @@ impl Scheduler {
     #[inline(always)]
     pub(crate) fn wake_queued(&self, shared: &Arc<remote::Shared>, waker: Waker) -> Option<Waker> {
         match task::waker_into_task(waker) {
+            // Nothing queued: the reference is released later, outside the reap.
             Ok(task) if Arc::ptr_eq(task.header().shared(), shared) => {
-                let h = task.header();
-                let state = h.state.get();
-                if state & (SCHEDULED | COMPLETE) != 0 {
-                    // Nothing to queue; the reference is released later, outside the reap.
-                    return Some(task.into_waker());
-                }
-                h.state.set(state | SCHEDULED);
-                self.run_queue.push(task);
-                None
+                self.try_queue(task).map(TaskRef::into_waker)
             }
             Ok(task) => Some(task.into_waker()),
             Err(waker) => Some(waker),
