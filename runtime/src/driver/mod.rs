@@ -20,6 +20,7 @@ mod fd;
 pub(crate) mod home;
 pub(crate) mod op;
 pub mod ops;
+mod queues;
 pub mod registered;
 pub(crate) mod setup;
 mod slots;
@@ -58,6 +59,10 @@ pub(crate) const MSG_RING_TAG: u64 = u64::MAX - 2;
 /// `u32::MAX - 4` (see `insert`; a slab that large would need 256 GiB), so even with
 /// generation `u32::MAX` it stays under.
 const FIRST_RESERVED_TAG: u64 = MSG_RING_TAG;
+
+/// `IORING_SQ_CQ_OVERFLOW` and `IORING_SQ_TASKRUN`, bits of the SQ ring's flags (uapi).
+const IORING_SQ_CQ_OVERFLOW: u32 = 1 << 1;
+const IORING_SQ_TASKRUN: u32 = 1 << 2;
 
 /// What [`Driver::submit`] did with a single-shot op.
 pub(crate) enum Submitted {
@@ -288,8 +293,30 @@ pub(crate) struct DriverStats {
 // The io_uring stays inline: it is on every op's path; the fallback is boxed.
 #[allow(clippy::large_enum_variant)]
 enum Ring {
-    Uring(IoUring),
+    Uring(Uring),
     Epoll(Box<epoll::Epoll>),
+}
+
+/// The io_uring and its queues, mapped a second time to be used in place (`queues.rs`).
+struct Uring {
+    ring: IoUring,
+    queues: queues::Queues,
+}
+
+impl std::ops::Deref for Uring {
+    type Target = IoUring;
+
+    #[inline]
+    fn deref(&self) -> &IoUring {
+        &self.ring
+    }
+}
+
+impl std::ops::DerefMut for Uring {
+    #[inline]
+    fn deref_mut(&mut self) -> &mut IoUring {
+        &mut self.ring
+    }
 }
 
 /// Owns the ring and the slab of in-flight ops.
@@ -355,7 +382,8 @@ impl Driver {
                 // cannot report cancel flags, so the opcode stands in for the release.
                 features.cancel_any = probe.is_supported(opcode::Socket::CODE);
                 features.msg_ring = probe.is_supported(opcode::MsgRingData::CODE);
-                (Ring::Uring(ring), features, probe)
+                let queues = queues::Queues::new(&ring)?;
+                (Ring::Uring(Uring { ring, queues }), features, probe)
             }
             setup::Selected::Epoll(epoll, features) => (Ring::Epoll(epoll), features, Probe::new()),
         };
@@ -504,7 +532,7 @@ impl Driver {
     /// Whether SQEs wait in the SQ for an enter.
     pub(crate) fn has_queued(&mut self) -> bool {
         match &mut self.ring {
-            Ring::Uring(ring) => !ring.submission().is_empty(),
+            Ring::Uring(ring) => ring.queues.sq_len() != 0,
             Ring::Epoll(_) => false,
         }
     }
@@ -515,13 +543,11 @@ impl Driver {
 
     fn arm_wake(&mut self) -> io::Result<()> {
         let ptr: *mut u64 = &mut *self.wake_buf;
-        let entry = opcode::Read::new(types::Fd(self.wake_fd), ptr.cast(), 8)
-            .build()
-            .user_data(WAKE_TAG);
+        let entry = opcode::Read::new(types::Fd(self.wake_fd), ptr.cast(), 8).build();
         // Set before pushing: a push that finds the SQ full reaps, and that reap must not arm
         // a second read into the same buffer.
         self.wake_armed = true;
-        if let Err(e) = self.push(&entry) {
+        if let Err(e) = self.push(entry, WAKE_TAG) {
             self.wake_armed = false;
             return Err(e);
         }
@@ -547,8 +573,7 @@ impl Driver {
             entry
         };
         let key = self.insert(slot);
-        let entry = entry.user_data(key);
-        if let Err(e) = self.push(&entry) {
+        if let Err(e) = self.push(entry, key) {
             self.slots.remove(key);
             return Err(e);
         }
@@ -801,10 +826,10 @@ impl Driver {
     }
 
     fn cancel(&mut self, key: Key) {
-        let entry = opcode::AsyncCancel::new(key).build().user_data(CANCEL_TAG);
+        let entry = opcode::AsyncCancel::new(key).build();
         // If even this push fails the op still completes on its own, and shutdown cancels
         // everything again.
-        if self.push(&entry).is_ok() {
+        if self.push(entry, CANCEL_TAG).is_ok() {
             self.stats.ops_cancelled += 1;
         }
     }
@@ -819,7 +844,7 @@ impl Driver {
         let entry =
             opcode::MsgRingData::new(types::Fd(target_ring_fd), 0, MSG_RING_TAG, None).build();
         let key = self.insert(Slot::Wake(target.clone()));
-        if self.push(&entry.user_data(key)).is_err() {
+        if self.push(entry, key).is_err() {
             self.slots.remove(key);
             return false;
         }
@@ -833,26 +858,28 @@ impl Driver {
         true
     }
 
-    /// Pushes an SQE; when the SQ is full, submits and reaps, then retries. The common case
-    /// (io_uring, room in the SQ) is inlined into the caller; the rest is out of line.
+    /// Pushes an SQE with `user_data`; when the SQ is full, submits and reaps, then retries.
+    /// The common case (io_uring, room in the SQ) is inlined into the caller and writes the
+    /// entry once, straight into its SQ slot; the rest is out of line.
     #[inline(always)]
-    fn push(&mut self, entry: &Entry) -> io::Result<()> {
+    fn push(&mut self, entry: Entry, user_data: u64) -> io::Result<()> {
         #[cfg(not(feature = "fault-injection"))]
         if let Ring::Uring(ring) = &mut self.ring {
             // Every pointer in `entry` points into op state that the driver keeps alive until
             // the final CQE (OpCode contract, op.rs rules 1-2), or into the driver's own wake
             // buffer, which lives until shutdown reaped the wake read.
             // SAFETY: the pointed-to memory outlives the SQE, as just said.
-            if unsafe { ring.submission().push(entry) }.is_ok() {
-                return Ok(());
-            }
+            return match unsafe { ring.queues.push(entry, user_data) } {
+                Ok(()) => Ok(()),
+                Err(entry) => self.push_slow(entry, user_data),
+            };
         }
-        self.push_slow(entry)
+        self.push_slow(entry, user_data)
     }
 
     /// [`push`](Self::push) when the SQ is full, on the epoll driver, or with fault injection.
     #[inline(never)]
-    fn push_slow(&mut self, entry: &Entry) -> io::Result<()> {
+    fn push_slow(&mut self, mut entry: Entry, user_data: u64) -> io::Result<()> {
         #[cfg(feature = "fault-injection")]
         if self.faults.as_mut().is_some_and(|f| f.sq_full()) {
             // As if the SQ were full: the same submit-and-reap path.
@@ -863,12 +890,13 @@ impl Driver {
                 Ring::Uring(ring) => {
                     // As in `push`: the memory every pointer in `entry` names outlives the SQE.
                     // SAFETY: the pointed-to memory outlives the SQE, as just said.
-                    if unsafe { ring.submission().push(entry) }.is_ok() {
-                        return Ok(());
+                    match unsafe { ring.queues.push(entry, user_data) } {
+                        Ok(()) => return Ok(()),
+                        Err(back) => entry = back,
                     }
                 }
                 Ring::Epoll(e) => {
-                    e.submit(entry);
+                    e.submit(&entry.user_data(user_data));
                     return Ok(());
                 }
             }
@@ -919,9 +947,10 @@ impl Driver {
         }
         let mut attempts = 0u32;
         loop {
-            let sq_len = self.uring().submission().len();
-            let overflow = self.uring().submission().cq_overflow();
-            let taskrun = self.uring().submission().taskrun();
+            let sq_len = self.uring().queues.sq_len() as usize;
+            let sq_flags = self.uring().queues.sq_flags();
+            let overflow = sq_flags & IORING_SQ_CQ_OVERFLOW != 0;
+            let taskrun = sq_flags & IORING_SQ_TASKRUN != 0;
             if overflow {
                 self.stats.cq_overflows += 1;
                 #[cfg(feature = "tracing")]
@@ -936,7 +965,7 @@ impl Driver {
                 // Nothing to submit and the kernel says no completion work is pending.
                 break;
             }
-            if wait && (!self.uring().completion().is_empty() || !self.wakes.is_empty()) {
+            if wait && (self.uring().queues.cq_ready() || !self.wakes.is_empty()) {
                 // Completions already waiting, or wakes found by a reap during a task's poll
                 // (an SQ-full submit) not yet handed to the executor: do not sleep.
                 return self.enter_with(false, None, sink);
@@ -996,7 +1025,7 @@ impl Driver {
 
     /// The io_uring (only called on paths that checked the driver is one).
     #[inline]
-    fn uring(&mut self) -> &mut IoUring {
+    fn uring(&mut self) -> &mut Uring {
         match &mut self.ring {
             Ring::Uring(ring) => ring,
             Ring::Epoll(_) => unreachable!("io_uring path taken on the epoll driver"),
@@ -1040,11 +1069,7 @@ impl Driver {
                 return;
             }
         };
-        let mut cq = ring.completion();
-        cq.sync();
-        self.stats.cqes_reaped += cq.len() as u64;
-        for cqe in &mut cq {
-            let (ud, res, flags) = (cqe.user_data(), cqe.result(), cqe.flags());
+        let reaped = ring.queues.reap(|ud, res, flags| {
             // The common case first: one compare tells an op's key from every reserved tag.
             if ud < FIRST_RESERVED_TAG {
                 dispatch(
@@ -1063,8 +1088,8 @@ impl Driver {
                 // carry nothing.
                 self.wake_armed = false;
             }
-        }
-        drop(cq);
+        });
+        self.stats.cqes_reaped += u64::from(reaped);
         if !self.wake_armed && !self.shutting_down {
             // Re-arm on the next submission; failing here only delays remote wakes until the
             // next turn, which retries.
@@ -1082,10 +1107,8 @@ impl Driver {
         while self.in_flight > 0 || self.wake_armed || self.wakes_in_flight > 0 {
             rounds += 1;
             if self.features.cancel_any {
-                let entry = opcode::AsyncCancel2::new(types::CancelBuilder::any().all())
-                    .build()
-                    .user_data(CANCEL_TAG);
-                let _ = self.push(&entry);
+                let entry = opcode::AsyncCancel2::new(types::CancelBuilder::any().all()).build();
+                let _ = self.push(entry, CANCEL_TAG);
             } else {
                 let keys: Vec<Key> = self
                     .slots
@@ -1100,10 +1123,8 @@ impl Driver {
                 for key in keys {
                     self.cancel(key);
                 }
-                let entry = opcode::AsyncCancel::new(WAKE_TAG)
-                    .build()
-                    .user_data(CANCEL_TAG);
-                let _ = self.push(&entry);
+                let entry = opcode::AsyncCancel::new(WAKE_TAG).build();
+                let _ = self.push(entry, CANCEL_TAG);
             }
             if self.enter(true, Some(Duration::from_millis(100))).is_err() && rounds > 100 {
                 // The ring is unusable; `Drop` leaks the remaining op states rather than free
