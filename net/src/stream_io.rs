@@ -18,7 +18,7 @@
 //!    (as an `async fn` would, or as a completed `Op` does), without touching the ring.
 
 use crate::socket::Socket;
-use ringbolt_runtime::buf::{BufResult, IoBuf, IoBufMut, Slice};
+use ringbolt_runtime::buf::{BufResult, IoBuf, IoBufMut};
 use ringbolt_runtime::ops::net::{Recv, Send as SendOp};
 use ringbolt_runtime::{Op, RingFd};
 use std::future::Future;
@@ -166,21 +166,20 @@ impl<B: IoBuf, F: RingFd> Future for WriteFuture<'_, B, F> {
     }
 }
 
-/// A `write_all`'s op.
-enum WriteAllState<B: IoBuf, F: RingFd> {
-    /// The first send: the whole buffer, as given (no slice around it), from when the future
-    /// is made. Most sends complete in full, and then this is the only op. An empty buffer's
-    /// send is cancelled before submission: it completes at once, without the ring.
-    Whole(Op<SendOp<B, F>>),
-    /// After a short send: a send of `buf[done..len]` (the slice's bounds).
-    Rest(Box<Op<SendOp<Slice<B>, F>>>),
-}
-
 /// The future of a `write_all`; see [`Socket::write_all`].
+///
+/// One op type for every send: the first sends the whole buffer, as given; after a short send,
+/// a send of the rest ([`SendOp::op_from`]) replaces it, on the same buffer. So the future is
+/// just its op, the socket and the bytes already sent, and its drop is the op's (one compare
+/// once the op completed).
 pub(crate) struct WriteAllFuture<'a, B: IoBuf, F: RingFd> {
     sock: &'a Socket<F>,
-    /// The current send (a completed op stays until the future is dropped).
-    state: WriteAllState<B, F>,
+    /// The current send (a completed op stays until the future is dropped or the next send
+    /// replaces it). An empty buffer's send is cancelled before submission: it completes at
+    /// once, without the ring.
+    op: Op<SendOp<B, F>>,
+    /// Bytes sent before the current send (its start in the buffer).
+    done: usize,
 }
 
 // Nothing is pinned structurally: `Op` is `Unpin`, the buffer is only ever moved by value.
@@ -190,23 +189,15 @@ impl<'a, B: IoBuf, F: RingFd> WriteAllFuture<'a, B, F> {
     #[inline]
     pub(crate) fn new(sock: &'a Socket<F>, buf: B) -> Self {
         let op = send_op(sock, buf);
-        WriteAllFuture {
-            sock,
-            state: WriteAllState::Whole(op),
-        }
+        WriteAllFuture { sock, op, done: 0 }
     }
 
-    /// Goes on after a send of `buf[done..len]` ended with `res`: the output if the buffer is
-    /// all sent or the send failed, else `None` with a send of the rest in place. Out of line:
-    /// the hot path is a first send that completed in full.
+    /// Goes on after the current send ended with `res`: the output if the buffer is all sent
+    /// or the send failed, else `None` with a send of the rest in place. Out of line: the hot
+    /// path is a first send that completed in full.
     #[inline(never)]
-    fn resume(
-        &mut self,
-        res: io::Result<usize>,
-        buf: B,
-        done: usize,
-        len: usize,
-    ) -> Option<BufResult<(), B>> {
+    fn resume(&mut self, res: io::Result<usize>, buf: B) -> Option<BufResult<(), B>> {
+        let len = buf.bytes_init();
         if len == 0 {
             // An empty buffer: its send never reached the ring (its only result is the
             // cancellation), and there is nothing to send.
@@ -217,8 +208,8 @@ impl<'a, B: IoBuf, F: RingFd> WriteAllFuture<'a, B, F> {
                 let e = io::Error::new(io::ErrorKind::WriteZero, "socket accepted no bytes");
                 return Some((Err(e), buf));
             }
-            Ok(n) => done + n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => done,
+            Ok(n) => self.done + n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => self.done,
             Err(e) => return Some((Err(e), buf)),
         };
         if done >= len {
@@ -226,31 +217,9 @@ impl<'a, B: IoBuf, F: RingFd> WriteAllFuture<'a, B, F> {
             return Some((Ok(()), buf));
         }
         // A short send: a send of the rest replaces the completed op.
-        self.state = WriteAllState::Rest(Box::new(SendOp::op(
-            self.sock.fd(),
-            buf.slice(done..len),
-            0,
-        )));
+        self.done = done;
+        self.op = SendOp::op_from(self.sock.fd(), buf, done, 0);
         None
-    }
-}
-
-impl<B: IoBuf, F: RingFd> WriteAllFuture<'_, B, F> {
-    /// Polls the sends of the rest after a short send, until all is sent or one fails. Out of
-    /// line, as `resume`.
-    #[inline(never)]
-    fn poll_rest(&mut self, cx: &mut Context<'_>) -> Poll<BufResult<(), B>> {
-        loop {
-            let WriteAllState::Rest(op) = &mut self.state else {
-                unreachable!("a short send left a send of the rest")
-            };
-            // Polling a completed op again panics, as polling a finished `Op` does.
-            let (res, slice) = ready!(Pin::new(&mut **op).poll(cx));
-            let (done, len) = (slice.begin(), slice.end());
-            if let Some(out) = self.resume(res, slice.into_inner(), done, len) {
-                return Poll::Ready(out);
-            }
-        }
     }
 }
 
@@ -260,20 +229,20 @@ impl<B: IoBuf, F: RingFd> Future for WriteAllFuture<'_, B, F> {
     #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
-        if let WriteAllState::Whole(op) = &mut this.state {
+        loop {
             // Polling a completed op again panics, as polling a finished `Op` does.
-            let (res, buf) = ready!(Pin::new(op).poll(cx));
-            let len = buf.bytes_init();
-            // The hot path: all sent at once.
+            let (res, buf) = ready!(Pin::new(&mut this.op).poll(cx));
+            // The hot path: all sent at once. (After a short send, the rest's send returns
+            // fewer than `bytes_init` bytes, so it never passes here.)
             if let Ok(n) = res {
+                let len = buf.bytes_init();
                 if n >= len && len != 0 {
                     return Poll::Ready((Ok(()), buf));
                 }
             }
-            if let Some(out) = this.resume(res, buf, 0, len) {
+            if let Some(out) = this.resume(res, buf) {
                 return Poll::Ready(out);
             }
         }
-        this.poll_rest(cx)
     }
 }

@@ -15,15 +15,42 @@ pub struct Send<B, F = SharedFd> {
     fd: F,
     buf: B,
     flags: i32,
+    /// Bytes of `buf` the send skips (see [`Send::op_from`]).
+    start: usize,
 }
 
 impl<B: IoBuf, F: RingFd> Send<B, F> {
     /// A send op on `fd` with `send(2)` flags (`MSG_NOSIGNAL` is added).
+    #[inline]
     pub fn op(fd: &F, buf: B, flags: i32) -> Op<Send<B, F>> {
+        Self::op_from(fd, buf, 0, flags)
+    }
+
+    /// A send of the initialised bytes of `buf` past its first `start` ones (all of them when
+    /// `start` is zero, none when it is at or past the end): the rest after a short send,
+    /// without a [`Slice`](crate::buf::Slice) around the buffer, so every send of a
+    /// `write_all` is the same op type. The output counts the bytes sent from `start` on and
+    /// hands back the whole buffer.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// use ringbolt_runtime::ops::net::Send;
+    /// # async fn f(fd: ringbolt_runtime::SharedFd) {
+    /// let (res, buf) = Send::op(&fd, b"hello".to_vec(), 0).await;
+    /// if let Ok(n @ 1..=4) = res {
+    ///     // A short send: send the rest.
+    ///     let (_res, _buf) = Send::op_from(&fd, buf, n, 0).await;
+    /// }
+    /// # }
+    /// ```
+    #[inline]
+    pub fn op_from(fd: &F, buf: B, start: usize, flags: i32) -> Op<Send<B, F>> {
         Op::new(Send {
             fd: fd.clone(),
             buf,
             flags: flags | libc::MSG_NOSIGNAL,
+            start,
         })
     }
 }
@@ -40,9 +67,13 @@ unsafe impl<B: IoBuf, F: RingFd> OpCode for Send<B, F> {
         self.fd.check_ring()
     }
     fn build(&mut self) -> Entry {
-        let len = clamp_len(self.buf.bytes_init());
+        let init = self.buf.bytes_init();
+        let start = self.start.min(init);
+        let len = clamp_len(init - start);
+        // In bounds of the buffer's initialised bytes (`start <= init`): no `unsafe` needed.
+        let ptr = self.buf.stable_ptr().wrapping_add(start);
         target::<F>(
-            opcode::Send::new(types::Fd(self.fd.sqe_fd()), self.buf.stable_ptr(), len)
+            opcode::Send::new(types::Fd(self.fd.sqe_fd()), ptr, len)
                 .flags(self.flags)
                 .build(),
         )
