@@ -50,34 +50,34 @@ impl<'a, B: IoBufMut, F: RingFd> ReadFuture<'a, B, F> {
         }
     }
 
-    /// A poll before the recv is in flight: before its submission, the empty buffer and the
-    /// carry (rule 1); after its completion, the op's own panic.
-    #[inline]
-    fn poll_unsubmitted(&mut self, cx: &mut Context<'_>) -> Poll<BufResult<usize, B>> {
-        if let Some(recv) = self.op.unsubmitted_mut() {
-            let buf = recv.buf_mut();
-            let res = if buf.bytes_total() == 0 {
-                Some(Ok(0))
-            } else {
-                // No carry yet: nothing was ever dropped in flight on this socket.
-                match self.sock.carry_if_made().filter(|c| !c.is_quiet()) {
-                    Some(carry) => {
-                        ready!(carry.poll_settled(cx));
-                        carry.take_into(buf)
-                    }
-                    None => None,
+    /// Before the recv's submission, when the buffer is empty or the carry is not quiet (rule
+    /// 1): waits for the carry to settle, then the result served without the ring, if any
+    /// (the op is then cancelled before submission, so its next poll completes it at once and
+    /// hands the buffer back). `Ready(None)`: the recv goes to the ring. Out of line: a read
+    /// the carry serves is the rare case.
+    #[cold]
+    #[inline(never)]
+    fn serve_without_ring(&mut self, cx: &mut Context<'_>) -> Poll<Option<io::Result<usize>>> {
+        let Some(recv) = self.op.unsubmitted_mut() else {
+            return Poll::Ready(None);
+        };
+        let buf = recv.buf_mut();
+        let res = if buf.bytes_total() == 0 {
+            Some(Ok(0))
+        } else {
+            // No carry yet: nothing was ever dropped in flight on this socket.
+            match self.sock.carry_if_made().filter(|c| !c.is_quiet()) {
+                Some(carry) => {
+                    ready!(carry.poll_settled(cx));
+                    carry.take_into(buf)
                 }
-            };
-            if let Some(res) = res {
-                // Done without the ring: the op, cancelled before submission, completes at
-                // once and hands the buffer back.
-                self.op.cancel();
-                let (_, buf) = ready!(Pin::new(&mut self.op).poll(cx));
-                return Poll::Ready((res, buf));
+                None => None,
             }
+        };
+        if res.is_some() {
+            self.op.cancel();
         }
-        // Submits the recv (or panics, if it completed).
-        Pin::new(&mut self.op).poll(cx)
+        Poll::Ready(res)
     }
 }
 
@@ -87,11 +87,22 @@ impl<B: IoBufMut, F: RingFd> Future for ReadFuture<'_, B, F> {
     #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
-        // The hot case: the recv is in flight.
-        if this.op.is_in_flight() {
-            return Pin::new(&mut this.op).poll(cx);
+        let mut served = None;
+        if let Some(recv) = this.op.unsubmitted_mut() {
+            let carry_busy = this.sock.carry_if_made().is_some_and(|c| !c.is_quiet());
+            if carry_busy || recv.buf_mut().bytes_total() == 0 {
+                served = ready!(this.serve_without_ring(cx));
+            }
         }
-        this.poll_unsubmitted(cx)
+        // The one place the op is polled (so it is inlined here): it submits the recv, takes
+        // its completion, or completes at once when cancelled before submission (and panics
+        // if it completed before).
+        let (res, buf) = ready!(Pin::new(&mut this.op).poll(cx));
+        match served {
+            // Served without the ring: the op's own result is the cancellation.
+            Some(served) => Poll::Ready((served, buf)),
+            None => Poll::Ready((res, buf)),
+        }
     }
 }
 
