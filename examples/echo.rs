@@ -30,7 +30,6 @@ use ringbolt::shutdown::Shutdown;
 use ringbolt::signal::unix::SignalKind;
 use ringbolt::sync::CancellationToken;
 use ringbolt::task::{select, Either};
-use ringbolt_runtime::buf::IoBuf;
 use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::io;
@@ -248,9 +247,11 @@ async fn serve_read(conn: Conn, buf_len: usize) -> io::Result<()> {
         if n == 0 {
             break;
         }
-        let (res, slice) = conn.write_all(b.slice(..n)).await;
+        // A read sets the buffer's length to the bytes it received (its capacity is what the
+        // next read may fill): `write_all` sends exactly those, with no slice around them.
+        let (res, b) = conn.write_all(b).await;
         res?;
-        buf = slice.into_inner();
+        buf = b;
     }
     Box::pin(conn.into_stream().close()).await
 }
