@@ -38,7 +38,6 @@ use std::sync::Arc;
 use std::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
 
 pub(crate) const SCHEDULED: u8 = 1;
-pub(crate) const RUNNING: u8 = 2;
 pub(crate) const COMPLETE: u8 = 4;
 pub(crate) const CANCELLED: u8 = 8;
 pub(crate) const JOIN_INTEREST: u8 = 16;
