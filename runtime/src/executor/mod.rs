@@ -261,11 +261,14 @@ impl Scheduler {
     /// remote-wake queue) that is neither queued nor finished; gives back every other waker,
     /// for [`wake`](Self::wake) later. Runs no user code and drops no task reference (the
     /// driver's reap calls it while the driver is borrowed).
+    ///
+    /// `shared` is taken as the plain pointer the tasks' `Arc`s hold, so the check is one
+    /// compare with no load through the caller's `Arc`.
     #[inline(always)]
-    pub(crate) fn wake_queued(&self, shared: &Arc<remote::Shared>, waker: Waker) -> Option<Waker> {
+    pub(crate) fn wake_queued(&self, shared: &remote::Shared, waker: Waker) -> Option<Waker> {
         match task::waker_into_task(waker) {
             // Nothing queued: the reference is released later, outside the reap.
-            Ok(task) if Arc::ptr_eq(task.header().shared(), shared) => {
+            Ok(task) if std::ptr::eq(Arc::as_ptr(task.header().shared()), shared) => {
                 self.try_queue(task).map(TaskRef::into_waker)
             }
             Ok(task) => Some(task.into_waker()),
