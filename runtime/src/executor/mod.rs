@@ -377,11 +377,11 @@ impl Scheduler {
     #[inline(always)]
     fn run_one(&self, task: &TaskRef) {
         let h = task.header();
-        let state = h.state.get() & !SCHEDULED;
+        let state = h.state.get();
         if state & NOT_POLLABLE != 0 {
-            return self.run_one_unpollable(task, state);
+            return self.run_one_unpollable(task, state & !SCHEDULED);
         }
-        h.state.set(state);
+        h.state.set(state & !SCHEDULED);
         #[cfg(feature = "tracing")]
         let _span = tracing::trace_span!(
             target: "ringbolt::task",
