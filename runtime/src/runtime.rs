@@ -39,7 +39,7 @@ pub(crate) struct Core {
 /// driver is released.
 struct TurnWakes<'a> {
     sched: &'a Scheduler,
-    shared: &'a Arc<Shared>,
+    shared: &'a Shared,
     later: &'a mut Vec<Waker>,
 }
 

@@ -12,7 +12,7 @@
 //!    wakes itself instead (a spurious wake, never a lost one), and taking an entry finds
 //!    nothing: the table's own drop dropped the wakers.
 
-use super::task::{Header, TaskRef, CANCELLED, COMPLETE, JOIN_INTEREST, RUNNING, SCHEDULED};
+use super::task::{Header, TaskRef, CANCELLED, COMPLETE, JOIN_INTEREST, SCHEDULED};
 use std::any::Any;
 use std::cell::RefCell;
 use std::fmt;
@@ -288,7 +288,9 @@ impl<T> JoinHandle<T> {
             return;
         }
         h.state.set(state | CANCELLED);
-        if state & (SCHEDULED | RUNNING) == 0 {
+        // Queued unless it already is; a task aborting itself is queued too, and its next pop
+        // drops the future (the executor keeps no mark of a running poll).
+        if state & SCHEDULED == 0 {
             super::schedule(self.task.clone_ref());
         }
     }

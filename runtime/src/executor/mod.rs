@@ -31,7 +31,7 @@ use std::panic::Location;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
-use task::{TaskRef, CANCELLED, COMPLETE, JOIN_INTEREST, NOT_POLLABLE, RUNNING, SCHEDULED};
+use task::{TaskRef, COMPLETE, JOIN_INTEREST, NOT_POLLABLE, SCHEDULED};
 
 /// Per-core run queue and task registry.
 pub(crate) struct Scheduler {
@@ -261,11 +261,14 @@ impl Scheduler {
     /// remote-wake queue) that is neither queued nor finished; gives back every other waker,
     /// for [`wake`](Self::wake) later. Runs no user code and drops no task reference (the
     /// driver's reap calls it while the driver is borrowed).
+    ///
+    /// `shared` is taken as the plain pointer the tasks' `Arc`s hold, so the check is one
+    /// compare with no load through the caller's `Arc`.
     #[inline(always)]
-    pub(crate) fn wake_queued(&self, shared: &Arc<remote::Shared>, waker: Waker) -> Option<Waker> {
+    pub(crate) fn wake_queued(&self, shared: &remote::Shared, waker: Waker) -> Option<Waker> {
         match task::waker_into_task(waker) {
             // Nothing queued: the reference is released later, outside the reap.
-            Ok(task) if Arc::ptr_eq(task.header().shared(), shared) => {
+            Ok(task) if std::ptr::eq(Arc::as_ptr(task.header().shared()), shared) => {
                 self.try_queue(task).map(TaskRef::into_waker)
             }
             Ok(task) => Some(task.into_waker()),
@@ -368,14 +371,17 @@ impl Scheduler {
         n
     }
 
+    /// Polls a popped task. Its state keeps no mark of the poll: an abort from inside the poll
+    /// finds `SCHEDULED` clear and queues the task, whose next pop cancels it (`CANCELLED` is
+    /// one of the [`NOT_POLLABLE`] bits), so nothing is checked after a pending poll.
     #[inline(always)]
     fn run_one(&self, task: &TaskRef) {
         let h = task.header();
-        let state = h.state.get() & !SCHEDULED;
+        let state = h.state.get();
         if state & NOT_POLLABLE != 0 {
-            return self.run_one_unpollable(task, state);
+            return self.run_one_unpollable(task, state & !SCHEDULED);
         }
-        h.state.set(state | RUNNING);
+        h.state.set(state & !SCHEDULED);
         #[cfg(feature = "tracing")]
         let _span = tracing::trace_span!(
             target: "ringbolt::task",
@@ -387,19 +393,13 @@ impl Scheduler {
         // SAFETY: the state has no `NOT_POLLABLE` bit (checked above, and only this thread
         // changes it), so the stage holds the future.
         let done = unsafe { task.poll() };
-        let state = h.state.get() & !RUNNING;
-        h.state.set(state);
         if done {
-            self.complete(task);
-        } else if state & CANCELLED != 0 {
-            // Aborted from inside its own poll.
-            task.cancel();
             self.complete(task);
         }
     }
 
     /// `run_one` of a task that must not be polled: finished (`state` is its state without
-    /// `SCHEDULED`), or aborted while it waited in the queue.
+    /// `SCHEDULED`), or aborted while it waited in the queue or during its last poll.
     #[cold]
     #[inline(never)]
     fn run_one_unpollable(&self, task: &TaskRef, state: u8) {

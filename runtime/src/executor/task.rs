@@ -38,7 +38,6 @@ use std::sync::Arc;
 use std::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
 
 pub(crate) const SCHEDULED: u8 = 1;
-pub(crate) const RUNNING: u8 = 2;
 pub(crate) const COMPLETE: u8 = 4;
 pub(crate) const CANCELLED: u8 = 8;
 pub(crate) const JOIN_INTEREST: u8 = 16;
@@ -361,7 +360,9 @@ unsafe fn store_result<F: Future>(ptr: NonNull<Header>, result: Result<F::Output
 }
 
 /// The vtable's `poll`: only the pending case is inline, so the common call saves few
-/// registers; a finished future goes to [`finish`].
+/// registers; a finished future goes to [`finish`]. The output goes there from inside the
+/// `catch_unwind` closure, which returns only whether the task finished: a pending poll moves
+/// no `Poll<F::Output>` through a `Result` (a copy of the whole output slot on every poll).
 ///
 /// # Safety
 ///
@@ -378,18 +379,32 @@ unsafe fn poll<F: Future + 'static>(ptr: NonNull<Header>) -> bool {
     // SAFETY: the future lives inside the heap task and is never moved out: it is dropped in
     // place (`clear_stage`).
     let fut = unsafe { Pin::new_unchecked(fut) };
-    let result = match catch_unwind(AssertUnwindSafe(|| fut.poll(&mut cx))) {
-        Ok(Poll::Pending) => return false,
-        Ok(Poll::Ready(v)) => Ok(v),
-        Err(payload) => Err(payload),
-    };
-    // SAFETY: forwarded from the caller; the borrow of the future ended above.
-    unsafe { finish::<F>(ptr, result) };
-    true
+    let polled = catch_unwind(AssertUnwindSafe(|| match fut.poll(&mut cx) {
+        Poll::Pending => false,
+        Poll::Ready(v) => {
+            // `finish` does not unwind (it catches the drops' panics), so an `Err` below
+            // always comes from the future's poll, before the stage changed.
+            // SAFETY: forwarded from the caller; `fut` was consumed by its poll, so no
+            // reference to the stage is in use.
+            unsafe { finish::<F>(ptr, Ok(v)) };
+            true
+        }
+    }));
+    match polled {
+        Ok(done) => done,
+        Err(payload) => {
+            // SAFETY: forwarded from the caller; the borrow of the future ended with the
+            // unwind.
+            unsafe { finish::<F>(ptr, Err(payload)) };
+            true
+        }
+    }
 }
 
 /// The future finished (`Ok`) or panicked (`Err`): drops it and keeps the result for the
-/// `JoinHandle`, or drops the result when nobody wants it.
+/// `JoinHandle`, or drops the result when nobody wants it. Never unwinds (a panicking drop of
+/// the future or of an unwanted result is caught), so `poll` may call it inside its
+/// `catch_unwind`.
 ///
 /// # Safety
 ///
