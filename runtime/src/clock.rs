@@ -21,8 +21,26 @@ fn base() -> Instant {
 /// The current tick. Compare only ticks read after [`calibrate`].
 #[inline]
 pub(crate) fn ticks() -> u64 {
+    if uses_tsc() {
+        ticks_from::<true>()
+    } else {
+        ticks_from::<false>()
+    }
+}
+
+/// Whether ticks are TSC cycles (fixed once [`calibrate`] ran). A loop that reads the clock
+/// on every iteration asks once and reads it with [`ticks_from`], which saves the question
+/// (a load and a branch) per read.
+#[inline]
+pub(crate) fn uses_tsc() -> bool {
+    cfg!(target_arch = "x86_64") && TSC.load(Ordering::Relaxed)
+}
+
+/// [`ticks`] with the source already known: `TSC_SOURCE` is what [`uses_tsc`] said.
+#[inline(always)]
+pub(crate) fn ticks_from<const TSC_SOURCE: bool>() -> u64 {
     #[cfg(target_arch = "x86_64")]
-    if TSC.load(Ordering::Relaxed) {
+    if TSC_SOURCE {
         // SAFETY: `rdtsc` has no preconditions and exists on every x86_64 CPU.
         return unsafe { core::arch::x86_64::_rdtsc() };
     }

@@ -313,16 +313,23 @@ impl Scheduler {
     /// back to back from `Timing::last` (the end of the previous poll or loop turn).
     #[inline(never)]
     fn run_timed(&self, budget: usize, t: &Timing) -> usize {
-        match &t.metrics {
-            None => self.run_timed_with::<false>(budget, t),
-            Some(_) => self.run_timed_with::<true>(budget, t),
+        // The clock's source is asked once per call, not once per poll.
+        match (&t.metrics, clock::uses_tsc()) {
+            (None, true) => self.run_timed_with::<false, true>(budget, t),
+            (None, false) => self.run_timed_with::<false, false>(budget, t),
+            (Some(_), true) => self.run_timed_with::<true, true>(budget, t),
+            (Some(_), false) => self.run_timed_with::<true, false>(budget, t),
         }
     }
 
-    /// `run_timed`, with the metrics recorded or not: the loop reads the clock and makes one
-    /// compare per poll; everything about stalls happens out of line in `LongPolls::poll`.
+    /// `run_timed`, with the metrics recorded or not and the clock's source known: the loop
+    /// reads the clock and makes one compare per poll; everything about stalls happens out of line in `LongPolls::poll`.
     #[inline(always)]
-    fn run_timed_with<const METRICS: bool>(&self, budget: usize, t: &Timing) -> usize {
+    fn run_timed_with<const METRICS: bool, const TSC: bool>(
+        &self,
+        budget: usize,
+        t: &Timing,
+    ) -> usize {
         let Some(mut task) = self.run_queue.pop() else {
             self.trim_run_queue();
             return 0;
@@ -334,7 +341,7 @@ impl Scheduler {
         loop {
             n += 1;
             self.run_one(&task);
-            let now = clock::ticks();
+            let now = clock::ticks_from::<TSC>();
             // Wrapping: a clock that went back gives a huge figure, which takes the slow path
             // (where it counts as zero).
             let d = now.wrapping_sub(last);
