@@ -14,7 +14,7 @@ use std::io;
 use std::sync::mpsc;
 use std::time::Duration;
 
-use ringbolt_net::{IoBuf, TcpListener, TcpStream};
+use ringbolt_net::{TcpListener, TcpStream};
 
 use super::{bind_reuseport, exit_on_error};
 
@@ -107,8 +107,10 @@ async fn echo(stream: TcpStream, buf_size: usize) {
             Ok(0) | Err(_) => return,
             Ok(n) => n,
         };
-        let (res, slice) = stream.write_all(buf.slice(..n)).await;
-        buf = slice.into_inner();
+        // The read left the vector's length at the bytes received: send it whole.
+        debug_assert_eq!(buf.len(), n);
+        let (res, b) = stream.write_all(buf).await;
+        buf = b;
         if res.is_err() {
             return;
         }
