@@ -672,10 +672,14 @@ impl<T: MultishotOpCode> MultiOp<T> {
             let polled = current::try_with_driver(|d| (d.id == id).then(|| d.poll_stream(key, cx)));
             return match polled {
                 Ok(Some(Poll::Pending)) => Poll::Pending,
-                Ok(Some(Poll::Ready(Some((cqe, false))))) => match &mut self.data {
-                    Some(data) => Poll::Ready(Some(data.op.next(cqe.into()))),
-                    None => unreachable!("an in-flight stream has its state"),
-                },
+                Ok(Some(Poll::Ready(Some((cqe, false))))) => {
+                    // `data` leaves only in `finish` and `drop`, which mark the stream done
+                    // first: a stream in flight has its state (checked in debug builds).
+                    debug_assert!(self.data.is_some(), "an in-flight stream has its state");
+                    // SAFETY: the invariant just stated: `data` is `Some` here.
+                    let data = unsafe { self.data.as_mut().unwrap_unchecked() };
+                    Poll::Ready(Some(data.op.next(cqe.into())))
+                }
                 other => self.poll_in_flight_cold(other),
             };
         }
