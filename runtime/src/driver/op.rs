@@ -113,6 +113,15 @@ pub unsafe trait MultishotOpCode: 'static {
     /// Turns one CQE into an item.
     fn next(&mut self, cqe: CqeResult) -> Self::Item;
 
+    /// Turns one CQE, as the kernel posted it (`res`, `flags`), into an item: what the
+    /// driver calls for each CQE of a live stream. The default converts it and calls
+    /// [`next`](Self::next); an op may override it with a cheaper path for its common case
+    /// (no `io::Error` built for a result that is not one), giving the item `next` would.
+    #[inline(always)]
+    fn next_raw(&mut self, res: i32, flags: u32) -> Self::Item {
+        self.next(CqeResult::from_raw(res, flags))
+    }
+
     /// Releases what a CQE created when nobody will take its item. Defaults to dropping the item.
     fn release(&mut self, cqe: CqeResult) {
         drop(self.next(cqe));
@@ -678,7 +687,7 @@ impl<T: MultishotOpCode> MultiOp<T> {
                     debug_assert!(self.data.is_some(), "an in-flight stream has its state");
                     // SAFETY: the invariant just stated: `data` is `Some` here.
                     let data = unsafe { self.data.as_mut().unwrap_unchecked() };
-                    Poll::Ready(Some(data.op.next(cqe.into())))
+                    Poll::Ready(Some(data.op.next_raw(cqe.res, cqe.flags)))
                 }
                 other => self.poll_in_flight_cold(other),
             };
