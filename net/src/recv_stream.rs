@@ -102,18 +102,18 @@ impl<'a> RecvStream<'a> {
     #[inline]
     pub fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<Option<ProvidedBuf>>> {
         // The hot path: an armed receive (so no end of stream: `eof` is only ever set with `op`
-        // gone) and no back-off, and a chunk waiting or none: one flat path, the same steps as
-        // `poll_item`'s loop takes then. Everything else is out of line.
+        // gone, and no back-off: `backoff` is only ever set with `op` gone), and a chunk
+        // waiting or none: one flat path, the same steps as `poll_item`'s loop takes then.
+        // Everything else is out of line.
         if let Some(op) = &mut self.op {
-            if self.backoff.is_none() {
-                match op.poll_next(cx) {
-                    Poll::Pending => return Poll::Pending,
-                    Poll::Ready(Some(Ok(Some(buf)))) if !op.is_terminated() => {
-                        self.starved = 0;
-                        return Poll::Ready(Ok(Some(buf)));
-                    }
-                    Poll::Ready(item) => return self.poll_after(item, cx),
+            debug_assert!(self.backoff.is_none(), "a back-off with the receive armed");
+            match op.poll_next(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Some(Ok(Some(buf)))) if !op.is_terminated() => {
+                    self.starved = 0;
+                    return Poll::Ready(Ok(Some(buf)));
                 }
+                Poll::Ready(item) => return self.poll_after(item, cx),
             }
         }
         self.poll_cold(cx)
@@ -220,6 +220,10 @@ impl<'a> RecvStream<'a> {
                     cx.waker().wake_by_ref();
                     return Some(Poll::Pending);
                 }
+                // The back-off starts with no receive armed (`poll_next`'s hot path relies on
+                // it). `ENOBUFS` ends a multishot receive, so it is gone already; were it not,
+                // dropping it keeps whatever it still receives on the socket's carry.
+                self.drop_op();
                 let sleep = ringbolt_runtime::time::sleep(Duration::from_millis(1));
                 self.backoff = Some(Box::pin(sleep));
                 None

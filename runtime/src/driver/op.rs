@@ -113,6 +113,15 @@ pub unsafe trait MultishotOpCode: 'static {
     /// Turns one CQE into an item.
     fn next(&mut self, cqe: CqeResult) -> Self::Item;
 
+    /// Turns one CQE, as the kernel posted it (`res`, `flags`), into an item: what the
+    /// driver calls for each CQE of a live stream. The default converts it and calls
+    /// [`next`](Self::next); an op may override it with a cheaper path for its common case
+    /// (no `io::Error` built for a result that is not one), giving the item `next` would.
+    #[inline(always)]
+    fn next_raw(&mut self, res: i32, flags: u32) -> Self::Item {
+        self.next(CqeResult::from_raw(res, flags))
+    }
+
     /// Releases what a CQE created when nobody will take its item. Defaults to dropping the item.
     fn release(&mut self, cqe: CqeResult) {
         drop(self.next(cqe));
@@ -672,10 +681,14 @@ impl<T: MultishotOpCode> MultiOp<T> {
             let polled = current::try_with_driver(|d| (d.id == id).then(|| d.poll_stream(key, cx)));
             return match polled {
                 Ok(Some(Poll::Pending)) => Poll::Pending,
-                Ok(Some(Poll::Ready(Some((cqe, false))))) => match &mut self.data {
-                    Some(data) => Poll::Ready(Some(data.op.next(cqe.into()))),
-                    None => unreachable!("an in-flight stream has its state"),
-                },
+                Ok(Some(Poll::Ready(Some((cqe, false))))) => {
+                    // `data` leaves only in `finish` and `drop`, which mark the stream done
+                    // first: a stream in flight has its state (checked in debug builds).
+                    debug_assert!(self.data.is_some(), "an in-flight stream has its state");
+                    // SAFETY: the invariant just stated: `data` is `Some` here.
+                    let data = unsafe { self.data.as_mut().unwrap_unchecked() };
+                    Poll::Ready(Some(data.op.next_raw(cqe.res, cqe.flags)))
+                }
                 other => self.poll_in_flight_cold(other),
             };
         }

@@ -49,6 +49,8 @@ struct RingInner {
     bufs: NonNull<u8>,
     bufs_layout: Layout,
     entries: u16,
+    /// `entries - 1`: `entries` is a power of two, so a ring position masked with it is a slot.
+    mask: u16,
     buf_len: usize,
     /// Our copy of the tail we publish to the kernel.
     tail: Cell<u16>,
@@ -67,7 +69,7 @@ impl RingInner {
     /// Writes buffer `bid` into the next ring slot (not yet visible to the kernel).
     fn push(&self, bid: u16) {
         let tail = self.tail.get();
-        let slot = usize::from(tail & (self.entries - 1));
+        let slot = usize::from(tail & self.mask);
         // `slot` < entries (power of two mask); the slot lies past the published tail,
         // so the kernel does not read it now. Only addr/len/bid are written, never the `resv`
         // field that doubles as the tail in slot 0.
@@ -85,7 +87,7 @@ impl RingInner {
     fn give_back(&self, bid: u16) {
         let ring = self.ring.as_ptr();
         let tail = self.tail.get();
-        let slot = usize::from(tail & (self.entries - 1));
+        let slot = usize::from(tail & self.mask);
         let addr = self.buf_ptr(bid) as u64;
         let len = self.buf_len as u32;
         // `slot` < entries (power of two mask); the slot lies past the published tail, so the
@@ -220,6 +222,7 @@ impl BufRing {
             bufs,
             bufs_layout,
             entries,
+            mask: entries - 1,
             buf_len,
             tail: Cell::new(0),
             driver,
