@@ -152,3 +152,120 @@ fn partial_inline_write_is_finished_by_the_ring() {
         assert_eq!(&all[cap - 100..], &data[..]);
     });
 }
+
+/// A pipe with `O_NONBLOCK` (both ends): the inline attempts use plain `read`/`write`
+/// (rule 7 of `ops::nowait`), with the same results as the ring's.
+fn nonblocking_pipe() -> (SharedFd, SharedFd) {
+    let mut fds = [0i32; 2];
+    // SAFETY: pipe2 writes two fds into the array on success.
+    let r = unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC | libc::O_NONBLOCK) };
+    assert_eq!(r, 0, "pipe2: {}", std::io::Error::last_os_error());
+    // SAFETY: both fds are fresh and owned here.
+    let (rd, wr) = unsafe {
+        (
+            <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fds[0]),
+            <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fds[1]),
+        )
+    };
+    (SharedFd::new(rd), SharedFd::new(wr))
+}
+
+/// A connected Unix stream socket pair, each end as a `SharedFd`.
+fn socket_pair() -> (SharedFd, SharedFd) {
+    let (a, b) = std::os::unix::net::UnixStream::pair().unwrap();
+    (SharedFd::new(a.into()), SharedFd::new(b.into()))
+}
+
+/// Round trips on an always-ready stream skip the ring, and an empty one falls back to it
+/// and completes when data arrives (the attempt never blocks the thread: the watchdog would
+/// fire).
+fn ready_then_empty(name: &'static str, make: fn() -> (SharedFd, SharedFd)) {
+    let _w = watchdog(name, Duration::from_secs(30));
+    run(async move {
+        let (r, w) = make();
+        let before = stats().ops_submitted;
+        let (mut wbuf, mut rbuf) = (vec![0u8; 64], Vec::with_capacity(64));
+        for i in 0..1000u32 {
+            wbuf.fill(i as u8);
+            let (res, b) = Write::op(&w, wbuf, u64::MAX).await;
+            assert_eq!(res.unwrap(), 64);
+            wbuf = b;
+            rbuf.clear();
+            let (res, b) = Read::op(&r, rbuf, u64::MAX).await;
+            assert_eq!(res.unwrap(), 64);
+            assert!(b.iter().all(|&x| x == i as u8), "round {i}");
+            rbuf = b;
+        }
+        let ring = stats().ops_submitted - before;
+        if !common::uring_only("the ring-bypass budget") {
+            assert!(
+                ring <= 2000 / 64 || !fast_path_on(),
+                "{name}: {ring} of 2000 ops went to the ring"
+            );
+        }
+        for round in 0..20u8 {
+            let read = ringbolt_runtime::spawn({
+                let r = r.clone();
+                async move { Read::op(&r, Vec::with_capacity(16), u64::MAX).await }
+            });
+            ringbolt_runtime::task::yield_now().await;
+            assert!(
+                !read.is_finished(),
+                "{name}: read of an empty stream finished"
+            );
+            let (res, _) = Write::op(&w, vec![round; 5], u64::MAX).await;
+            assert_eq!(res.unwrap(), 5);
+            let (res, buf) = read.await.unwrap();
+            assert_eq!(res.unwrap(), 5, "{name}: round {round}");
+            assert_eq!(buf, [round; 5]);
+        }
+        // End of stream reads the same inline or not.
+        drop(w);
+        let (res, _) = Read::op(&r, Vec::with_capacity(16), u64::MAX).await;
+        assert_eq!(res.unwrap(), 0, "{name}: end of stream");
+    });
+}
+
+#[test]
+fn nonblocking_pipe_round_trips_and_empty_reads() {
+    ready_then_empty(
+        "nonblocking_pipe_round_trips_and_empty_reads",
+        nonblocking_pipe,
+    );
+}
+
+#[test]
+fn socket_round_trips_and_empty_reads() {
+    ready_then_empty("socket_round_trips_and_empty_reads", socket_pair);
+}
+
+/// A write bigger than a socket's buffer room: the inline `send` moves what fits, the ring
+/// finishes the op once the peer reads, and every byte arrives in order.
+#[test]
+fn partial_inline_send_is_finished_by_the_ring() {
+    let _w = watchdog(
+        "partial_inline_send_is_finished_by_the_ring",
+        Duration::from_secs(30),
+    );
+    run(async {
+        let (a, b) = std::os::unix::net::UnixStream::pair().unwrap();
+        let w = SharedFd::new(a.into());
+        let data: Vec<u8> = (0..4 << 20).map(|i| (i % 251) as u8).collect();
+        let reader = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(50));
+            let mut b = b;
+            let mut all = Vec::new();
+            b.read_to_end(&mut all).unwrap();
+            all
+        });
+        let mut sent = 0;
+        while sent < data.len() {
+            let (res, _) = Write::op(&w, data[sent..].to_vec(), u64::MAX).await;
+            let n = res.unwrap();
+            assert!(n > 0);
+            sent += n;
+        }
+        drop(w);
+        assert_eq!(reader.join().unwrap(), data);
+    });
+}
