@@ -113,7 +113,12 @@ impl Dataset {
     /// # Errors
     /// Any read error.
     pub fn warm_cache(&self) -> io::Result<()> {
-        let file = File::open(&self.data)?;
+        self.warm(&self.data)
+    }
+
+    /// Reads `path` (one of the two files) once, start to end.
+    fn warm(&self, path: &Path) -> io::Result<()> {
+        let file = File::open(path)?;
         let mut buf = vec![0u8; 1 << 20];
         let mut off = 0;
         while off < self.size {
@@ -126,14 +131,14 @@ impl Dataset {
         Ok(())
     }
 
-    /// The fraction of the data file's pages in the page cache now (`mincore` over a shared
+    /// The fraction of `path`'s pages (one of the two files) in the page cache now (`mincore` over a shared
     /// read-only mapping, which reads nothing from the file).
     ///
     /// # Errors
     /// The open, `mmap` or `mincore` failing.
-    pub fn resident_fraction(&self) -> io::Result<f64> {
+    pub fn resident_fraction(&self, path: &Path) -> io::Result<f64> {
         use std::os::fd::AsRawFd;
-        let file = File::open(&self.data)?;
+        let file = File::open(path)?;
         let len = self.size as usize;
         // SAFETY: a new shared read-only mapping of `len` bytes of an open file, placed by the
         // kernel; nothing reads through it, and it is unmapped below.
@@ -164,8 +169,9 @@ impl Dataset {
         Ok(resident as f64 / vec.len().max(1) as f64)
     }
 
-    /// Makes sure the whole data file is in the page cache before a page-cache run: reads it
-    /// again when any page is missing. Returns the fraction that was resident before.
+    /// Makes sure the whole of `path` (one of the two files) is in the page cache before a
+    /// buffered run: reads it again when any page is missing. Returns the fraction that was
+    /// resident before.
     ///
     /// Needed on hosts that reclaim page cache nobody touched for a while (a VM whose host
     /// runs DAMON's `pageout` scheme on it: unmapped file pages idle for about a minute go,
@@ -174,10 +180,13 @@ impl Dataset {
     ///
     /// # Errors
     /// Any read error.
-    pub fn ensure_cached(&self) -> io::Result<f64> {
-        let before = self.resident_fraction().unwrap_or(0.0);
+    ///
+    /// For writes too: 4 KiB writes over pages the host dropped allocate and insert each page
+    /// again, which the first contender of a write workload would pay alone.
+    pub fn ensure_cached(&self, path: &Path) -> io::Result<f64> {
+        let before = self.resident_fraction(path).unwrap_or(0.0);
         if before < 1.0 {
-            self.warm_cache()?;
+            self.warm(path)?;
         }
         Ok(before)
     }
@@ -295,13 +304,13 @@ mod tests {
         let (ds, created) = Dataset::prepare(&dir, 4 << 20).unwrap();
         assert!(created);
         ds.warm_cache().unwrap();
-        assert_eq!(ds.resident_fraction().unwrap(), 1.0);
+        assert_eq!(ds.resident_fraction(&ds.data).unwrap(), 1.0);
         // Clean pages (written, then synced by `prepare`) go on DONTNEED, except on tmpfs,
         // where the page cache is the file.
         let f = File::open(&ds.data).unwrap();
         // SAFETY: plain advice on an open fd.
         unsafe { libc::posix_fadvise(f.as_raw_fd(), 0, 0, libc::POSIX_FADV_DONTNEED) };
-        let dropped = ds.resident_fraction().unwrap();
+        let dropped = ds.resident_fraction(&ds.data).unwrap();
         // SAFETY: statfs fills the struct it is given for an open fd.
         let mut st: libc::statfs = unsafe { std::mem::zeroed() };
         // SAFETY: as above.
@@ -309,9 +318,9 @@ mod tests {
         if st.f_type != libc::TMPFS_MAGIC {
             assert!(dropped < 1.0, "DONTNEED dropped nothing ({dropped})");
         }
-        let before = ds.ensure_cached().unwrap();
+        let before = ds.ensure_cached(&ds.data).unwrap();
         assert_eq!(before, dropped);
-        assert_eq!(ds.resident_fraction().unwrap(), 1.0);
+        assert_eq!(ds.resident_fraction(&ds.data).unwrap(), 1.0);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -195,11 +195,11 @@ fn run_one(ctx: &Ctx, ds: &Dataset, w: &Workload, contender: &str) -> Result<Wor
             .and_then(|f| f.sync_all())
             .map_err(|e| format!("sync {}: {e}", ds.write.display()))?;
     }
-    if !w.direct && w.op != Op::RandWrite {
-        // A page-cache workload: every contender starts with the whole file cached, however
-        // long ago it was last read (see `Dataset::ensure_cached`).
-        ds.ensure_cached()
-            .map_err(|e| format!("pre-read {}: {e}", ds.data.display()))?;
+    if !w.direct {
+        // A buffered workload: every contender starts with the whole file cached, however
+        // long ago it was last used (see `Dataset::ensure_cached`).
+        ds.ensure_cached(path)
+            .map_err(|e| format!("pre-read {}: {e}", path.display()))?;
     }
     if let Some(engine) = contender.strip_prefix("fio-") {
         return fio::run(&spec, engine, limit);
