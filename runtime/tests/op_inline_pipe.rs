@@ -269,3 +269,28 @@ fn partial_inline_send_is_finished_by_the_ring() {
         assert_eq!(reader.join().unwrap(), data);
     });
 }
+
+/// A non-blocking pipe read that goes straight to the ring (attempts off) waits for data
+/// there like a blocking one: the kernel polls the pipe instead of failing with `EAGAIN`.
+#[test]
+fn nonblocking_pipe_read_on_the_ring_waits() {
+    let _w = watchdog(
+        "nonblocking_pipe_read_on_the_ring_waits",
+        Duration::from_secs(30),
+    );
+    run(async {
+        let (r, w) = nonblocking_pipe();
+        r.set_inline_io(false, false);
+        let read = ringbolt_runtime::spawn({
+            let r = r.clone();
+            async move { Read::op(&r, Vec::with_capacity(16), u64::MAX).await }
+        });
+        ringbolt_runtime::time::sleep(Duration::from_millis(20)).await;
+        assert!(!read.is_finished(), "the ring's read did not wait");
+        let (res, _) = Write::op(&w, vec![9u8; 3], u64::MAX).await;
+        assert_eq!(res.unwrap(), 3);
+        let (res, buf) = read.await.unwrap();
+        assert_eq!(res.unwrap(), 3);
+        assert_eq!(buf, [9u8; 3]);
+    });
+}

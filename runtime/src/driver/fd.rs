@@ -130,14 +130,21 @@ impl SharedFd {
     /// Whether reads and writes on this fd may first be tried at once with a system call that
     /// cannot block (`preadv2`/`pwritev2` with `RWF_NOWAIT`), and go to the ring only when
     /// that would block: the page-cache fast path for files, and the always-ready case for
-    /// pipes. Applies to [`Read`](crate::ops::Read) and [`Write`](crate::ops::Write).
+    /// pipes and sockets. Applies to [`Read`](crate::ops::Read) and
+    /// [`Write`](crate::ops::Write).
     ///
     /// On by default in both directions, adaptively: an fd whose attempts would block skips
     /// them for a while, one whose attempts fail otherwise (`EOPNOTSUPP`) stops, and one opened
-    /// with `O_DIRECT` never attempts (its flags are read once, at its first read or write,
-    /// unless this was called). Call it when the open flags are known, to save that look-up,
-    /// or with `false` to keep a direction on the ring. Enabling it on an `O_DIRECT` fd is not
-    /// unsound, but its reads would then wait for the device. See `docs/fast_path.md`.
+    /// with `O_DIRECT` never attempts. Its flags and type are read once, at its first read or
+    /// write, unless this was called: a socket is then tried with `recv`/`send` and
+    /// `MSG_DONTWAIT`, and a pipe that is non-blocking (`O_NONBLOCK`) with `read`/`write`,
+    /// both cheaper than the vectored calls. Keep such a pipe non-blocking (as tokio requires
+    /// of its fds): made blocking afterwards, an attempt on it could block the thread.
+    ///
+    /// Call this when the open flags are known, to save that look-up (attempts then use
+    /// `RWF_NOWAIT`), or with `false` to keep a direction on the ring. Enabling it on an
+    /// `O_DIRECT` fd is not unsound, but its reads would then wait for the device. See
+    /// `docs/fast_path.md`.
     pub fn set_inline_io(&self, reads: bool, writes: bool) {
         self.inner.inline.set(InlineHint::decided(reads, writes));
     }
