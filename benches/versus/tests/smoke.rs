@@ -38,6 +38,8 @@ fn tiny_matrix_every_contender_verified() {
         "16M",
         "--file-duration",
         "300ms",
+        "--file-reps",
+        "1",
         "--no-progress",
         "--out-dir",
     ])
