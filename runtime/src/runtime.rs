@@ -9,14 +9,14 @@ use crate::executor::remote::{CrossWake, Job, Shared};
 use crate::executor::task::TaskRef;
 use crate::executor::Scheduler;
 use crate::time::Timers;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::io;
 use std::pin::pin;
 use std::rc::Rc;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll, RawWakerVTable, Waker};
 use std::time::{Duration, Instant};
 
 /// Everything one core owns.
@@ -32,7 +32,15 @@ pub(crate) struct Core {
     event_interval: usize,
     /// Scratch buffers reused every turn.
     scratch: RefCell<Scratch>,
+    /// The waker of the running `block_on`'s main future, as its data and vtable pointers
+    /// (null outside `block_on`), so the reap can tell it from other wakers.
+    main_waker: Cell<MainWakerId>,
 }
+
+/// A waker's identity: its data and vtable pointers.
+type MainWakerId = (*const (), *const RawWakerVTable);
+
+const NO_MAIN_WAKER: MainWakerId = (std::ptr::null(), std::ptr::null());
 
 /// The turn's [`WakeSink`]: queues this core's woken tasks on the run queue while the reap
 /// runs (no waker list in between) and keeps every other waker in `later`, for after the
@@ -41,13 +49,24 @@ struct TurnWakes<'a> {
     sched: &'a Scheduler,
     shared: &'a Shared,
     later: &'a mut Vec<Waker>,
+    /// The running `block_on`'s main waker ([`NO_MAIN_WAKER`] outside one).
+    main: MainWakerId,
 }
 
 impl WakeSink for TurnWakes<'_> {
     #[inline(always)]
     fn wake(&mut self, waker: Waker) {
         if let Some(waker) = self.sched.wake_queued(self.shared, waker) {
-            self.later.push(waker);
+            if (waker.data(), waker.vtable() as *const RawWakerVTable) == self.main {
+                // The main future's waker, woken on its own core: what `MainWake` does, with
+                // no list, no thread-local look-up and no call through the vtable. Dropping it
+                // releases one reference to the `MainWake` (an atomic decrement), never the
+                // last: `block_on` holds the waker for as long as `main` names it.
+                self.shared.main_woken.store(true, Ordering::Release);
+                drop(waker);
+            } else {
+                self.later.push(waker);
+            }
         }
     }
 }
@@ -166,6 +185,7 @@ impl Runtime {
                 mesh,
                 event_interval: event_interval.max(1),
                 scratch: RefCell::new(Scratch::default()),
+                main_waker: Cell::new(NO_MAIN_WAKER),
             }),
         })
     }
@@ -186,6 +206,11 @@ impl Runtime {
         let core = &*self.core;
         let mut future = pin!(future);
         let waker = main_waker(&core.shared);
+        // The reap wakes it in place (see `TurnWakes`) while this `block_on` runs; the guard
+        // forgets it on every way out, before `waker` drops (locals drop in reverse order).
+        core.main_waker
+            .set((waker.data(), waker.vtable() as *const RawWakerVTable));
+        let _main = ForgetMainWaker(core);
         let mut cx = Context::from_waker(&waker);
         core.shared.main_woken.store(true, Ordering::Release);
         if let Some(t) = core.sched.timing() {
@@ -250,6 +275,7 @@ impl Core {
                 sched: &self.sched,
                 shared: &self.shared,
                 later: &mut scratch.wakes,
+                main: self.main_waker.get(),
             };
             if let Err(e) = driver.enter_with(wait, timeout, &mut sink) {
                 panic!("ringbolt: io_uring_enter failed and the ring is unusable: {e}");
@@ -471,6 +497,15 @@ impl std::task::Wake for MainWake {
         if !local {
             self.0.notify();
         }
+    }
+}
+
+/// Clears the core's record of `block_on`'s main waker when `block_on` returns or unwinds.
+struct ForgetMainWaker<'a>(&'a Core);
+
+impl Drop for ForgetMainWaker<'_> {
+    fn drop(&mut self) {
+        self.0.main_waker.set(NO_MAIN_WAKER);
     }
 }
 

@@ -12,7 +12,7 @@ use common::watchdog;
 use ringbolt_runtime::ops::{Nop, Read, Write};
 use ringbolt_runtime::{spawn, Runtime, SharedFd};
 use std::future::{poll_fn, Future};
-use std::pin::pin;
+use std::pin::{pin, Pin};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
@@ -169,5 +169,42 @@ fn many_completions_of_one_turn_queue_their_task_once() {
         let (res, buf) = Read::op(&r, Vec::with_capacity(4), u64::MAX).await;
         assert_eq!(res.expect("read"), 1);
         assert_eq!(&buf[..], b"x");
+    });
+}
+
+/// `block_on`'s own waker is woken in place by the reap (no list, no call through its
+/// vtable); an op that carries the waker of an earlier `block_on` into a later one goes the
+/// general way, and both complete.
+#[test]
+fn main_wakers_of_this_and_an_earlier_block_on() {
+    let _w = watchdog(
+        "main_wakers_of_this_and_an_earlier_block_on",
+        Duration::from_secs(30),
+    );
+    let rt = Runtime::new().expect("runtime");
+    // Many ops awaited by the main future itself: each completion wakes the main waker.
+    rt.block_on(async {
+        for _ in 0..1000 {
+            Nop::op().await.expect("nop");
+        }
+    });
+    // An op first polled (submitted) under one block_on's waker and finished under the next.
+    let mut op = rt
+        .block_on(async {
+            let mut op = Nop::op();
+            let first = poll_fn(|cx| Poll::Ready(Pin::new(&mut op).poll(cx))).await;
+            assert!(
+                first.is_pending(),
+                "a NOP completes on the ring, not at submission"
+            );
+            // In an `Option`: the op is carried out of this block_on, not awaited by it.
+            Some(op)
+        })
+        .expect("the op");
+    rt.block_on(async {
+        (&mut op)
+            .await
+            .expect("nop submitted under the earlier block_on");
+        Nop::op().await.expect("nop");
     });
 }
