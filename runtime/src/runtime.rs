@@ -61,7 +61,9 @@ impl WakeSink for TurnWakes<'_> {
                 // The main future's waker, woken on its own core: what `MainWake` does, with
                 // no list, no thread-local look-up and no call through the vtable. Dropping it
                 // releases one reference to the `MainWake` (an atomic decrement), never the
-                // last: `block_on` holds the waker for as long as `main` names it.
+                // last: `block_on` holds the waker for as long as `main` names it. (Were a
+                // clone's vtable pointer ever a different copy of the same table, the compare
+                // fails and the waker takes the general way below: slower, never wrong.)
                 self.shared.main_woken.store(true, Ordering::Release);
                 drop(waker);
             } else {
