@@ -6,7 +6,7 @@ mod common;
 use common::{pipe, run, watchdog};
 use ringbolt_runtime::ops::{Read, Write};
 use ringbolt_runtime::{stats, SharedFd};
-use std::io::{Read as _, Write as _};
+use std::io::Read as _;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::time::Duration;
 
@@ -24,72 +24,15 @@ fn fast_path_on() -> bool {
     true
 }
 
-#[test]
-fn ready_pipe_round_trips_skip_the_ring() {
-    if common::uring_only("the ring-bypass budget (epoll runs every read and write inline)") {
-        return;
-    }
-    let _w = watchdog(
-        "ready_pipe_round_trips_skip_the_ring",
-        Duration::from_secs(30),
-    );
-    run(async {
-        let (r, w) = pipe();
-        let w = write_end(w);
-        let before = stats().ops_submitted;
-        let (mut wbuf, mut rbuf) = (vec![7u8; 64], Vec::with_capacity(64));
-        for i in 0..1000u32 {
-            wbuf.fill(i as u8);
-            let (res, b) = Write::op(&w, wbuf, u64::MAX).await;
-            assert_eq!(res.unwrap(), 64);
-            wbuf = b;
-            rbuf.clear();
-            let (res, b) = Read::op(&r, rbuf, u64::MAX).await;
-            assert_eq!(res.unwrap(), 64);
-            assert!(b.iter().all(|&x| x == i as u8));
-            rbuf = b;
-        }
-        let ring = stats().ops_submitted - before;
-        // 2000 ops; the inline budget sends one op per 128 inline ones to the ring.
-        assert!(
-            ring <= 2000 / 64 || !fast_path_on(),
-            "{ring} of 2000 ops went to the ring"
-        );
-    });
+/// A blocking pipe (the attempts use `pwritev2`/`preadv2` with `RWF_NOWAIT`).
+fn blocking_pipe() -> (SharedFd, SharedFd) {
+    let (r, w) = pipe();
+    (r, write_end(w))
 }
 
 #[test]
-fn empty_pipe_read_falls_back_to_the_ring() {
-    let _w = watchdog(
-        "empty_pipe_read_falls_back_to_the_ring",
-        Duration::from_secs(30),
-    );
-    run(async {
-        let (r, w) = pipe();
-        let mut w = std::fs::File::from(w);
-        for round in 0..20u8 {
-            let before = stats().ops_submitted;
-            let read = ringbolt_runtime::spawn({
-                let r = r.clone();
-                async move { Read::op(&r, Vec::with_capacity(16), u64::MAX).await }
-            });
-            // Let the read find the pipe empty and go to the ring.
-            ringbolt_runtime::task::yield_now().await;
-            assert_eq!(
-                stats().ops_submitted - before,
-                1,
-                "round {round}: not on the ring"
-            );
-            w.write_all(&[round; 5]).unwrap();
-            let (res, buf) = read.await.unwrap();
-            assert_eq!(res.unwrap(), 5);
-            assert_eq!(buf, [round; 5]);
-        }
-        // End of file reads the same inline or not.
-        drop(w);
-        let (res, _) = Read::op(&r, Vec::with_capacity(16), u64::MAX).await;
-        assert_eq!(res.unwrap(), 0);
-    });
+fn blocking_pipe_round_trips_and_empty_reads() {
+    ready_then_empty("blocking_pipe_round_trips_and_empty_reads", blocking_pipe);
 }
 
 /// A write of more than the pipe holds: the inline attempt writes the 100 bytes of room, the
@@ -204,14 +147,21 @@ fn ready_then_empty(name: &'static str, make: fn() -> (SharedFd, SharedFd)) {
             );
         }
         for round in 0..20u8 {
+            let before = stats().ops_submitted;
             let read = ringbolt_runtime::spawn({
                 let r = r.clone();
                 async move { Read::op(&r, Vec::with_capacity(16), u64::MAX).await }
             });
+            // Let the read find the stream empty and go to the ring.
             ringbolt_runtime::task::yield_now().await;
             assert!(
                 !read.is_finished(),
                 "{name}: read of an empty stream finished"
+            );
+            assert_eq!(
+                stats().ops_submitted - before,
+                1,
+                "{name}: round {round}: not on the ring"
             );
             let (res, _) = Write::op(&w, vec![round; 5], u64::MAX).await;
             assert_eq!(res.unwrap(), 5);
@@ -234,8 +184,22 @@ fn nonblocking_pipe_round_trips_and_empty_reads() {
     );
 }
 
+/// Under fault injection a socket's SQEs get short transfers and injected errors (`EAGAIN`,
+/// `ECONNRESET`) that these exact counts do not absorb, and the inline path is off anyway:
+/// the socket tests then have nothing of theirs to check.
+fn faults_on_sockets() -> bool {
+    if fast_path_on() {
+        return false;
+    }
+    eprintln!("skipped under fault injection: socket SQEs get short and failed transfers");
+    true
+}
+
 #[test]
 fn socket_round_trips_and_empty_reads() {
+    if faults_on_sockets() {
+        return;
+    }
     ready_then_empty("socket_round_trips_and_empty_reads", socket_pair);
 }
 
@@ -243,6 +207,9 @@ fn socket_round_trips_and_empty_reads() {
 /// finishes the op once the peer reads, and every byte arrives in order.
 #[test]
 fn partial_inline_send_is_finished_by_the_ring() {
+    if faults_on_sockets() {
+        return;
+    }
     let _w = watchdog(
         "partial_inline_send_is_finished_by_the_ring",
         Duration::from_secs(30),

@@ -370,17 +370,11 @@ unsafe fn stream_io(
     // SAFETY: the invariants just stated hold here.
     let n = unsafe {
         match (call, dir) {
-            (Call::SendRecv, Dir::Read) => libc::syscall(
-                libc::SYS_recvfrom,
-                fd,
-                buf,
-                len,
-                libc::MSG_DONTWAIT as libc::c_long,
-                null,
-                null,
-            ),
-            (Call::SendRecv, Dir::Write) => libc::syscall(
-                libc::SYS_sendto,
+            (Call::SendRecv, _) => libc::syscall(
+                match dir {
+                    Dir::Read => libc::SYS_recvfrom,
+                    Dir::Write => libc::SYS_sendto,
+                },
                 fd,
                 buf,
                 len,
