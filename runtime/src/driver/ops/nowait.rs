@@ -19,8 +19,8 @@
 //!    system call per 256 ops; a hit starts over. (A miss on a file costs little more than
 //!    the system call: the kernel starts the read-ahead it would start for the ring's read.)
 //! 4. Never on `O_DIRECT` files (a direct read waits for the device even with `RWF_NOWAIT`):
-//!    the fd's flags are read once (`F_GETFL`) unless its owner already said, through
-//!    [`SharedFd::set_inline_io`].
+//!    the fd's flags are read once (`F_GETFL`, with `fstat` for rule 7) unless its owner
+//!    already said, through [`SharedFd::set_inline_io`].
 //! 5. Only when the ring is not batching: while the driver submits two SQEs or more per
 //!    `io_uring_enter` (many ops in flight, as at queue depth 32), a ring op costs less than
 //!    a system call and every op goes to the ring. And at most [`INLINE_BUDGET`] inline
