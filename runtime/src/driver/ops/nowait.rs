@@ -386,6 +386,12 @@ unsafe fn stream_io(
             (_, Dir::Write) => libc::syscall(libc::SYS_write, fd, buf, len),
         }
     };
+    count_or_errno(n)
+}
+
+/// A raw system call's return: the count, or its errno.
+#[inline(always)]
+fn count_or_errno(n: libc::c_long) -> Result<usize, i32> {
     if n < 0 {
         Err(io::Error::last_os_error()
             .raw_os_error()
@@ -444,13 +450,7 @@ unsafe fn vectored_io(
             libc::RWF_NOWAIT as libc::c_long,
         )
     };
-    if n < 0 {
-        Err(io::Error::last_os_error()
-            .raw_os_error()
-            .unwrap_or(libc::EIO))
-    } else {
-        Ok(n as usize)
-    }
+    count_or_errno(n)
 }
 
 /// Tries one read at once, once [`allowed`] said yes: as [`attempt`] for [`Dir::Read`].
